@@ -1,0 +1,5 @@
+"""`python -m provisioner` runs the command-line interface."""
+
+from provisioner.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""The command-line interface: click commands, and the one place that catches our errors.
+
+Each command lives in `provisioner/commands/<name>.py` and returns its exit code. `main` runs
+the group, turns a `ProvisionerError` into one clear message on stderr and its documented exit
+code (README "Exit codes"), and shows the traceback only with `--debug`. Usage errors exit 1,
+not click's 2: exit code 2 means "changes pending" (`plan --detailed-exitcode`).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from provisioner import __version__
+from provisioner.commands import apply, export, plan, schema, serve, validate
+from provisioner.errors import ProvisionerError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="provisioner")
+@click.option("--debug", is_flag=True, help="Show tracebacks (never secrets) on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Schema-as-code for Elastic Path Commerce Cloud custom data (Flows).
+
+    \b
+    Describe flows and fields in YAML, then:
+      provisioner validate flows/        check the files offline
+      provisioner plan flows/            show what would change in the store
+      provisioner apply flows/           make the store match
+      provisioner export -o flows/       write YAML from an existing store
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+for _command in (
+    validate.command,
+    schema.command,
+    plan.command,
+    apply.command,
+    export.command,
+    serve.command,
+):
+    cli.add_command(_command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and exit with the documented code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="provisioner", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_ERROR)
+    except ProvisionerError as error:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else EXIT_OK)

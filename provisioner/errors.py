@@ -1,0 +1,177 @@
+"""One exception tree for the whole program.
+
+Every error we raise on purpose derives from `ProvisionerError` and carries the exit code the
+CLI uses for it (README "Exit codes"): 1 for errors, 3 for plans refused as destructive. The CLI
+is the one place that catches these, prints `str(error)` and exits with `error.exit_code`.
+
+    ProvisionerError
+    ├── ConfigError          bad YAML input; holds every `Diagnostic` found (file:line:col, path)
+    ├── ApiError             an HTTP answer we could not use (method, path, status, title,
+    │   │                    detail, request id; never headers, tokens or secrets)
+    │   ├── AuthError            401/403, and any failure of the token endpoint
+    │   ├── NotFoundError        404
+    │   ├── ConflictError        409
+    │   ├── ValidationApiError   400/422
+    │   ├── RateLimitedError     429 once retries are exhausted
+    │   └── ServerError          5xx once retries are exhausted
+    ├── TransportError       timeouts and connection failures once retries are exhausted
+    ├── ReadOnlyError        a write attempted with read-only (implicit) credentials
+    ├── UnsafePlanError      the plan holds destructive operations that were not allowed (exit 3)
+    ├── StalePlanError       a saved plan whose live objects changed since it was made
+    ├── PlanFormatError      a saved plan file we cannot read
+    ├── ApplyError           an apply that stopped part-way: what was applied, what failed
+    └── TargetError          no safe store to talk to (e.g. CI without a configured store)
+
+This module imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ProvisionerError(Exception):
+    """Base of every error the program raises on purpose."""
+
+    exit_code: int = 1
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem in the user's input, located precisely.
+
+    `path` is the dotted YAML path (`flows.customers.fields.x.default`), empty for the file
+    itself; `line` and `column` are 1-based (0 when the problem has no position in the file).
+    """
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    expected: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        path = f" {self.path}:" if self.path else ""
+        expected = f" (expected {self.expected})" if self.expected else ""
+        return f"{where}:{path} {self.message}{expected}"
+
+
+class ConfigError(ProvisionerError):
+    """The desired-state files are invalid; `diagnostics` lists every problem, sorted."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(sorted(diagnostics))
+        count = len(self.diagnostics)
+        lines = [str(d) for d in self.diagnostics]
+        lines.append(f"{count} problem{'s' if count != 1 else ''} found.")
+        super().__init__("\n".join(lines))
+
+
+class ApiError(ProvisionerError):
+    """An HTTP answer that the program could not use."""
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        title: str = "",
+        detail: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.request_id = request_id
+        text = f"{method} {path} failed: {status}"
+        if title:
+            text += f" {title}"
+        if detail and detail != title:
+            text += f": {detail}"
+        if request_id:
+            text += f" (request id {request_id})"
+        super().__init__(text)
+
+
+class AuthError(ApiError):
+    """Authentication failed or the token lacks permission (401/403)."""
+
+
+class NotFoundError(ApiError):
+    """The object does not exist (404)."""
+
+
+class ConflictError(ApiError):
+    """A write conflict (409)."""
+
+
+class ValidationApiError(ApiError):
+    """The API rejected the body (400/422)."""
+
+
+class RateLimitedError(ApiError):
+    """Still rate limited (429) after every retry."""
+
+
+class ServerError(ApiError):
+    """The server failed (5xx) on every attempt."""
+
+
+class TransportError(ProvisionerError):
+    """The request never got an answer (timeout, connection error) on every attempt."""
+
+
+class ReadOnlyError(ProvisionerError):
+    """A write was attempted with read-only credentials (implicit grant, no client secret)."""
+
+
+class UnsafePlanError(ProvisionerError):
+    """The plan holds destructive operations and `--allow-destructive` was not given."""
+
+    exit_code = 3
+
+    def __init__(self, operations: Sequence[str]) -> None:
+        self.operations = tuple(operations)
+        listed = "\n".join(f"  - {op}" for op in self.operations)
+        super().__init__(
+            "refusing to apply: the plan holds destructive operations "
+            f"(re-run with --allow-destructive to apply them):\n{listed}"
+        )
+
+
+class StalePlanError(ProvisionerError):
+    """Objects touched by a saved plan changed in the store since the plan was made."""
+
+    def __init__(self, objects: Sequence[str]) -> None:
+        self.objects = tuple(objects)
+        listed = "\n".join(f"  - {key}" for key in self.objects)
+        super().__init__(
+            f"the saved plan is stale: these objects changed since it was made:\n{listed}\n"
+            "Run `provisioner plan` again."
+        )
+
+
+class PlanFormatError(ProvisionerError):
+    """A saved plan file that is not a plan this version can execute."""
+
+
+class ApplyError(ProvisionerError):
+    """An apply stopped part-way; `applied` and `failed` name the operations."""
+
+    def __init__(self, applied: Sequence[str], failed: Sequence[tuple[str, str]]) -> None:
+        self.applied = tuple(applied)
+        self.failed = tuple(failed)
+        lines = [f"apply stopped: {len(self.failed)} operation(s) failed."]
+        lines += [f"  failed: {op}: {why}" for op, why in self.failed]
+        lines.append(f"  applied before stopping: {len(self.applied)} operation(s).")
+        lines.append("Fix the cause and run apply again: it finishes the job.")
+        super().__init__("\n".join(lines))
+
+
+class TargetError(ProvisionerError):
+    """No store to talk to safely (for example CI set and no store configured)."""
