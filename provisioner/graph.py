@@ -1,0 +1,136 @@
+"""The order of a plan's operations, from their dependencies (design.md practice 5).
+
+An operation depends on another when the store would refuse it, or lose something, if it ran
+first:
+
+- a field operation in a flow created by the plan runs after that flow's creation;
+- a field whose relationship rule points at a flow created by the plan runs after it (4.5);
+- deletes run in reverse: the fields of a flow (and relationship fields pointing at it) go
+  before the flow itself (3.4: "remove all the fields assigned to a flow before deleting");
+- an operation that frees a field slug (delete, rename away, replace from another slug or
+  flow) runs before one that takes the slug (4.7: slugs are unique per flow).
+
+`dependencies` gives these edges by operation index; `ordered` a stable topological order
+(lowest index first among the ready ones, so the planner's sorted order survives wherever the
+dependencies allow it). A cycle raises `CycleError` naming the operations in it.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import heapq
+from collections.abc import Sequence
+
+from provisioner.errors import ProvisionerError
+from provisioner.normalize import relationship_targets
+from provisioner.plan import Operation, OpKind, field_key
+
+
+class CycleError(ProvisionerError):
+    """The operations depend on each other in a circle; `nodes` names them in cycle order."""
+
+    def __init__(self, nodes: Sequence[str]) -> None:
+        self.nodes = tuple(nodes)
+        super().__init__(
+            "cannot order the plan: these operations depend on each other in a cycle: "
+            + " -> ".join(self.nodes)
+        )
+
+
+def frees_key(op: Operation) -> str | None:
+    """The field key an operation removes from the store before anything else, if any."""
+    if op.field_slug is None:
+        return None
+    if op.kind is OpKind.DELETE_FIELD:
+        return op.key
+    if op.kind in (OpKind.RENAME_FIELD, OpKind.REPLACE_FIELD):
+        old = _old_key(op)
+        return old if old != op.key else None
+    return None
+
+
+def takes_key(op: Operation) -> str | None:
+    """The field key an operation newly occupies, if any."""
+    if op.field_slug is None:
+        return None
+    if op.kind is OpKind.CREATE_FIELD:
+        return op.key
+    if op.kind in (OpKind.RENAME_FIELD, OpKind.REPLACE_FIELD) and _old_key(op) != op.key:
+        return op.key
+    return None
+
+
+def dependencies(operations: Sequence[Operation]) -> dict[int, set[int]]:
+    """For each operation index, the indices of the operations that must run before it."""
+    created_flows: dict[str, int] = {}
+    deleted_flows: dict[str, int] = {}
+    freed: dict[str, list[int]] = {}
+    for index, op in enumerate(operations):
+        if op.kind is OpKind.CREATE_FLOW:
+            created_flows[op.flow_slug] = index
+        elif op.kind is OpKind.DELETE_FLOW:
+            deleted_flows[op.flow_slug] = index
+        key = frees_key(op)
+        if key is not None:
+            freed.setdefault(key, []).append(index)
+
+    deps: dict[int, set[int]] = {index: set() for index in range(len(operations))}
+    for index, op in enumerate(operations):
+        if op.field_slug is None:
+            continue
+        # A field needs its flow, and the flows its relationship rules point at.
+        needs = {op.flow_slug, *relationship_targets(op.after)}
+        if op.kind is OpKind.DELETE_FIELD:
+            needs = set()
+        deps[index].update(created_flows[slug] for slug in needs if slug in created_flows)
+        # Deletes in reverse: a flow is deleted after every field leaving it or pointing at it.
+        leaves = {op.flow_slug} if op.kind is OpKind.DELETE_FIELD else set()
+        if op.kind is OpKind.REPLACE_FIELD and op.from_flow_slug:
+            leaves.add(op.from_flow_slug)
+        if op.kind is not OpKind.CREATE_FIELD:
+            leaves.update(relationship_targets(op.before))
+        for slug in leaves:
+            if slug in deleted_flows:
+                deps[deleted_flows[slug]].add(index)
+        # A slug must be free before it is taken.
+        key = takes_key(op)
+        if key is not None:
+            deps[index].update(other for other in freed.get(key, ()) if other != index)
+    return deps
+
+
+def ordered(operations: Sequence[Operation]) -> list[Operation]:
+    """The operations in a stable dependency order; raises `CycleError` on a cycle."""
+    deps = dependencies(operations)
+    sorter = graphlib.TopologicalSorter(deps)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as error:
+        cycle = error.args[1] if len(error.args) > 1 else []
+        raise CycleError([operations[i].describe() for i in cycle]) from error
+
+    dependents: dict[int, set[int]] = {index: set() for index in deps}
+    waiting = {index: len(before) for index, before in deps.items()}
+    for index, before in deps.items():
+        for other in before:
+            dependents[other].add(index)
+    ready = [index for index, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    result: list[Operation] = []
+    while ready:
+        index = heapq.heappop(ready)
+        result.append(operations[index])
+        for dependent in sorted(dependents[index]):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                heapq.heappush(ready, dependent)
+    return result
+
+
+def _old_key(op: Operation) -> str:
+    """The key of the live field an operation starts from (its slug before a rename/move)."""
+    assert op.field_slug is not None
+    flow_slug = op.from_flow_slug or op.flow_slug
+    return field_key(flow_slug, op.from_slug or op.field_slug)

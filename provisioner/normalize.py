@@ -1,0 +1,286 @@
+"""The canonical form of flows and fields, and the way in from the API's objects.
+
+Both sides of a comparison pass through here before the planner looks at them
+(design.md practice 2: equality is defined, not inherited):
+
+- `flow_from_api` / `field_from_api` / `state_from_api` turn the API's raw `data` objects into
+  the model, dropping the server's keys (`links`, `meta`, `relationships`, `type`, timestamps)
+  and keeping the `id`.
+- `flow_attributes` / `field_attributes` give the canonical attribute dict of a model value,
+  whichever side it came from: API defaults filled, `description` null -> `""`, `default` `""`
+  -> null (epcc-api.md 4.3 REC), numbers of float fields as floats (`1 == 1.0`), dates as ISO
+  strings, rule keys in a fixed order.
+- `flow_create_body` / `field_create_body` / `update_body` give the attribute dicts the applier
+  sends (the client adds `type`, `id` and `relationships`).
+- `object_fingerprint` / `live_fingerprint` digest a live object for saved plans (plan.py).
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from provisioner.model import FIELD_ATTRIBUTES, FLOW_ATTRIBUTES, Field, Flow, State
+from provisioner.plan import Operation, OpKind, fingerprint
+
+# The order in which rule keys are written (4.5 shapes); unknown keys follow, sorted.
+_RULE_KEY_ORDER = ("type", "options", "to")
+_RANGE_KEY_ORDER = ("from", "to")
+
+
+# -- from the API -----------------------------------------------------------------------------
+
+
+def flow_from_api(data: Mapping[str, Any]) -> Flow:
+    """A live `Flow` (without fields) from an API flow object (3.3)."""
+    return Flow(
+        slug=str(data["slug"]),
+        name=_text(data.get("name")),
+        description=_text(data.get("description")),
+        enabled=_flag(data.get("enabled"), default=True),
+        id=_optional_str(data.get("id")),
+    )
+
+
+def field_from_api(data: Mapping[str, Any]) -> Field:
+    """A live `Field` from an API field object (4.3); absent keys take the API's defaults."""
+    rules = data.get("validation_rules") or ()
+    order = data.get("order")
+    return Field(
+        slug=str(data["slug"]),
+        field_type=str(data.get("field_type") or "string"),
+        name=_text(data.get("name")),
+        description=_text(data.get("description")),
+        required=_flag(data.get("required"), default=False),
+        unique=_flag(data.get("unique"), default=False),
+        default=data.get("default"),
+        enabled=_flag(data.get("enabled"), default=True),
+        order=None if order is None else int(order),
+        omit_null=_flag(data.get("omit_null"), default=False),
+        validation_rules=tuple(dict(rule) for rule in rules if isinstance(rule, Mapping)),
+        id=_optional_str(data.get("id")),
+    )
+
+
+def field_flow_id(data: Mapping[str, Any]) -> str | None:
+    """The ID of the flow a field object belongs to (`relationships.flow.data.id`, 4.3)."""
+    relationships = data.get("relationships")
+    if not isinstance(relationships, Mapping):
+        return None
+    flow = relationships.get("flow")
+    if not isinstance(flow, Mapping):
+        return None
+    link = flow.get("data")
+    if not isinstance(link, Mapping):
+        return None
+    return _optional_str(link.get("id"))
+
+
+def state_from_api(
+    flows: Iterable[Mapping[str, Any]], fields: Iterable[Mapping[str, Any]]
+) -> State:
+    """A live `State` from the flow and field lists; fields attach to their flow by ID.
+
+    Fields whose flow is not in `flows` are left out: the reader may ask for some flows only,
+    and a field cannot exist without its flow (3.4: deleting a flow deletes its fields).
+    """
+    by_id: dict[str, Flow] = {}
+    for data in flows:
+        flow = flow_from_api(data)
+        if flow.id is not None:
+            by_id[flow.id] = flow
+    fields_by_flow: dict[str, dict[str, Field]] = {flow_id: {} for flow_id in by_id}
+    for data in fields:
+        flow_id = field_flow_id(data)
+        if flow_id in fields_by_flow:
+            field = field_from_api(data)
+            fields_by_flow[flow_id][field.slug] = field
+    result: dict[str, Flow] = {}
+    for flow_id, flow in sorted(by_id.items(), key=lambda item: item[1].slug):
+        attached = dict(sorted(fields_by_flow[flow_id].items()))
+        result[flow.slug] = Flow(
+            slug=flow.slug,
+            name=flow.name,
+            description=flow.description,
+            enabled=flow.enabled,
+            fields=attached,
+            id=flow.id,
+        )
+    return State(flows=result)
+
+
+# -- canonical attributes ---------------------------------------------------------------------
+
+
+def flow_attributes(flow: Flow) -> dict[str, Any]:
+    """The managed attributes of a flow in canonical form (`FLOW_ATTRIBUTES` order)."""
+    values = {
+        "name": _text(flow.name),
+        "description": _text(flow.description),
+        "enabled": bool(flow.enabled),
+    }
+    return {name: values[name] for name in FLOW_ATTRIBUTES}
+
+
+def field_attributes(field: Field) -> dict[str, Any]:
+    """The managed attributes of a field in canonical form (`FIELD_ATTRIBUTES` order).
+
+    - `default: ""` is null: the API stores an empty default as null (4.3 REC).
+    - For `float` fields every number of the default and of the rules is a float, so `5` in
+      YAML and `5.0` from the API are equal (4.5 shows both spellings).
+    - Dates (YAML may parse `2024-01-01` as a date) are ISO strings, as the API returns them.
+    - Rule keys are ordered `type`, `options`, `to`, then the rest sorted.
+    """
+    as_float = field.field_type == "float"
+    default = _plain(field.default, as_float=as_float)
+    if default == "":
+        default = None
+    values = {
+        "name": _text(field.name),
+        "description": _text(field.description),
+        "field_type": field.field_type,
+        "required": bool(field.required),
+        "unique": bool(field.unique),
+        "default": default,
+        "enabled": bool(field.enabled),
+        "order": None if field.order is None else int(field.order),
+        "omit_null": bool(field.omit_null),
+        "validation_rules": [_rule(rule, as_float=as_float) for rule in field.validation_rules],
+    }
+    return {name: values[name] for name in FIELD_ATTRIBUTES}
+
+
+def relationship_targets(attributes: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The `to` of every relationship rule in canonical field attributes (4.5)."""
+    if not attributes:
+        return ()
+    targets = []
+    for rule in attributes.get("validation_rules") or ():
+        if isinstance(rule, Mapping) and isinstance(rule.get("to"), str):
+            targets.append(rule["to"])
+    return tuple(targets)
+
+
+# -- bodies for the applier -------------------------------------------------------------------
+
+
+def flow_create_body(flow: Flow) -> dict[str, Any]:
+    """Attributes of `POST /v2/flows` (3.2: all of them are required by the docs)."""
+    return {"slug": flow.slug, **flow_attributes(flow)}
+
+
+def field_create_body(field: Field) -> dict[str, Any]:
+    """Attributes of `POST /v2/fields` (4.2); the client adds the flow relationship.
+
+    `default` and `order` are left out when null: the API fills null itself (4.3 REC), and a
+    store that refuses null for them (undocumented) then never sees one.
+    """
+    return attributes_create_body(field.slug, field_attributes(field))
+
+
+def attributes_create_body(slug: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """`field_create_body` from canonical attributes (e.g. an `Operation.after`)."""
+    body = {"slug": slug, **attributes}
+    for key in ("default", "order"):
+        if body.get(key) is None:
+            body.pop(key, None)
+    return body
+
+
+def update_body(op: Operation) -> dict[str, Any]:
+    """The attributes a PUT of this update or rename sends: only those that change.
+
+    PUT is partial (3.5, 4.6). A change inside `validation_rules` sends the whole list. A
+    rename sends the new `slug`.
+    """
+    if op.kind not in (OpKind.UPDATE_FLOW, OpKind.UPDATE_FIELD, OpKind.RENAME_FIELD):
+        raise ValueError(f"{op.kind.value} is not sent as a PUT")
+    after = op.after or {}
+    body: dict[str, Any] = {}
+    for change in op.changes:
+        top = change.path.split(".", 1)[0].split("[", 1)[0]
+        if top == "slug":
+            body["slug"] = op.field_slug
+        elif top in after:
+            body[top] = after[top]
+    if op.kind is OpKind.RENAME_FIELD:
+        body["slug"] = op.field_slug
+    return body
+
+
+# -- fingerprints -----------------------------------------------------------------------------
+
+
+def flow_fingerprint(flow: Flow) -> str:
+    """Digest of a live flow: its ID, slug and canonical attributes (not its fields)."""
+    return fingerprint({"id": flow.id, "slug": flow.slug, **flow_attributes(flow)})
+
+
+def field_fingerprint(field: Field) -> str:
+    """Digest of a live field: its ID, slug and canonical attributes."""
+    return fingerprint({"id": field.id, "slug": field.slug, **field_attributes(field)})
+
+
+def live_fingerprint(live: State, key: str) -> str | None:
+    """The fingerprint of the object `key` (`flow:S`, `field:S.F`) in `live`; None if absent.
+
+    A saved plan is stale when this differs from what `plan.fingerprints` recorded.
+    """
+    kind, _, name = key.partition(":")
+    if kind == "flow":
+        flow = live.flows.get(name)
+        return None if flow is None else flow_fingerprint(flow)
+    if kind == "field":
+        # Flow slugs never contain a dot (config.py's slug pattern), so the first dot splits.
+        flow_slug, _, field_slug = name.partition(".")
+        owner = live.flows.get(flow_slug)
+        field = None if owner is None else owner.fields.get(field_slug)
+        return None if field is None else field_fingerprint(field)
+    raise ValueError(f"not an object key: {key!r}")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _flag(value: Any, *, default: bool) -> bool:
+    return default if value is None else bool(value)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _plain(value: Any, *, as_float: bool) -> Any:
+    """A JSON-plain copy: mappings to dicts, sequences to lists, dates to ISO strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, as_float=as_float) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, as_float=as_float) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if as_float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _rule(rule: Mapping[str, Any], *, as_float: bool) -> dict[str, Any]:
+    plain = _plain(rule, as_float=as_float)
+    ordered = _ordered(plain, _RULE_KEY_ORDER)
+    options = ordered.get("options")
+    if isinstance(options, dict):
+        ordered["options"] = _ordered(options, _RANGE_KEY_ORDER)
+    return ordered
+
+
+def _ordered(values: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
+    keys = [k for k in first if k in values] + sorted(k for k in values if k not in first)
+    return {k: values[k] for k in keys}

@@ -1,0 +1,564 @@
+"""The planner: `plan(desired, live, options) -> Plan`, where every decision is made.
+
+Set algebra over identity keys first (design.md practice 1): flows match by slug, fields by
+(flow slug, field slug), always in sorted order. Then the attributes of the matched pairs are
+compared in their canonical form (normalize.py) with deepdiff, and its report is translated
+into our own `AttributeChange(path, before, after)` (practice 2). Each operation is classed
+safe, risky or destructive with short reasons a reviewer can read, and the plan records a
+fingerprint of every live object it touches (and the absence of every object it creates) so a
+saved plan can be checked for staleness before it is applied.
+
+Decisions, in the words of the issue:
+
+- a desired flow or field that is not live is created; one that is live and differs is updated
+  (only the changed attributes are listed, and sent);
+- a desired field not live whose `renamed_from` names a live slug of the same flow is renamed:
+  one PUT keeps its ID and data;
+- a `field_type` change (immutable, 4.6) or a `renamed_from: other_flow.slug` (a field cannot
+  move between flows, 4.6) is a replace: delete + create, the data is lost;
+- `state: absent` deletes a live field or non-core flow (its fields first); `prune: true`
+  deletes the live fields a flow's file does not mention; without it they are `unmanaged`;
+- core flows (3.4) are never deleted; undeclared live flows are ignored.
+
+Pure: no I/O. The operations come back in dependency order (graph.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from provisioner.graph import ordered
+from provisioner.model import FIELD_ATTRIBUTES, FLOW_ATTRIBUTES, Field, Flow, State, is_core_flow
+from provisioner.normalize import (
+    field_attributes,
+    field_fingerprint,
+    flow_attributes,
+    flow_fingerprint,
+)
+from provisioner.plan import (
+    AttributeChange,
+    Operation,
+    OpKind,
+    Plan,
+    Safety,
+    field_key,
+    flow_key,
+)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Knobs of a plan.
+
+    - `prune`: treat every declared flow as `prune: true` (delete undeclared live fields).
+    - `flow_slugs`: plan only these flows (None: every declared flow).
+    """
+
+    prune: bool = False
+    flow_slugs: frozenset[str] | None = None
+
+
+def plan(desired: State, live: State, options: PlanOptions = PlanOptions()) -> Plan:
+    """The operations that make `live` match `desired`, in dependency order."""
+    return _Planner(desired, live, options).run()
+
+
+# -- the planner ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Move:
+    """A desired field that takes over a live field under another slug or in another flow."""
+
+    flow_slug: str
+    field_slug: str
+    source_flow: str
+    source_slug: str
+
+
+class _Planner:
+    def __init__(self, desired: State, live: State, options: PlanOptions) -> None:
+        self.desired = desired
+        self.live = live
+        self.options = options
+        self.operations: list[Operation] = []
+        self.fingerprints: dict[str, str | None] = {}
+        self.unmanaged: list[str] = []
+        self.flow_slugs = sorted(
+            slug
+            for slug in desired.flows
+            if options.flow_slugs is None or slug in options.flow_slugs
+        )
+        self.moves = self._find_moves()
+        self.claimed = {(m.source_flow, m.source_slug) for m in self.moves.values()}
+
+    def run(self) -> Plan:
+        for flow_slug in self.flow_slugs:
+            self._plan_flow(self.desired.flows[flow_slug], self.live.flows.get(flow_slug))
+        return Plan(
+            operations=tuple(ordered(self.operations)),
+            unmanaged=tuple(sorted(self.unmanaged)),
+            fingerprints=dict(sorted(self.fingerprints.items())),
+        )
+
+    # -- renames and moves -----------------------------------------------------------------
+
+    def _find_moves(self) -> dict[tuple[str, str], _Move]:
+        """Desired fields that continue a live field: `renamed_from` items that apply.
+
+        An item applies when the desired slug is not live in its flow, the named live field
+        exists, and no desired field of its own flow declares it (present) or claims it first
+        (fields are visited in sorted order).
+        """
+        moves: dict[tuple[str, str], _Move] = {}
+        claimed: set[tuple[str, str]] = set()
+        for flow_slug in self.flow_slugs:
+            flow = self.desired.flows[flow_slug]
+            if flow.absent:
+                continue
+            live_flow = self.live.flows.get(flow_slug)
+            for field_slug, field in sorted(flow.fields.items()):
+                if field.absent or not field.renamed_from:
+                    continue
+                if live_flow is not None and field_slug in live_flow.fields:
+                    continue
+                for item in field.renamed_from:
+                    source = _source(flow_slug, item)
+                    if source in claimed or not self._is_free_live_field(*source):
+                        continue
+                    moves[(flow_slug, field_slug)] = _Move(flow_slug, field_slug, *source)
+                    claimed.add(source)
+                    break
+        return moves
+
+    def _is_free_live_field(self, flow_slug: str, field_slug: str) -> bool:
+        live_flow = self.live.flows.get(flow_slug)
+        if live_flow is None or field_slug not in live_flow.fields:
+            return False
+        desired_flow = self.desired.flows.get(flow_slug)
+        if desired_flow is None or desired_flow.absent:
+            return True
+        declared = desired_flow.fields.get(field_slug)
+        return declared is None or declared.absent
+
+    # -- flows -----------------------------------------------------------------------------
+
+    def _plan_flow(self, flow: Flow, live_flow: Flow | None) -> None:
+        if flow.absent:
+            if live_flow is not None and not is_core_flow(flow.slug):
+                self._delete_flow(live_flow)
+            return
+        after = flow_attributes(flow)
+        if live_flow is None:
+            self._add(
+                Operation(OpKind.CREATE_FLOW, flow.slug, after=after),
+                absent=[flow_key(flow.slug)],
+            )
+        else:
+            before = flow_attributes(live_flow)
+            changes = attribute_changes(before, after, FLOW_ATTRIBUTES)
+            if changes:
+                safety, reasons = classify_flow_update(before, after)
+                self._add(
+                    Operation(
+                        OpKind.UPDATE_FLOW,
+                        flow.slug,
+                        id=live_flow.id,
+                        before=before,
+                        after=after,
+                        changes=changes,
+                        safety=safety,
+                        reasons=reasons,
+                    ),
+                    touched={flow_key(flow.slug): flow_fingerprint(live_flow)},
+                )
+        self._plan_fields(flow, live_flow)
+
+    def _delete_flow(self, live_flow: Flow) -> None:
+        for field_slug, field in sorted(live_flow.fields.items()):
+            if (live_flow.slug, field_slug) in self.claimed:
+                continue  # moved to another flow by a replace, which deletes it
+            self._delete_field(live_flow, field, "its flow is deleted (state: absent)")
+        self._add(
+            Operation(
+                OpKind.DELETE_FLOW,
+                live_flow.slug,
+                id=live_flow.id,
+                before=flow_attributes(live_flow),
+                safety=Safety.DESTRUCTIVE,
+                reasons=("flow is deleted (state: absent), with its entries",),
+            ),
+            touched={flow_key(live_flow.slug): flow_fingerprint(live_flow)},
+        )
+
+    # -- fields ----------------------------------------------------------------------------
+
+    def _plan_fields(self, flow: Flow, live_flow: Flow | None) -> None:
+        live_fields: Mapping[str, Field] = {} if live_flow is None else live_flow.fields
+        flow_id = None if live_flow is None else live_flow.id
+        for field_slug, field in sorted(flow.fields.items()):
+            live_field = live_fields.get(field_slug)
+            if field.absent:
+                claimed = (flow.slug, field_slug) in self.claimed
+                if live_field is not None and live_flow is not None and not claimed:
+                    self._delete_field(live_flow, live_field, "state: absent")
+                continue
+            move = self.moves.get((flow.slug, field_slug))
+            if move is not None:
+                self._plan_move(flow, field, flow_id, move)
+            elif live_field is None:
+                self._create_field(flow, field, flow_id, existing_flow=live_flow is not None)
+            else:
+                self._compare_field(flow, field, live_field, flow_id)
+        if live_flow is None:
+            return
+        prune = flow.prune or self.options.prune
+        for field_slug, live_field in sorted(live_fields.items()):
+            if field_slug in flow.fields or (flow.slug, field_slug) in self.claimed:
+                continue
+            if prune:
+                self._delete_field(
+                    live_flow, live_field, "not in the configuration and the flow prunes"
+                )
+            else:
+                self.unmanaged.append(field_key(flow.slug, field_slug))
+
+    def _create_field(
+        self, flow: Flow, field: Field, flow_id: str | None, *, existing_flow: bool
+    ) -> None:
+        after = field_attributes(field)
+        safety, reasons = Safety.SAFE, tuple[str, ...]()
+        if after["required"] and existing_flow:
+            # 4.9: a required field is enforced when objects are created; clients of a flow
+            # that already exists do not send it yet.
+            safety = Safety.RISKY
+            reasons = ("new required field: creating objects without it fails",)
+        self._add(
+            Operation(
+                OpKind.CREATE_FIELD,
+                flow.slug,
+                field.slug,
+                flow_id=flow_id,
+                after=after,
+                safety=safety,
+                reasons=reasons,
+            ),
+            absent=[field_key(flow.slug, field.slug)],
+        )
+
+    def _compare_field(
+        self, flow: Flow, field: Field, live_field: Field, flow_id: str | None
+    ) -> None:
+        before = field_attributes(live_field)
+        after = field_attributes(field)
+        changes = attribute_changes(before, after, FIELD_ATTRIBUTES)
+        if not changes:
+            return
+        touched = {field_key(flow.slug, field.slug): field_fingerprint(live_field)}
+        if before["field_type"] != after["field_type"]:
+            reason = (
+                f"field_type changes {before['field_type']} -> {after['field_type']} "
+                "(immutable): deleted and re-created, its data is lost"
+            )
+            self._add(
+                Operation(
+                    OpKind.REPLACE_FIELD,
+                    flow.slug,
+                    field.slug,
+                    id=live_field.id,
+                    flow_id=flow_id,
+                    before=before,
+                    after=after,
+                    changes=changes,
+                    safety=Safety.DESTRUCTIVE,
+                    reasons=(reason,),
+                ),
+                touched=touched,
+            )
+            return
+        safety, reasons = classify_field_update(before, after)
+        self._add(
+            Operation(
+                OpKind.UPDATE_FIELD,
+                flow.slug,
+                field.slug,
+                id=live_field.id,
+                flow_id=flow_id,
+                before=before,
+                after=after,
+                changes=changes,
+                safety=safety,
+                reasons=reasons,
+            ),
+            touched=touched,
+        )
+
+    def _plan_move(self, flow: Flow, field: Field, flow_id: str | None, move: _Move) -> None:
+        live_field = self.live.flows[move.source_flow].fields[move.source_slug]
+        before = field_attributes(live_field)
+        after = field_attributes(field)
+        changes = attribute_changes(before, after, FIELD_ATTRIBUTES)
+        if move.source_slug != field.slug:
+            changes = (AttributeChange("slug", move.source_slug, field.slug), *changes)
+        touched = {field_key(move.source_flow, move.source_slug): field_fingerprint(live_field)}
+        absent = [field_key(flow.slug, field.slug)]
+        from_slug = move.source_slug if move.source_slug != field.slug else None
+        if move.source_flow != flow.slug or before["field_type"] != after["field_type"]:
+            if move.source_flow != flow.slug:
+                reason = (
+                    f"moves from flow {move.source_flow} (a field cannot change flows): "
+                    "deleted there and created here, its data is lost"
+                )
+            else:
+                reason = (
+                    f"field_type changes {before['field_type']} -> {after['field_type']} "
+                    "(immutable): deleted and re-created, its data is lost"
+                )
+            self._add(
+                Operation(
+                    OpKind.REPLACE_FIELD,
+                    flow.slug,
+                    field.slug,
+                    id=live_field.id,
+                    flow_id=flow_id,
+                    before=before,
+                    after=after,
+                    changes=changes,
+                    safety=Safety.DESTRUCTIVE,
+                    reasons=(reason,),
+                    from_slug=from_slug,
+                    from_flow_slug=move.source_flow if move.source_flow != flow.slug else None,
+                ),
+                touched=touched,
+                absent=absent,
+            )
+            return
+        safety, reasons = classify_field_update(before, after)
+        reasons = (
+            f"renamed from {move.source_slug}: clients reading the old key lose it",
+            *reasons,
+        )
+        self._add(
+            Operation(
+                OpKind.RENAME_FIELD,
+                flow.slug,
+                field.slug,
+                id=live_field.id,
+                flow_id=flow_id,
+                before=before,
+                after=after,
+                changes=changes,
+                safety=max(safety, Safety.RISKY, key=lambda s: s.rank),
+                reasons=reasons,
+                from_slug=move.source_slug,
+            ),
+            touched=touched,
+            absent=absent,
+        )
+
+    def _delete_field(self, live_flow: Flow, live_field: Field, why: str) -> None:
+        self._add(
+            Operation(
+                OpKind.DELETE_FIELD,
+                live_flow.slug,
+                live_field.slug,
+                id=live_field.id,
+                flow_id=live_flow.id,
+                before=field_attributes(live_field),
+                safety=Safety.DESTRUCTIVE,
+                reasons=(f"field is deleted ({why}), its data is lost",),
+            ),
+            touched={field_key(live_flow.slug, live_field.slug): field_fingerprint(live_field)},
+        )
+
+    def _add(
+        self,
+        op: Operation,
+        *,
+        touched: Mapping[str, str] | None = None,
+        absent: Sequence[str] = (),
+    ) -> None:
+        self.operations.append(op)
+        self.fingerprints.update(touched or {})
+        for key in absent:
+            self.fingerprints.setdefault(key, None)
+
+
+def _source(flow_slug: str, item: str) -> tuple[str, str]:
+    """`old_slug` (same flow) or `other_flow.old_slug` as (flow slug, field slug)."""
+    if "." in item:
+        source_flow, _, source_slug = item.partition(".")
+        return source_flow, source_slug
+    return flow_slug, item
+
+
+# -- attribute changes ------------------------------------------------------------------------
+
+
+def attribute_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], order: Sequence[str]
+) -> tuple[AttributeChange, ...]:
+    """The differences of two canonical attribute dicts, as our own `AttributeChange`s.
+
+    Paths look like `name`, `validation_rules[0].options.to`. A change inside a list of plain
+    values (enum options) is reported on the whole list, which reads better than indices.
+    """
+    diff = DeepDiff(dict(before), dict(after), view="tree")
+    paths: list[tuple[Any, ...]] = []
+    for report in diff.values():
+        for level in report:
+            path = tuple(level.path(output_format="list"))
+            paths.append(_collapse(path, before, after))
+    rank = {name: index for index, name in enumerate(order)}
+    unique = sorted(set(paths), key=lambda p: (rank.get(str(p[0]), len(rank)), _sort_key(p)))
+    return tuple(
+        AttributeChange(_format_path(p), _lookup(before, p), _lookup(after, p)) for p in unique
+    )
+
+
+_MISSING = object()
+
+
+def _lookup(value: Any, path: Sequence[Any]) -> Any:
+    """The value at `path`, or None where it does not exist (an added or removed item)."""
+    found = _find(value, path)
+    return None if found is _MISSING else found
+
+
+def _find(value: Any, path: Sequence[Any]) -> Any:
+    for step in path:
+        in_mapping = isinstance(value, Mapping) and step in value
+        in_list = isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value)
+        if not (in_mapping or in_list):
+            return _MISSING
+        value = value[step]
+    return value
+
+
+def _collapse(path: tuple[Any, ...], before: Any, after: Any) -> tuple[Any, ...]:
+    """Cut `path` at the first list it enters that holds only plain values on both sides."""
+    for depth in range(1, len(path)):
+        prefix = path[:depth]
+        sides = [_find(side, prefix) for side in (before, after)]
+        lists = [side for side in sides if side is not _MISSING]
+        if lists and all(
+            isinstance(side, list) and all(_is_scalar(v) for v in side) for side in lists
+        ):
+            return prefix
+    return path
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, Mapping | list | tuple)
+
+
+def _format_path(path: Sequence[Any]) -> str:
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else str(step)
+    return text
+
+
+def _sort_key(path: Sequence[Any]) -> tuple[tuple[int, Any], ...]:
+    return tuple((0, step) if isinstance(step, int) else (1, str(step)) for step in path)
+
+
+# -- safety -----------------------------------------------------------------------------------
+
+
+def classify_flow_update(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[Safety, tuple[str, ...]]:
+    """Disabling a flow is risky; names and descriptions are cosmetic."""
+    if before.get("enabled") and not after.get("enabled"):
+        return Safety.RISKY, ("flow is disabled",)
+    return Safety.SAFE, ()
+
+
+def classify_field_update(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[Safety, tuple[str, ...]]:
+    """Risky: becoming required, disabling, a new default, narrower or new rules, a new
+    relationship target, hiding nulls. The rest (name, description, order, unique, loosening)
+    is safe."""
+    reasons: list[str] = []
+    if after["required"] and not before["required"]:
+        reasons.append("becomes required: creating objects without it fails")
+    if before["enabled"] and not after["enabled"]:
+        reasons.append("field is disabled: its values are no longer applied or returned")
+    if before["default"] != after["default"]:
+        reasons.append(f"default changes: {_show(before['default'])} -> {_show(after['default'])}")
+    if after["omit_null"] and not before["omit_null"]:
+        reasons.append("omit_null: null values disappear from responses")
+    reasons.extend(_rule_reasons(before["validation_rules"], after["validation_rules"]))
+    return (Safety.RISKY if reasons else Safety.SAFE), tuple(reasons)
+
+
+def _rule_reasons(before: Sequence[Any], after: Sequence[Any]) -> list[str]:
+    """Rules are matched by type (4.5 allows one of each in practice)."""
+    old = {str(rule.get("type")): rule for rule in before if isinstance(rule, Mapping)}
+    reasons: list[str] = []
+    for rule in after:
+        if not isinstance(rule, Mapping):
+            continue
+        kind = str(rule.get("type"))
+        previous = old.get(kind)
+        if previous is None:
+            target = f" to {rule['to']}" if "to" in rule else ""
+            reasons.append(f"adds a validation rule: {kind}{target}")
+        elif kind == "enum":
+            reasons.extend(_enum_reasons(previous.get("options"), rule.get("options")))
+        elif kind == "between":
+            reasons.extend(_range_reasons(previous.get("options"), rule.get("options")))
+        elif previous.get("to") != rule.get("to"):
+            reasons.append(f"relationship target changes: {previous.get('to')} -> {rule.get('to')}")
+    return reasons
+
+
+def _enum_reasons(before: Any, after: Any) -> list[str]:
+    if not isinstance(before, list) or not isinstance(after, list):
+        return [] if before == after else ["enum options change"]
+    lost = [value for value in before if value not in after]
+    if not lost:
+        return []
+    return ["enum loses options: " + ", ".join(_show_plain(value) for value in lost)]
+
+
+def _range_reasons(before: Any, after: Any) -> list[str]:
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
+        return [] if before == after else ["range changes"]
+    low_before, high_before = before.get("from"), before.get("to")
+    low_after, high_after = after.get("from"), after.get("to")
+    if _raises(low_before, low_after) or _raises(high_after, high_before):
+        old = f"{_show_plain(low_before)}..{_show_plain(high_before)}"
+        new = f"{_show_plain(low_after)}..{_show_plain(high_after)}"
+        return [f"range narrows: {old} -> {new}"]
+    return []
+
+
+def _raises(low: Any, high: Any) -> bool:
+    """True when `high` is a stricter lower bound than `low` (None means unbounded)."""
+    if high is None:
+        return False
+    if low is None:
+        return True
+    try:
+        return bool(high > low)
+    except TypeError:
+        return bool(low != high)
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _show_plain(value: Any) -> str:
+    return "null" if value is None else str(value)
