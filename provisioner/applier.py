@@ -1,0 +1,246 @@
+"""Execute a Plan against a store: dependency order, bounded concurrency, events, clean stops.
+
+The applier runs the operations of a `Plan` and nothing else: it never reads the YAML and never
+re-decides what to do. Order comes from `graph.dependencies` (a flow before its fields, a
+relationship field after its target flow, deletes in reverse), fed to a
+`graphlib.TopologicalSorter`; every operation whose dependencies are done starts at once, up to
+`parallelism` at a time, and the client keeps the whole run within its rate limit.
+
+What each operation sends (`epcc-api.md` 3.5 and 4.6: PUT is partial):
+- create: every managed attribute plus the slug; a field's flow ID comes from the plan, or, for
+  a flow created earlier in this run, from that create's answer;
+- update: only the top-level attributes named by the operation's changes;
+- rename: one PUT with the new slug (the field keeps its ID and its stored values);
+- replace: delete, then create (in the target flow) — `field_type` and the flow are immutable
+  (4.6), so this is the only way, and the stored values are lost;
+- delete: one DELETE.
+
+On a failure nothing new starts, the operations already running finish, and `ApplyError` names
+what was applied and what failed; a fresh plan on the next run finishes the job, because every
+create adopts an object a lost answer may have left behind (client) and the planner compares
+the store as it is.
+
+`check_safe` refuses destructive operations that were not allowed (exit 3) and `check_fresh`
+refuses a saved plan whose touched objects changed since it was made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from graphlib import CycleError, TopologicalSorter
+from typing import Any, Protocol
+
+from provisioner.errors import ApplyError, StalePlanError, UnsafePlanError
+from provisioner.graph import dependencies, ordered
+from provisioner.model import State
+from provisioner.normalize import attributes_create_body, live_fingerprint, update_body
+from provisioner.plan import Operation, OpKind, Plan
+
+DEFAULT_PARALLELISM = 8
+
+
+class WritingClient(Protocol):
+    """The part of `provisioner.client.Client` the applier needs."""
+
+    async def create_flow(self, attrs: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    async def update_flow(self, flow_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    async def delete_flow(self, flow_id: str) -> None: ...
+
+    async def create_field(self, flow_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    async def update_field(self, field_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    async def delete_field(self, field_id: str) -> None: ...
+
+
+class EventKind(StrEnum):
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    """One step of an apply, for the progress display: operation `index` of `total`."""
+
+    kind: EventKind
+    index: int
+    total: int
+    operation: Operation
+    error: str | None = None
+
+
+EventCallback = Callable[[ApplyEvent], None]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What a completed apply did, in completion order."""
+
+    applied: tuple[Operation, ...]
+
+
+# -- Safety checks ---------------------------------------------------------------------------
+
+
+def check_safe(plan: Plan, allow_destructive: bool) -> None:
+    """Refuse (exit 3) a plan with destructive operations unless they are allowed."""
+    if plan.destructive and not allow_destructive:
+        raise UnsafePlanError(
+            [
+                f"{op.describe()} ({'; '.join(op.reasons)})" if op.reasons else op.describe()
+                for op in plan.destructive
+            ]
+        )
+
+
+def check_fresh(plan: Plan, live: State) -> None:
+    """Refuse a saved plan when an object it touches changed since it was made.
+
+    Only the keys in `plan.fingerprints` are compared (an expected absence is None), so
+    changes elsewhere in the store do not make the plan stale.
+    """
+    changed = sorted(
+        key for key, then in plan.fingerprints.items() if live_fingerprint(live, key) != then
+    )
+    if changed:
+        raise StalePlanError(changed)
+
+
+# -- Execution -------------------------------------------------------------------------------
+
+
+class _Run:
+    """One apply: the plan, the client, and the IDs learnt along the way."""
+
+    def __init__(self, client: WritingClient, plan: Plan) -> None:
+        self.client = client
+        self.plan = plan
+        # Flow IDs created in this run, for the fields that go into those flows.
+        self.flow_ids: dict[str, str] = {}
+
+    def _flow_id(self, op: Operation) -> str:
+        flow_id = op.flow_id or self.flow_ids.get(op.flow_slug)
+        if flow_id is None:
+            raise RuntimeError(f"no ID known for flow {op.flow_slug!r} (plan out of order?)")
+        return flow_id
+
+    def _object_id(self, op: Operation) -> str:
+        if op.id is None:
+            raise RuntimeError(f"{op.describe()}: the plan carries no live ID")
+        return op.id
+
+    def _field_body(self, op: Operation) -> dict[str, Any]:
+        return attributes_create_body(str(op.field_slug), op.after or {})
+
+    async def execute(self, op: Operation) -> None:
+        await self._HANDLERS[op.kind](self, op)
+
+    # One handler per operation kind (design.md practice 4: a dispatch table, not a switch).
+
+    async def _create_flow(self, op: Operation) -> None:
+        created = await self.client.create_flow({"slug": op.flow_slug, **(op.after or {})})
+        self.flow_ids[op.flow_slug] = str(created["id"])
+
+    async def _update_flow(self, op: Operation) -> None:
+        await self.client.update_flow(self._object_id(op), update_body(op))
+
+    async def _delete_flow(self, op: Operation) -> None:
+        await self.client.delete_flow(self._object_id(op))
+
+    async def _create_field(self, op: Operation) -> None:
+        await self.client.create_field(self._flow_id(op), self._field_body(op))
+
+    async def _update_field(self, op: Operation) -> None:
+        # Also a rename: one PUT carrying the new slug keeps the ID and the stored values.
+        await self.client.update_field(self._object_id(op), update_body(op))
+
+    async def _replace_field(self, op: Operation) -> None:
+        # field_type and the flow are immutable (4.6): delete, then create in the target flow.
+        await self.client.delete_field(self._object_id(op))
+        await self.client.create_field(self._flow_id(op), self._field_body(op))
+
+    async def _delete_field(self, op: Operation) -> None:
+        await self.client.delete_field(self._object_id(op))
+
+    _HANDLERS: Mapping[OpKind, Callable[[_Run, Operation], Awaitable[None]]] = {
+        OpKind.CREATE_FLOW: _create_flow,
+        OpKind.UPDATE_FLOW: _update_flow,
+        OpKind.DELETE_FLOW: _delete_flow,
+        OpKind.CREATE_FIELD: _create_field,
+        OpKind.UPDATE_FIELD: _update_field,
+        OpKind.RENAME_FIELD: _update_field,
+        OpKind.REPLACE_FIELD: _replace_field,
+        OpKind.DELETE_FIELD: _delete_field,
+    }
+
+
+async def apply_plan(
+    client: WritingClient,
+    plan: Plan,
+    *,
+    parallelism: int = DEFAULT_PARALLELISM,
+    allow_destructive: bool = False,
+    on_event: EventCallback | None = None,
+) -> ApplyResult:
+    """Run every operation of `plan` in dependency order, `parallelism` at a time.
+
+    Raises `UnsafePlanError` (nothing applied) for destructive operations not allowed, and
+    `ApplyError` when an operation fails (after the running ones finished).
+    """
+    if parallelism < 1:
+        raise ValueError("parallelism must be at least 1")
+    check_safe(plan, allow_destructive)
+    operations = plan.operations
+    total = len(operations)
+    emit = on_event or (lambda event: None)
+    run = _Run(client, plan)
+
+    sorter: TopologicalSorter[int] = TopologicalSorter()
+    graph = dependencies(operations)
+    for index in range(total):
+        sorter.add(index, *sorted(graph.get(index, ())))
+    try:
+        sorter.prepare()
+    except CycleError:
+        ordered(operations)  # raises graph.CycleError, which names the operations
+        raise
+
+    ready: list[int] = []
+    running: dict[asyncio.Task[None], int] = {}
+    applied: list[Operation] = []
+    failed: list[tuple[Operation, BaseException]] = []
+
+    while True:
+        if not failed:
+            ready.extend(sorted(sorter.get_ready()))
+            while ready and len(running) < parallelism:
+                index = ready.pop(0)
+                emit(ApplyEvent(EventKind.STARTED, index, total, operations[index]))
+                running[asyncio.create_task(run.execute(operations[index]))] = index
+        if not running:
+            break
+        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in sorted(done, key=running.__getitem__):
+            index = running.pop(task)
+            op = operations[index]
+            error = task.exception()
+            if error is None:
+                applied.append(op)
+                sorter.done(index)
+                emit(ApplyEvent(EventKind.SUCCEEDED, index, total, op))
+            else:
+                failed.append((op, error))
+                emit(ApplyEvent(EventKind.FAILED, index, total, op, str(error)))
+
+    if failed:
+        raise ApplyError(
+            [op.describe() for op in applied],
+            [(op.describe(), str(error) or type(error).__name__) for op, error in failed],
+        ) from failed[0][1]
+    return ApplyResult(applied=tuple(applied))
