@@ -1,0 +1,114 @@
+"""Show an apply as it runs: a progress bar on a terminal, one plain line per step elsewhere.
+
+The applier emits `ApplyEvent`s; this view turns them into output and never decides anything.
+On a terminal (rich) a bar counts the operations and a line is printed as each one finishes;
+in CI and pipes each finished operation is one plain line (`+ create_field customers.x ...
+done`), so logs stay readable and greppable. `finish` prints the outcome and the client's
+request statistics.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import IO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from provisioner.applier import ApplyEvent, EventKind
+from provisioner.plan import Operation
+
+
+class ApplyProgress:
+    """Context manager and event callback: `with ApplyProgress(n) as p: apply(..., on_event=p)`."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        stream: IO[str] | None = None,
+        terminal: bool | None = None,
+        color: bool = False,
+    ) -> None:
+        self.total = total
+        self.applied: list[Operation] = []
+        self.failed: list[tuple[Operation, str]] = []
+        self._console = Console(
+            file=stream,
+            force_terminal=terminal,
+            no_color=not color,
+            highlight=False,
+            soft_wrap=True,
+        )
+        self._terminal = self._console.is_terminal if terminal is None else terminal
+        self._progress: Progress | None = None
+        self._task_id: TaskID | None = None
+
+    def __enter__(self) -> ApplyProgress:
+        if self._terminal and self.total:
+            self._progress = Progress(
+                TextColumn("[bold]Applying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                console=self._console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task_id = self._progress.add_task("", total=self.total)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __call__(self, event: ApplyEvent) -> None:
+        op = event.operation
+        if event.kind is EventKind.STARTED:
+            self._advance(0, op.describe())
+            return
+        if event.kind is EventKind.SUCCEEDED:
+            self.applied.append(op)
+            self._line(f"{op.describe()} ... done")
+        else:
+            self.failed.append((op, event.error or "failed"))
+            self._line(f"{op.describe()} ... FAILED: {event.error}", style="red")
+        self._advance(1, "")
+
+    def _advance(self, steps: int, description: str) -> None:
+        if self._progress is not None and self._task_id is not None:
+            self._progress.update(self._task_id, advance=steps, description=description)
+
+    def _line(self, text: str, style: str | None = None) -> None:
+        self._console.print(text, style=style, markup=False)
+
+    def finish(self, stats_summary: str | None = None) -> None:
+        """Print the outcome (and what was applied when something failed) and the stats."""
+        if self.failed:
+            self._line(
+                f"Apply stopped: {len(self.applied)} of {self.total} operation(s) applied, "
+                f"{len(self.failed)} failed.",
+                style="red",
+            )
+            for op in self.applied:
+                self._line(f"  applied: {op.describe()}")
+            for op, why in self.failed:
+                self._line(f"  failed:  {op.describe()}: {why}")
+        else:
+            self._line(f"Apply complete: {len(self.applied)} operation(s) applied.")
+        if stats_summary:
+            self._line(stats_summary)
