@@ -7,7 +7,17 @@ import sys
 
 import pytest
 
-PURE_MODULES = ["provisioner.model", "provisioner.plan", "provisioner.errors"]
+PURE_MODULES = [
+    "provisioner.model",
+    "provisioner.plan",
+    "provisioner.errors",
+    "provisioner.normalize",
+    "provisioner.graph",
+    "provisioner.planner",
+    "provisioner.views.text",
+    "provisioner.views.json",
+    "provisioner.views.markdown",
+]
 FORBIDDEN = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
 
 

@@ -1,0 +1,159 @@
+"""The text view of a plan, for people at a terminal or reading CI logs.
+
+One block per flow (sorted by slug), each operation on a line that starts with its action
+symbol (`+` create, `~` update, `~>` rename, `-/+` replace, `-` delete) and ends with its safety
+class, then one line per attribute (`old -> new`) and the reasons for the class (`# ...`);
+then the live fields the configuration leaves alone (unmanaged), and the summary line
+(`Plan.summary()`). Colours are ANSI codes, only when `color=True` (the CLI decides from the
+terminal and `NO_COLOR`).
+
+The bodies are a dispatch table keyed by the operation's action (design.md practice 4). The
+value helpers here are shared with the Markdown view. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from provisioner.model import is_core_flow
+from provisioner.plan import Action, Operation, Plan, Safety
+
+# ANSI SGR codes (no rich: this module is pure).
+_RESET = "\033[0m"
+_ACTION_COLOURS = {
+    Action.CREATE: "\033[32m",  # green
+    Action.UPDATE: "\033[33m",  # yellow
+    Action.RENAME: "\033[36m",  # cyan
+    Action.REPLACE: "\033[35m",  # magenta
+    Action.DELETE: "\033[31m",  # red
+}
+_SAFETY_COLOURS = {
+    Safety.SAFE: "\033[32m",
+    Safety.RISKY: "\033[33m",
+    Safety.DESTRUCTIVE: "\033[1;31m",  # bold red
+}
+_DIM = "\033[2m"
+_BOLD = "\033[1m"
+
+# Attribute values that a create shows only when they differ from the API default (4.3).
+_FIELD_DEFAULTS: Mapping[str, Any] = {
+    "description": "",
+    "required": False,
+    "unique": False,
+    "default": None,
+    "enabled": True,
+    "order": None,
+    "omit_null": False,
+    "validation_rules": [],
+}
+_FLOW_DEFAULTS: Mapping[str, Any] = {"description": "", "enabled": True}
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    """The plan as text, ending with the summary line and a newline."""
+    paint = _painter(color)
+    blocks = [
+        _flow_block(flow_slug, ops, unmanaged, paint)
+        for flow_slug, ops, unmanaged in group_by_flow(plan)
+    ]
+    summary = paint(_BOLD, plan.summary())
+    return "\n\n".join([*blocks, summary]) + "\n"
+
+
+# -- shared with the Markdown view ------------------------------------------------------------
+
+
+def group_by_flow(plan: Plan) -> list[tuple[str, list[Operation], list[str]]]:
+    """(flow slug, its operations in plan order, its unmanaged field addresses), by slug."""
+    ops: dict[str, list[Operation]] = {}
+    unmanaged: dict[str, list[str]] = {}
+    for op in plan.operations:
+        ops.setdefault(op.flow_slug, []).append(op)
+    for key in plan.unmanaged:
+        address = key.partition(":")[2]
+        unmanaged.setdefault(address.partition(".")[0], []).append(address)
+    slugs = sorted(set(ops) | set(unmanaged))
+    return [(slug, ops.get(slug, []), unmanaged.get(slug, [])) for slug in slugs]
+
+
+def verb_noun(op: Operation) -> str:
+    """`create field`, `delete flow`, ... (the operation kind in words)."""
+    return op.kind.value.replace("_", " ")
+
+
+def format_value(value: Any) -> str:
+    """A value as JSON: `"text"`, `true`, `null`, `["a", "b"]`."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+def shown_attributes(op: Operation) -> list[tuple[str, Any]]:
+    """The attributes a create shows: name and field_type always, the rest when not default."""
+    after = op.after or {}
+    defaults = _FLOW_DEFAULTS if op.field_slug is None else _FIELD_DEFAULTS
+    return [
+        (name, value)
+        for name, value in after.items()
+        if name not in defaults or value != defaults[name]
+    ]
+
+
+def flow_title(flow_slug: str) -> str:
+    return f"flow {flow_slug}" + (" (core)" if is_core_flow(flow_slug) else "")
+
+
+# -- blocks -----------------------------------------------------------------------------------
+
+_Paint = Callable[[str, str], str]
+
+
+def _painter(color: bool) -> _Paint:
+    if not color:
+        return lambda _code, text: text
+    return lambda code, text: f"{code}{text}{_RESET}"
+
+
+def _flow_block(
+    flow_slug: str, ops: Sequence[Operation], unmanaged: Sequence[str], paint: _Paint
+) -> str:
+    lines = [paint(_BOLD, flow_title(flow_slug) + ":")]
+    for op in ops:
+        lines.extend(_operation_lines(op, paint))
+    for address in unmanaged:
+        lines.append(paint(_DIM, f"  unmanaged {address} (not in the configuration, left alone)"))
+    return "\n".join(lines)
+
+
+def _operation_lines(op: Operation, paint: _Paint) -> list[str]:
+    symbol = op.action.value
+    head = paint(_ACTION_COLOURS[op.action], f"  {symbol} {verb_noun(op)} {op.address}")
+    tag = paint(_SAFETY_COLOURS[op.safety], f"[{op.safety.value}]")
+    lines = [f"{head}  {tag}"]
+    lines.extend(f"      {line}" for line in _BODIES[op.action](op))
+    lines.extend(paint(_DIM, f"      # {reason}") for reason in op.reasons)
+    return lines
+
+
+def _create_body(op: Operation) -> list[str]:
+    return [f"{name}: {format_value(value)}" for name, value in shown_attributes(op)]
+
+
+def _change_body(op: Operation) -> list[str]:
+    return [
+        f"{change.path}: {format_value(change.before)} -> {format_value(change.after)}"
+        for change in op.changes
+    ]
+
+
+def _delete_body(op: Operation) -> list[str]:
+    return []
+
+
+_BODIES: Mapping[Action, Callable[[Operation], list[str]]] = {
+    Action.CREATE: _create_body,
+    Action.UPDATE: _change_body,
+    Action.RENAME: _change_body,
+    Action.REPLACE: _change_body,
+    Action.DELETE: _delete_body,
+}
