@@ -17,6 +17,7 @@ PURE_MODULES = [
     "provisioner.views.text",
     "provisioner.views.json",
     "provisioner.views.markdown",
+    "provisioner.exporter",
 ]
 FORBIDDEN = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
 

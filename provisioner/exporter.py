@@ -1,0 +1,258 @@
+"""Turn a `State` into YAML text in our format (issue 2), as a person would have written it.
+
+`provisioner export` reads a live store and hands the snapshot here; this module only formats.
+It writes flows sorted by slug and fields by `order` (unordered fields last) then slug, and
+only the attributes that differ from the API's defaults (the defaults of `model.Field` and
+`model.Flow`, which are the API's own, `epcc-api.md` 4.3 and section 0), except `name` and
+`field_type`, which a reader always wants to see. Validation rules are written exactly as the
+API holds them (4.5), key for key.
+
+Emitting is PyYAML's: we never build YAML by hand. What we add is a string representer that
+double-quotes every string some YAML reader would take for something else: PyYAML's own YAML
+1.1 resolver (`yes`, `on`, `0123`, `null`, `~`, `2017-12-25`, `12:30`, `=`, `<<`), the YAML 1.2
+core schema that editors and other tools use (`1e3`, `0o17`), and the YAML 1.1 one-letter
+booleans that PyYAML does not resolve but other readers do (`y`, `n`). Syntax-level quoting
+(`a: b`, `x #y`, leading `-`, control characters) is the emitter's own analysis.
+
+Pure: no I/O; files are returned as a mapping of file name to text for the caller to write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from provisioner.model import Field, Flow, State
+
+MODELINE_PREFIX = "# yaml-language-server: $schema="
+# Where `provisioner schema` output is expected to live in a user's repository (README,
+# "export: adopting an existing store"); the command makes it relative to each written file.
+DEFAULT_SCHEMA_LOCATION = "schemas/provisioner.schema.json"
+
+_FIELD_DEFAULTS: Mapping[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(Field) if f.default is not dataclasses.MISSING
+}
+_FLOW_DEFAULTS: Mapping[str, Any] = {
+    f.name: f.default for f in dataclasses.fields(Flow) if f.default is not dataclasses.MISSING
+}
+
+# Field attributes in the order a person writes them (the seed's example: name, field_type,
+# description, ...), then the rest in `model.FIELD_ATTRIBUTES` order.
+_FIELD_KEYS: tuple[str, ...] = (
+    "name",
+    "field_type",
+    "description",
+    "required",
+    "unique",
+    "default",
+    "enabled",
+    "order",
+    "omit_null",
+    "validation_rules",
+)
+_ALWAYS_WRITTEN: frozenset[str] = frozenset({"name", "field_type"})
+# The order of keys inside a validation rule (4.5); any other key the API returns follows.
+_RULE_KEYS: tuple[str, ...] = ("type", "options", "to")
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVER = yaml.resolver.Resolver()  # the one `SafeDumper` and `SafeLoader` use
+# Line breaks other than "\n": PyYAML's single-quoted and block styles mangle them (a NEL
+# comes back as spaces), so such strings go double-quoted, where they are escaped.
+_UNSAFE_BREAKS: frozenset[str] = frozenset({"\r", "\x85", "\u2028", "\u2029"})
+_YAML_1_1_BOOLS: frozenset[str] = frozenset(
+    {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO"}
+    | {"true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"}
+)
+# YAML 1.2 core schema (10.3.2): plain scalars that resolve to null, bool, int or float.
+_YAML_1_2_NON_STRING = re.compile(
+    r"""^(?:
+        ~|null|Null|NULL
+      | true|True|TRUE|false|False|FALSE
+      | [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+
+      | [-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+      | [-+]?\.(?:inf|Inf|INF) | \.nan|\.NaN|\.NAN
+    )$""",
+    re.VERBOSE,
+)
+
+
+def is_ambiguous(text: str) -> bool:
+    """True when some YAML reader would read `text`, written plain, as something but a string."""
+    if text == "" or text in _YAML_1_1_BOOLS or _YAML_1_2_NON_STRING.match(text):
+        return True
+    resolved: str = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return resolved != _STR_TAG
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper with indented block sequences (`  - item`, as people write them)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+class _FlowList(list[Any]):
+    """A list written in flow style (`[fast, slow]`): enum options read best on one line."""
+
+
+class _FlowMap(dict[str, Any]):
+    """A mapping written in flow style (`{from: 1, to: 5}`): between options."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    if is_ambiguous(text) or _UNSAFE_BREAKS.intersection(text):
+        return dumper.represent_scalar(_STR_TAG, text, style='"')
+    if "\n" in text:
+        # A literal block keeps multi-line descriptions readable; the emitter falls back to a
+        # quoted style by itself when the text cannot be a block (trailing spaces, tabs...).
+        return dumper.represent_scalar(_STR_TAG, text, style="|")
+    return dumper.represent_scalar(_STR_TAG, text)
+
+
+def _represent_flow_list(dumper: yaml.SafeDumper, items: _FlowList) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=True)
+
+
+def _represent_flow_map(dumper: yaml.SafeDumper, mapping: _FlowMap) -> yaml.MappingNode:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", mapping.items(), flow_style=True)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_FlowList, _represent_flow_list)
+_Dumper.add_representer(_FlowMap, _represent_flow_map)
+
+
+def sorted_fields(fields: Iterable[Field]) -> list[Field]:
+    """Fields by `order` (fields without one last), then slug: the order the API returns them."""
+    return sorted(fields, key=lambda f: (f.order is None, f.order or 0, f.slug))
+
+
+def field_document(field: Field) -> dict[str, Any]:
+    """The YAML mapping of one field: `name`, `field_type`, and what differs from the default."""
+    values = field.attributes()
+    document: dict[str, Any] = {}
+    for key in _FIELD_KEYS:
+        value = values[key]
+        if key == "validation_rules":
+            if value:
+                document[key] = [_rule_document(rule) for rule in value]
+        elif key in _ALWAYS_WRITTEN or not _same(value, _FIELD_DEFAULTS[key]):
+            document[key] = _plain(value)
+    # Ours, desired state only (a live store never sets them); written so any State round-trips.
+    if field.renamed_from:
+        document["renamed_from"] = list(field.renamed_from)
+    if field.absent:
+        document["state"] = "absent"
+    return document
+
+
+def flow_document(flow: Flow) -> dict[str, Any]:
+    """The YAML mapping of one flow: `name`, what differs from the default, then its fields."""
+    document: dict[str, Any] = {"name": flow.name}
+    for key in ("description", "enabled"):
+        value = getattr(flow, key)
+        if not _same(value, _FLOW_DEFAULTS[key]):
+            document[key] = value
+    if flow.prune:
+        document["prune"] = True
+    if flow.absent:
+        document["state"] = "absent"
+    if flow.fields:
+        document["fields"] = {
+            field.slug: field_document(field) for field in sorted_fields(flow.fields.values())
+        }
+    return document
+
+
+def state_document(state: State) -> dict[str, Any]:
+    """The whole YAML document of a state: `{"flows": {...}}`, flows sorted by slug."""
+    return {"flows": {slug: flow_document(state.flows[slug]) for slug in sorted(state.flows)}}
+
+
+def modeline(schema_ref: str) -> str:
+    """The editor's schema comment (yaml-language-server) that makes files self-checking."""
+    return f"{MODELINE_PREFIX}{schema_ref}\n"
+
+
+def dump(document: Mapping[str, Any]) -> str:
+    """YAML text of a document built by this module (PyYAML's emitter, our string quoting)."""
+    return yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=False,  # our order is deliberate: sorted slugs, attributes as people write them
+        allow_unicode=True,
+        default_flow_style=False,
+        indent=2,
+        width=100,
+    )
+
+
+def export_text(state: State, schema_ref: str | None = None) -> str:
+    """One YAML file holding every flow of `state`, with the modeline when `schema_ref` is set."""
+    header = modeline(schema_ref) if schema_ref else ""
+    return header + dump(state_document(state))
+
+
+def file_names(flow_slugs: Iterable[str]) -> dict[str, str]:
+    """A file name per flow slug (`<slug>.yaml`), unique even on case-insensitive file systems.
+
+    Slugs are `[A-Za-z0-9_-]` plus PXM parentheses (issue 2), all safe in file names; but
+    `Customers` and `customers` are two flows and would be one file on macOS or Windows.
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for slug in sorted(flow_slugs):
+        name = f"{slug}.yaml"
+        counter = 2
+        while name.casefold() in taken:
+            name = f"{slug}-{counter}.yaml"
+            counter += 1
+        taken.add(name.casefold())
+        names[slug] = name
+    return names
+
+
+def export_files(state: State, schema_ref: str | None = None) -> dict[str, str]:
+    """One YAML text per flow, keyed by file name (see `file_names`), in slug order."""
+    names = file_names(state.flows)
+    return {
+        names[slug]: export_text(State(flows={slug: state.flows[slug]}), schema_ref)
+        for slug in sorted(state.flows)
+    }
+
+
+def _rule_document(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A validation rule, key for key (4.5), with its options in flow style."""
+    keys = [k for k in _RULE_KEYS if k in rule] + sorted(k for k in rule if k not in _RULE_KEYS)
+    document: dict[str, Any] = {}
+    for key in keys:
+        value = rule[key]
+        if key == "options" and isinstance(value, list | tuple) and _all_scalars(value):
+            document[key] = _FlowList(value)
+        elif key == "options" and isinstance(value, Mapping) and _all_scalars(value.values()):
+            document[key] = _FlowMap({str(k): v for k, v in value.items()})
+        else:
+            document[key] = _plain(value)
+    return document
+
+
+def _all_scalars(values: Iterable[Any]) -> bool:
+    return all(v is None or isinstance(v, str | int | float | bool) for v in values)
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Equal and of the same type: `0`, `0.0` and `False` are three different defaults."""
+    return type(value) is type(default) and bool(value == default)
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and sequences as plain dicts and lists (the dumper knows no MappingProxyType)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
