@@ -1,0 +1,1012 @@
+"""The one module that speaks HTTP to a store, real or local: `Client` and its domain methods.
+
+Everything else talks to a store through `Client`'s domain methods (list flows, create a field,
+...), which return the API's raw `data` objects. Underneath, every request goes through the same
+machinery, built so that a run against a production store in CI can be trusted:
+
+- authentication by `provisioner.auth.TokenAuth` (one shared token, refreshed before expiry and
+  after a 401); with no client secret the implicit grant, and every write refused up front with
+  `ReadOnlyError` (epcc-api.md §1.1, §1.3);
+- a token bucket shared by all concurrent requests (`rate_limit` per second, the epcc-cli
+  default of 20, §2.5) and a semaphore bounding requests in flight;
+- retries of 429, 500, 502, 503, 504, timeouts and connection errors with exponential backoff and
+  full jitter, honouring `Retry-After` in seconds or as an HTTP date, bounded by `max_attempts`
+  and a total `deadline`; no other 4xx is ever retried (§2.5, §9);
+- no duplicates: POST is not idempotent and the API has no idempotency keys (§2.7), so before
+  re-sending a create whose answer was lost, the client reads back whether the object now exists
+  (a flow by slug, a field by flow and slug) and adopts it; a "duplicate" refusal after a lost
+  attempt is adopted the same way (§0, §3.6, §4.7);
+- lists paginated with `page[limit]=100` until `meta.results.total` is reached, a page comes
+  back short, empty or repeated, or the reply has no `meta` (then it is the whole list) (§2.2);
+- errors parsed leniently into the typed exceptions of `provisioner.errors` by status (§2.4);
+- no token, secret or Authorization header in any error, log line or repr: log records of this
+  module, httpx and httpcore pass a redacting filter while a client is open;
+- `RequestStats`: requests by method and status, retries, adoptions, time spent throttled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import math
+import random
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from provisioner import __version__
+from provisioner.auth import TOKEN_PATH, TokenAuth
+from provisioner.errors import (
+    ApiError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    ReadOnlyError,
+    ServerError,
+    TargetError,
+    TransportError,
+    ValidationApiError,
+)
+
+log = logging.getLogger(__name__)
+
+JsonObject = dict[str, Any]
+
+DEFAULT_BASE_URL = "https://euwest.api.elasticpath.com"
+# The legacy alias of EU West still answers; epcc-cli warns about it (epcc-api.md §1.5).
+DEPRECATED_BASE_URL = "https://api.moltin.com"
+PAGE_LIMIT = 100  # the documented maximum of page[limit] (§2.2)
+MAX_PAGES = 10_000  # a runaway guard only: page[offset] is soft-capped at 10,000 records (§2.2)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Statuses a duplicate create is refused with: 422 locally, 400 or 409 plausibly (§0).
+DUPLICATE_STATUSES = frozenset({400, 409, 422})
+# Transport failures that happen before the request left: it cannot have been applied.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Loggers whose records pass the redacting filter while a client is open. httpcore logs through
+# its sub-modules' loggers, and a logger's filters only see that logger's own records.
+_REDACTED_LOGGERS = (
+    __name__,
+    "provisioner.auth",
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+)
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;]+")
+_SECRET_FIELD = re.compile(r"(?i)(client_secret[\"']?\s*[=:]\s*[\"']?)[^\s'\"&,;}]+")
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every known secret value and anything shaped like a credential masked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _BEARER.sub(rf"\g<1>{REDACTED}", text)
+    return _SECRET_FIELD.sub(rf"\g<1>{REDACTED}", text)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _env_text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """How to reach one store. The secret never shows in the repr.
+
+    `client_secret=None` selects the implicit grant: reads work, writes raise `ReadOnlyError`.
+    `backoff_base` and `backoff_max` shape the retry delays: attempt n waits a uniformly random
+    time in [0, min(backoff_max, backoff_base * 2**(n-1))] ("full jitter") unless the store
+    said `Retry-After`.
+    """
+
+    base_url: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    rate_limit: float = 20.0
+    max_in_flight: int = 8
+    max_attempts: int = 6
+    deadline: float = 120.0
+    timeout: float = 30.0
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+
+    def __post_init__(self) -> None:
+        base_url = self.base_url.strip().rstrip("/")  # TF's default ends in "/" (§1.5)
+        if not re.match(r"^https?://[^/\s]+", base_url):
+            raise TargetError(f"invalid store URL {base_url!r}: expected http(s)://host")
+        object.__setattr__(self, "base_url", base_url)
+        if base_url.lower() == DEPRECATED_BASE_URL:
+            log.warning(
+                "The API endpoint %s is deprecated, please use %s instead",
+                DEPRECATED_BASE_URL,
+                DEFAULT_BASE_URL,
+            )
+        if not self.client_id:
+            raise TargetError("no client id: set EPCC_CLIENT_ID (or --client-id)")
+        if self.client_secret == "":
+            object.__setattr__(self, "client_secret", None)
+        checks = {
+            "rate_limit": self.rate_limit > 0 and math.isfinite(self.rate_limit),
+            "max_in_flight": self.max_in_flight >= 1,
+            "max_attempts": self.max_attempts >= 1,
+            "deadline": self.deadline > 0,
+            "timeout": self.timeout > 0,
+            "backoff_base": self.backoff_base >= 0,
+            "backoff_max": self.backoff_max >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise TargetError(f"invalid client setting {name}={getattr(self, name)!r}")
+
+    @property
+    def read_only(self) -> bool:
+        """True without a client secret: the implicit grant can only read flows (§1.3)."""
+        return self.client_secret is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> ClientConfig:
+        """Settings from the epcc-cli environment variables, overridden by non-None keywords.
+
+        `EPCC_API_BASE_URL` (default EU West), `EPCC_CLIENT_ID`, `EPCC_CLIENT_SECRET` (absent:
+        implicit grant) and `EPCC_RATE_LIMIT` (requests per second, default 20) (§1.6). CLI
+        options pass their values as keywords; a keyword given as None means "not given".
+        """
+        values: dict[str, Any] = {
+            "base_url": _env_text(env, "EPCC_API_BASE_URL") or DEFAULT_BASE_URL,
+            "client_id": _env_text(env, "EPCC_CLIENT_ID") or "",
+            "client_secret": _env_text(env, "EPCC_CLIENT_SECRET"),
+        }
+        rate = _env_text(env, "EPCC_RATE_LIMIT")
+        if rate is not None:
+            try:
+                values["rate_limit"] = float(rate)
+            except ValueError:
+                raise TargetError(
+                    f"EPCC_RATE_LIMIT must be a number of requests per second, not {rate!r}"
+                ) from None
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@dataclass
+class RequestStats:
+    """What one client did on the wire, for `--verbose` and the end of `apply`.
+
+    Every request sent counts, the token calls and the re-sends after a 401 included, so the
+    figures match the store's own statistics.
+    """
+
+    requests: Counter[tuple[str, int]] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    adopted: int = 0
+    throttled_seconds: float = 0.0  # waiting for our own token bucket
+    retry_after_seconds: float = 0.0  # waiting because the store sent Retry-After
+    backoff_seconds: float = 0.0  # other waits before a retry
+
+    @property
+    def total(self) -> int:
+        """Requests that got an answer plus those that failed in transport."""
+        return sum(self.requests.values()) + sum(self.failures.values())
+
+    def count(self, method: str | None = None, status: int | None = None) -> int:
+        """Answered requests, optionally only those of one method and/or status."""
+        return sum(
+            n
+            for (m, s), n in self.requests.items()
+            if (method is None or m == method) and (status is None or s == status)
+        )
+
+    def summary(self) -> str:
+        """One line, e.g. `12 requests (GET 200 ×9, POST 201 ×3), 1 retry, throttled 0.4 s`."""
+        parts = [f"{m} {s} ×{n}" for (m, s), n in sorted(self.requests.items())]
+        parts += [f"{kind} ×{n}" for kind, n in sorted(self.failures.items())]
+        noun = "request" if self.total == 1 else "requests"
+        text = f"{self.total} {noun}"
+        if parts:
+            text += f" ({', '.join(parts)})"
+        if self.retries:
+            text += f", {self.retries} retr{'y' if self.retries == 1 else 'ies'}"
+        if self.adopted:
+            text += f", {self.adopted} adopted after a lost answer"
+        throttled = self.throttled_seconds + self.retry_after_seconds
+        if throttled >= 0.05:
+            text += (
+                f", throttled {throttled:.1f} s (rate limit {self.throttled_seconds:.1f} s,"
+                f" Retry-After {self.retry_after_seconds:.1f} s)"
+            )
+        if self.backoff_seconds >= 0.05:
+            text += f", backoff {self.backoff_seconds:.1f} s"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy; `requests` has the shape of the local store's statistics."""
+        return {
+            "total": self.total,
+            "requests": [
+                {"method": m, "status": s, "count": n}
+                for (m, s), n in sorted(self.requests.items())
+            ],
+            "failures": dict(sorted(self.failures.items())),
+            "retries": self.retries,
+            "adopted": self.adopted,
+            "throttled_seconds": round(self.throttled_seconds, 3),
+            "retry_after_seconds": round(self.retry_after_seconds, 3),
+            "backoff_seconds": round(self.backoff_seconds, 3),
+        }
+
+
+# --------------------------------------------------------------------------- wire machinery
+
+
+class _TokenBucket:
+    """Spaces request starts `1/rate` apart, shared by every concurrent request of a client.
+
+    A burst of one: requests are paced evenly, which no server-side limiter of the same rate
+    refuses (a burst would be refused by a strict limiter). Reserving a slot is synchronous
+    (no await between reading and writing `_next`), so concurrent tasks never share one.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._next = 0.0
+
+    async def acquire(self) -> float:
+        """Wait for this request's slot; return the seconds waited."""
+        now = self._clock()
+        slot = max(self._next, now)
+        self._next = slot + self._interval
+        wait = slot - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+            return wait
+        return 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for `seconds` (the store said Retry-After)."""
+        self._next = max(self._next, self._clock() + seconds)
+
+
+class _ThrottledTransport(httpx.AsyncBaseTransport):
+    """Every request on the wire waits for the bucket and a free in-flight slot, and counts.
+
+    Throttling here rather than around `Client` calls means the token call and the re-send after
+    a 401 (made inside the auth flow) are paced too, and a request waiting for a token holds no
+    in-flight slot. The body is read inside the slot, so the bound covers the whole exchange.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        bucket: _TokenBucket,
+        in_flight: asyncio.Semaphore,
+        stats: RequestStats,
+    ) -> None:
+        self._inner = inner
+        self._bucket = bucket
+        self._in_flight = in_flight
+        self._stats = stats
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self._in_flight:
+            self._stats.throttled_seconds += await self._bucket.acquire()
+            started = time.monotonic()
+            try:
+                response = await self._inner.handle_async_request(request)
+                # The raw (still encoded) bytes: httpx decodes them once, above us.
+                stream = response.stream
+                if not isinstance(stream, httpx.AsyncByteStream):
+                    raise TypeError("an async transport returned a sync stream")
+                try:
+                    raw = b"".join([chunk async for chunk in stream])
+                finally:
+                    await stream.aclose()
+            except httpx.HTTPError as error:
+                self._stats.failures[_failure_kind(error)] += 1
+                log.debug("%s %s -> %s", request.method, request.url.path, type(error).__name__)
+                raise
+        self._stats.requests[(request.method, response.status_code)] += 1
+        log.debug(
+            "%s %s -> %d in %.0f ms (request id %s)",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            response.headers.get("x-moltin-request-id", "-"),
+        )
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(raw),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _kind(error: Exception | None) -> str:
+    return "no answer" if error is None else _failure_kind(error)
+
+
+def _failure_kind(error: Exception) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(error, httpx.NetworkError):
+        return "connection error"
+    return type(error).__name__
+
+
+class _RedactingFilter(logging.Filter):
+    """Masks the secret, the tokens and credential-shaped text in every record it sees."""
+
+    def __init__(self, secrets: Callable[[], Iterable[str]]) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self._secrets())
+        if clean != message:
+            record.msg = clean
+            record.args = None
+        return True
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delay-seconds or an HTTP date (§2.5)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+_ERROR_TYPES: dict[int, type[ApiError]] = {
+    400: ValidationApiError,
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationApiError,
+    429: RateLimitedError,
+}
+
+
+def _text(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Mapping):  # a JSON:API `source` object, e.g. {"pointer": "/data/x"}
+        return ", ".join(_text(v) for v in value.values() if _text(v))
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value if _text(v))
+    return str(value)
+
+
+def _snippet(content: bytes, limit: int = 200) -> str:
+    """A short readable excerpt of a body that is not JSON (an HTML error page, say)."""
+    text = content.decode("utf-8", errors="replace")
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_from_response(
+    method: str,
+    path: str,
+    response: httpx.Response,
+    *,
+    error_type: type[ApiError] | None = None,
+    secrets: Iterable[str] = (),
+    note: str = "",
+) -> ApiError:
+    """The typed exception for a failed answer, parsing any error body shape seen (§2.4).
+
+    `errors` may be a list of objects or strings, one object, or a string (the legacy 403
+    `{"status": false, "errors": "Forbidden"}`); `status` inside may be an int, a string or
+    absent; the 500 body puts `title`/`detail`/`request_id` at the top level. The type follows
+    the HTTP status alone.
+    """
+    status = response.status_code
+    request_id = response.headers.get("x-moltin-request-id") or ""
+    titles: list[str] = []
+    details: list[str] = []
+    try:
+        body: Any = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+        details.append(_snippet(response.content))
+    if isinstance(body, Mapping):
+        errors = body.get("errors", body.get("error"))
+        items = errors if isinstance(errors, list) else [errors]
+        for item in items:
+            if isinstance(item, Mapping):
+                title, detail = _text(item.get("title")), _text(item.get("detail"))
+                source = _text(item.get("source"))
+                if title:
+                    titles.append(title)
+                if detail:
+                    details.append(
+                        f"{source}: {detail}" if source and source not in detail else detail
+                    )
+                elif source and title:
+                    details.append(f"{source}: {title}")
+                request_id = request_id or _text(item.get("request_id"))
+            elif _text(item):
+                titles.append(_text(item))
+        if not titles and _text(body.get("title")):
+            titles.append(_text(body["title"]))
+        if not details and _text(body.get("detail")):
+            details.append(_text(body["detail"]))
+        if not titles and not details and _text(body.get("message")):
+            details.append(_text(body["message"]))
+        request_id = request_id or _text(body.get("request_id"))
+    elif body is not None and _text(body):
+        details.append(_snippet(_text(body).encode()))
+    title = titles[0] if titles else (response.reason_phrase or _phrase(status))
+    unique_details = list(dict.fromkeys(d for d in details if d))
+    unique_details += [t for t in titles[1:] if t not in unique_details]
+    detail = "; ".join(unique_details)
+    if note:
+        detail = f"{detail} ({note})" if detail else note
+    kind = error_type or _ERROR_TYPES.get(status) or (ServerError if status >= 500 else ApiError)
+    secrets = tuple(secrets)
+    return kind(
+        method,
+        path,
+        status,
+        redact(title, secrets),
+        redact(detail, secrets),
+        redact(request_id, secrets) or None,
+    )
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _malformed(method: str, path: str, status: int, why: str) -> ApiError:
+    return ApiError(method, path, status, "Malformed response", why)
+
+
+# --------------------------------------------------------------------------- the client
+
+
+@dataclass(frozen=True)
+class _Adopted:
+    """A create whose lost answer had been applied: the object found in the store."""
+
+    data: JsonObject
+
+
+Finder = Callable[[], Awaitable[JsonObject | None]]
+
+
+class Client:
+    """An async client for one store: `async with Client(config) as client: ...`.
+
+    `transport` replaces the network (the embedded local store, or a test's mock transport).
+    Domain methods return the API's raw `data` objects; `attrs` are API attribute names without
+    `type` or `id`, which the client adds.
+    """
+
+    def __init__(
+        self, config: ClientConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.config = config
+        self.stats = RequestStats()
+        self.read_only = config.read_only
+        self.auth = TokenAuth(self._fetch_token)
+        self._bucket = _TokenBucket(config.rate_limit)
+        self._random = random.Random()
+        self._redaction = _RedactingFilter(self._secrets)
+        wire = _ThrottledTransport(
+            transport if transport is not None else httpx.AsyncHTTPTransport(),
+            self._bucket,
+            asyncio.Semaphore(config.max_in_flight),
+            self.stats,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=config.base_url,
+            transport=wire,
+            timeout=config.timeout,
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": f"provisioner/{__version__}"},
+        )
+        self._filtering = False
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"Client({self.config.base_url!r}, {mode})"
+
+    async def __aenter__(self) -> Self:
+        if not self._filtering:
+            for name in _REDACTED_LOGGERS:
+                logging.getLogger(name).addFilter(self._redaction)
+            self._filtering = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections and stop filtering log records."""
+        await self._http.aclose()
+        if self._filtering:
+            for name in _REDACTED_LOGGERS:
+                logging.getLogger(name).removeFilter(self._redaction)
+            self._filtering = False
+
+    def _secrets(self) -> tuple[str, ...]:
+        secret = (self.config.client_secret,) if self.config.client_secret else ()
+        return secret + self.auth.secrets()
+
+    # ----------------------------------------------------------------------- flows
+
+    async def list_flows(self) -> list[JsonObject]:
+        """Every flow of the store (all pages)."""
+        return await self._list("/v2/flows")
+
+    async def get_flow(self, flow_id: str) -> JsonObject:
+        """One flow by id (404 -> NotFoundError)."""
+        return await self._get(f"/v2/flows/{_segment(flow_id)}")
+
+    async def create_flow(self, attrs: Mapping[str, Any]) -> JsonObject:
+        """Create a flow; adopt the flow of that slug if a lost answer had been applied."""
+        slug = attrs.get("slug")
+
+        async def find() -> JsonObject | None:
+            return next((f for f in await self.list_flows() if f.get("slug") == slug), None)
+
+        body = {"data": {**_without_keys(attrs), "type": "flow"}}
+        return await self._create("/v2/flows", body, find if isinstance(slug, str) else None)
+
+    async def update_flow(self, flow_id: str, attrs: Mapping[str, Any]) -> JsonObject:
+        """Partial update (PUT sends `id` and `type`, §3.5)."""
+        body = {"data": {**_without_keys(attrs), "type": "flow", "id": flow_id}}
+        return await self._put(f"/v2/flows/{_segment(flow_id)}", body)
+
+    async def delete_flow(self, flow_id: str) -> None:
+        """Delete a flow (a 404 after a lost answer means it is done)."""
+        await self._delete(f"/v2/flows/{_segment(flow_id)}")
+
+    # ----------------------------------------------------------------------- fields
+
+    async def list_fields(self) -> list[JsonObject]:
+        """Every field of every flow (GET /v2/fields, all pages)."""
+        return await self._list("/v2/fields")
+
+    async def list_flow_fields(self, flow_slug: str) -> list[JsonObject]:
+        """The fields of one flow, by the flow's slug (§4.1)."""
+        return await self._list(f"/v2/flows/{_segment(flow_slug)}/fields")
+
+    async def create_field(self, flow_id: str, attrs: Mapping[str, Any]) -> JsonObject:
+        """Create a field in a flow; adopt the flow's field of that slug after a lost answer."""
+        slug = attrs.get("slug")
+
+        async def find() -> JsonObject | None:
+            try:
+                flow = await self.get_flow(flow_id)
+            except NotFoundError:
+                return None
+            flow_slug = flow.get("slug")
+            if not isinstance(flow_slug, str):
+                return None
+            fields = await self.list_flow_fields(flow_slug)
+            return next((f for f in fields if f.get("slug") == slug), None)
+
+        relationships = {"flow": {"data": {"type": "flow", "id": flow_id}}}
+        data = {**_without_keys(attrs), "type": "field", "relationships": relationships}
+        return await self._create("/v2/fields", {"data": data}, find if slug else None)
+
+    async def update_field(self, field_id: str, attrs: Mapping[str, Any]) -> JsonObject:
+        """Partial update of a field (never its `field_type` or flow, §4.6)."""
+        body = {"data": {**_without_keys(attrs), "type": "field", "id": field_id}}
+        return await self._put(f"/v2/fields/{_segment(field_id)}", body)
+
+    async def delete_field(self, field_id: str) -> None:
+        """Delete a field (its stored values go with it, §4.8)."""
+        await self._delete(f"/v2/fields/{_segment(field_id)}")
+
+    # ----------------------------------------------------------------------- customers, entries
+
+    async def create_customer(self, attrs: Mapping[str, Any]) -> JsonObject:
+        """Create a customer; after a lost answer adopt one with the same email and attributes.
+
+        Emails need not be unique (§6), so a customer is adopted only when every attribute
+        sent (the password aside, which is never returned) matches.
+        """
+        sent = _without_keys(attrs)
+        email_address = sent.get("email")
+
+        async def find() -> JsonObject | None:
+            found = await self.list_customers(filter=f"eq(email,{email_address})")
+            comparable = {k: v for k, v in sent.items() if k != "password"}
+            return next(
+                (c for c in found if all(c.get(k) == v for k, v in comparable.items())), None
+            )
+
+        body = {"data": {**sent, "type": "customer"}}
+        usable = isinstance(email_address, str) and "," not in email_address
+        return await self._create("/v2/customers", body, find if usable else None)
+
+    async def get_customer(self, customer_id: str) -> JsonObject:
+        """One customer with its custom fields flat beside the core attributes (§5.3)."""
+        return await self._get(f"/v2/customers/{_segment(customer_id)}")
+
+    async def update_customer(self, customer_id: str, attrs: Mapping[str, Any]) -> JsonObject:
+        """Partial update of a customer."""
+        body = {"data": {**_without_keys(attrs), "type": "customer", "id": customer_id}}
+        return await self._put(f"/v2/customers/{_segment(customer_id)}", body)
+
+    async def list_customers(self, filter: str | None = None) -> list[JsonObject]:
+        """Customers, optionally filtered (`eq(email,x)`; custom fields are not filterable)."""
+        params = {"filter": filter} if filter else None
+        return await self._list("/v2/customers", params)
+
+    async def create_entry(self, flow_slug: str, attrs: Mapping[str, Any]) -> JsonObject:
+        """Create an entry in a custom flow; adopt it by id after a lost answer.
+
+        The API uses an `id` sent on create (§5.1); the client sends a fresh UUID when the
+        caller gave none, so a lost answer can be checked by reading that id back.
+        """
+        data = {k: v for k, v in attrs.items() if k != "type"}
+        entry_id = data.get("id")
+        if not isinstance(entry_id, str) or not entry_id:
+            entry_id = str(uuid.uuid4())
+            data["id"] = entry_id
+
+        async def find() -> JsonObject | None:
+            try:
+                return await self.get_entry(flow_slug, entry_id)
+            except NotFoundError:
+                return None
+
+        body = {"data": {**data, "type": "entry"}}
+        return await self._create(f"/v2/flows/{_segment(flow_slug)}/entries", body, find)
+
+    async def get_entry(self, flow_slug: str, entry_id: str) -> JsonObject:
+        """One entry of a flow."""
+        return await self._get(f"/v2/flows/{_segment(flow_slug)}/entries/{_segment(entry_id)}")
+
+    async def list_entries(self, flow_slug: str) -> list[JsonObject]:
+        """Every entry of a flow (all pages)."""
+        return await self._list(f"/v2/flows/{_segment(flow_slug)}/entries")
+
+    # ----------------------------------------------------------------------- verbs
+
+    async def _get(self, path: str) -> JsonObject:
+        response = await self._request("GET", path)
+        return _data_object("GET", path, response)
+
+    async def _put(self, path: str, body: JsonObject) -> JsonObject:
+        response = await self._request("PUT", path, json_body=body)
+        return _data_object("PUT", path, response)
+
+    async def _delete(self, path: str) -> None:
+        await self._request("DELETE", path, missing_ok_on_retry=True)
+
+    async def _create(self, path: str, body: JsonObject, find: Finder | None) -> JsonObject:
+        outcome = await self._send("POST", path, json_body=body, find=find)
+        if isinstance(outcome, _Adopted):
+            return outcome.data
+        return _data_object("POST", path, outcome)
+
+    async def _list(self, path: str, params: Mapping[str, str] | None = None) -> list[JsonObject]:
+        """All pages of a list (§2.2): offsets counted by records, ids de-duplicated."""
+        items: list[JsonObject] = []
+        seen: set[str] = set()
+        offset = 0
+        for _ in range(MAX_PAGES):
+            query = {**(params or {}), "page[limit]": str(PAGE_LIMIT), "page[offset]": str(offset)}
+            response = await self._request("GET", path, params=query)
+            body = _json_body("GET", path, response)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise _malformed("GET", path, response.status_code, "`data` is not a list")
+            fresh = 0
+            for item in data:
+                if not isinstance(item, dict):
+                    raise _malformed(
+                        "GET", path, response.status_code, "a list item is not an object"
+                    )
+                key = item.get("id")
+                if isinstance(key, str):
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                items.append(item)
+                fresh += 1
+            meta = body.get("meta")
+            if not isinstance(meta, Mapping):
+                return items  # an unpaginated reply is the whole list (§2.2, §0)
+            total = _int_at(meta, "results", "total")
+            limit = _int_at(meta, "page", "limit") or PAGE_LIMIT
+            offset += len(data)
+            if not data or fresh == 0:
+                if data:  # the same page again: the server ignores page[offset]
+                    log.debug("%s does not seem to support pagination", path)
+                return items
+            if total is not None and offset >= total:
+                return items
+            if len(data) < limit:
+                return items
+        raise _malformed("GET", path, 200, f"more than {MAX_PAGES} pages")
+
+    # ----------------------------------------------------------------------- sending
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: JsonObject | None = None,
+        missing_ok_on_retry: bool = False,
+    ) -> httpx.Response:
+        outcome = await self._send(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            missing_ok_on_retry=missing_ok_on_retry,
+        )
+        assert isinstance(outcome, httpx.Response)  # only a create with `find` adopts
+        return outcome
+
+    async def _fetch_token(self) -> Mapping[str, Any]:
+        """The token call (§1.1): client credentials with a secret, the implicit grant without."""
+        form = {"grant_type": "implicit", "client_id": self.config.client_id}
+        if self.config.client_secret is not None:
+            form["grant_type"] = "client_credentials"
+            form["client_secret"] = self.config.client_secret
+        outcome = await self._send("POST", TOKEN_PATH, form=form)
+        assert isinstance(outcome, httpx.Response)
+        return _json_body("POST", TOKEN_PATH, outcome, error_type=AuthError)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: JsonObject | None = None,
+        form: Mapping[str, str] | None = None,
+        find: Finder | None = None,
+        missing_ok_on_retry: bool = False,
+    ) -> httpx.Response | _Adopted:
+        """Send with retries; the heart of the client.
+
+        `form` marks the token call (no bearer token, any failure an AuthError). `find` makes
+        a create retry-safe: once an attempt may have been applied (its answer was lost: a
+        timeout or broken connection after sending, or a 5xx), `find` is asked before every
+        re-send and after a "duplicate" refusal, and what it finds is adopted.
+        """
+        token_call = form is not None
+        if not token_call and method != "GET" and self.read_only:
+            raise ReadOnlyError(
+                f"{method} {path} needs client credentials: set EPCC_CLIENT_SECRET (or"
+                " --client-secret); without a secret the implicit grant can only read"
+            )
+        config = self.config
+        started = time.monotonic()
+        maybe_applied = False
+        response: httpx.Response | None = None
+        failure: httpx.HTTPError | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            if maybe_applied and find is not None:
+                found = await find()
+                if found is not None:
+                    return self._adopt(method, path, found)
+            remaining = config.deadline - (time.monotonic() - started)
+            if attempt > 1 and remaining <= 0:
+                attempt -= 1  # the read-back above used the time left: no attempt made
+                break
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    json=json_body,
+                    data=form,
+                    auth=None if token_call else self.auth,
+                    timeout=max(min(config.timeout, remaining), 0.001),
+                )
+                failure = None
+            except _RETRYABLE_TRANSPORT as error:
+                response, failure = None, error
+                maybe_applied = maybe_applied or not isinstance(error, _NOT_SENT)
+                delay = self._backoff(attempt)
+            except httpx.HTTPError as error:  # not worth retrying: a local or protocol fault
+                raise TransportError(
+                    f"{method} {path} failed: {type(error).__name__}: "
+                    f"{redact(str(error), self._secrets())}"
+                ) from None
+            else:
+                status = response.status_code
+                if status < 400:
+                    return response
+                if status == 404 and missing_ok_on_retry and maybe_applied:
+                    return response  # the delete whose answer was lost had been applied
+                if status not in RETRY_STATUSES:
+                    if find is not None and maybe_applied and status in DUPLICATE_STATUSES:
+                        found = await find()
+                        if found is not None:
+                            return self._adopt(method, path, found)
+                    raise self._error(method, path, response, token_call)
+                maybe_applied = maybe_applied or status >= 500
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if retry_after is not None and status == 429:
+                    self._bucket.pause(retry_after)
+                delay = retry_after if retry_after is not None else self._backoff(attempt)
+            elapsed = time.monotonic() - started
+            if attempt >= config.max_attempts or elapsed + delay >= config.deadline:
+                break
+            what = str(response.status_code) if response is not None else _kind(failure)
+            log.info(
+                "retrying %s %s after %s (attempt %d of %d) in %.2f s",
+                method,
+                path,
+                what,
+                attempt + 1,
+                config.max_attempts,
+                delay,
+            )
+            self.stats.retries += 1
+            if response is not None and response.headers.get("retry-after") is not None:
+                self.stats.retry_after_seconds += delay
+            else:
+                self.stats.backoff_seconds += delay
+            await asyncio.sleep(delay)
+        # Out of attempts or time. A create that may have been applied is checked one last
+        # time, so a lost answer on the final attempt is not reported as a failure.
+        if maybe_applied and find is not None:
+            found = await find()
+            if found is not None:
+                return self._adopt(method, path, found)
+        elapsed = time.monotonic() - started
+        note = f"gave up after {attempt} attempt{'s' if attempt != 1 else ''} in {elapsed:.1f} s"
+        if response is not None:
+            raise self._error(method, path, response, token_call, note)
+        raise TransportError(f"{method} {path} failed: {_kind(failure)}: {note}")
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        cap = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
+        return self._random.uniform(0, cap)
+
+    def _adopt(self, method: str, path: str, found: JsonObject) -> _Adopted:
+        self.stats.adopted += 1
+        log.info(
+            "%s %s: the lost answer had been applied; adopting %s %s",
+            method,
+            path,
+            found.get("type", "object"),
+            found.get("id", "?"),
+        )
+        return _Adopted(found)
+
+    def _error(
+        self,
+        method: str,
+        path: str,
+        response: httpx.Response,
+        token_call: bool,
+        note: str = "",
+    ) -> ApiError:
+        if token_call and response.status_code in (400, 401, 403):
+            hint = "check EPCC_CLIENT_ID and EPCC_CLIENT_SECRET"
+            note = f"{note}; {hint}" if note else hint
+        return error_from_response(
+            method,
+            path,
+            response,
+            error_type=AuthError if token_call else None,
+            secrets=self._secrets(),
+            note=note,
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _segment(value: str) -> str:
+    """A path segment, escaped; PXM template slugs keep their parentheses (§3.4)."""
+    return quote(value, safe="()-_.~")
+
+
+def _without_keys(attrs: Mapping[str, Any]) -> JsonObject:
+    return {k: v for k, v in attrs.items() if k not in ("type", "id")}
+
+
+def _int_at(mapping: Mapping[str, Any], *keys: str) -> int | None:
+    node: Any = mapping
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    if isinstance(node, bool):
+        return None
+    if isinstance(node, int):
+        return node
+    if isinstance(node, str) and node.strip().isdigit():
+        return int(node)
+    return None
+
+
+def _json_body(
+    method: str,
+    path: str,
+    response: httpx.Response,
+    *,
+    error_type: type[ApiError] = ApiError,
+) -> JsonObject:
+    try:
+        body = response.json()
+    except ValueError:
+        raise error_type(
+            method, path, response.status_code, "Malformed response", "the body is not JSON"
+        ) from None
+    if not isinstance(body, dict):
+        raise error_type(
+            method, path, response.status_code, "Malformed response", "the body is not an object"
+        )
+    return body
+
+
+def _data_object(method: str, path: str, response: httpx.Response) -> JsonObject:
+    data = _json_body(method, path, response).get("data")
+    if not isinstance(data, dict):
+        raise _malformed(method, path, response.status_code, "`data` is not an object")
+    return data

@@ -1,0 +1,382 @@
+"""Client behaviour the local store cannot produce, over `httpx.MockTransport`.
+
+Malformed bodies, `Retry-After` as an HTTP date, the legacy 403 auth body, errors as a string,
+a token wrapped in `data`, unpaginated and pagination-ignoring lists (epcc-api.md §1.2, §1.4,
+§2.2, §2.4, §2.5). Everything else is tested against the real local store in test_client.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from provisioner.client import Client, ClientConfig, parse_retry_after
+from provisioner.errors import (
+    ApiError,
+    AuthError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    ValidationApiError,
+)
+
+SECRET = "mock-secret-0f9e8d7c6b5a"
+TOKEN = "mocktoken4f1c2b3a4d5e6f708192a3b4c5d6e7f8"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def config(**overrides: Any) -> ClientConfig:
+    settings: dict[str, Any] = {
+        "base_url": "http://store.test",
+        "client_id": "mock-id",
+        "client_secret": SECRET,
+        "rate_limit": 1000.0,
+        "backoff_base": 0.01,
+        "backoff_max": 0.02,
+        "deadline": 10.0,
+    }
+    settings.update(overrides)
+    return ClientConfig(**settings)
+
+
+def token_response(**extra: Any) -> httpx.Response:
+    body = {
+        "access_token": TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "expires": int(time.time()) + 3600,
+        "identifier": "client_credentials",
+        **extra,
+    }
+    return httpx.Response(200, json=body)
+
+
+class Recorder:
+    """A mock store: token calls answered, API calls passed to `api`, everything recorded."""
+
+    def __init__(self, api: Handler, token: Handler | None = None) -> None:
+        self.api = api
+        self.token = token or (lambda request: token_response())
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.method, request.url.path))
+        if request.url.path == "/oauth/access_token":
+            return self.token(request)
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        return self.api(request)
+
+    def api_calls(self) -> list[tuple[str, str]]:
+        return [call for call in self.calls if call[1] != "/oauth/access_token"]
+
+
+def run(recorder: Recorder, action: Callable[[Client], Any], **overrides: Any) -> Any:
+    async def main() -> Any:
+        async with Client(config(**overrides), httpx.MockTransport(recorder)) as client:
+            result = await action(client)
+            return result, client
+
+    return asyncio.run(main())
+
+
+def flow(n: int) -> dict[str, Any]:
+    return {"id": f"id-{n}", "type": "flow", "slug": f"flow-{n}", "name": f"Flow {n}"}
+
+
+# --------------------------------------------------------------------------- error bodies
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "title", "detail"),
+    [
+        # the legacy bad-credentials body on an API call (§1.4): errors is a string
+        (403, {"status": False, "errors": "Forbidden"}, AuthError, "Forbidden", ""),
+        # errors as a plain string, status absent
+        (400, {"errors": "Could not parse the supplied filter"}, ValidationApiError, "", ""),
+        # status as a string, source beside the detail
+        (
+            422,
+            {
+                "errors": [
+                    {
+                        "status": "422",
+                        "source": "slug",
+                        "title": "Failed Validation",
+                        "detail": "must be unique",
+                    }
+                ]
+            },
+            ValidationApiError,
+            "Failed Validation",
+            "slug: must be unique",
+        ),
+        # only a title (REC integrations)
+        (
+            400,
+            {"errors": [{"title": "Missing required property: observes"}]},
+            ValidationApiError,
+            "Missing required property: observes",
+            "",
+        ),
+        # the 500 body: top-level fields and a request id in the body
+        (
+            500,
+            {
+                "status": 500,
+                "title": "Internal Server Error",
+                "detail": "report it",
+                "request_id": "req-500",
+            },
+            ServerError,
+            "Internal Server Error",
+            "report it",
+        ),
+        # not JSON at all: the status phrase and an excerpt of the page
+        (
+            404,
+            b"<html><body><h1>Not here</h1></body></html>",
+            NotFoundError,
+            "Not Found",
+            "Not here",
+        ),
+        # JSON but no usable key: the status phrase
+        (409, {"unexpected": True}, ApiError, "Conflict", ""),
+        # an empty body
+        (405, b"", ApiError, "Method Not Allowed", ""),
+    ],
+)
+def test_error_bodies_are_parsed_leniently(
+    status: int, body: Any, kind: type[ApiError], title: str, detail: str
+) -> None:
+    def api(request: httpx.Request) -> httpx.Response:
+        headers = {"X-Moltin-Request-Id": "req-header"} if status != 500 else {}
+        if isinstance(body, bytes):
+            return httpx.Response(status, content=body, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    recorder = Recorder(api)
+    with pytest.raises(kind) as caught:
+        run(recorder, lambda client: client.get_flow("abc"), max_attempts=1)
+    error = caught.value
+    assert (error.method, error.path, error.status) == ("GET", "/v2/flows/abc", status)
+    if title:
+        assert error.title == title
+    else:
+        assert error.title == str(body["errors"])
+    assert detail in error.detail
+    assert error.request_id == ("req-500" if status == 500 else "req-header")
+    assert str(status) in str(error)
+
+
+def test_errors_as_a_list_of_strings_keep_every_message() -> None:
+    recorder = Recorder(lambda r: httpx.Response(422, json={"errors": ["first", "second"]}))
+    with pytest.raises(ValidationApiError) as caught:
+        run(recorder, lambda client: client.create_flow({"slug": "x"}))
+    assert caught.value.title == "first"
+    assert "second" in caught.value.detail
+    assert recorder.api_calls() == [("POST", "/v2/flows")]  # a 4xx is never retried
+
+
+def test_legacy_403_from_the_token_endpoint_is_an_auth_error_with_a_hint() -> None:
+    recorder = Recorder(
+        lambda r: httpx.Response(200, json={"data": []}),
+        token=lambda r: httpx.Response(403, json={"status": False, "errors": "Forbidden"}),
+    )
+    with pytest.raises(AuthError) as caught:
+        run(recorder, lambda client: client.list_flows())
+    error = caught.value
+    assert (error.method, error.path, error.status, error.title) == (
+        "POST",
+        "/oauth/access_token",
+        403,
+        "Forbidden",
+    )
+    assert "EPCC_CLIENT_SECRET" in str(error)
+    assert SECRET not in str(error)
+    assert recorder.calls == [("POST", "/oauth/access_token")]  # never retried
+
+
+def test_token_wrapped_in_data_is_accepted() -> None:
+    def token(request: httpx.Request) -> httpx.Response:
+        inner = json.loads(token_response().content)
+        return httpx.Response(200, json={"data": inner})
+
+    recorder = Recorder(lambda r: httpx.Response(200, json={"data": [flow(1)]}), token=token)
+    flows, _ = run(recorder, lambda client: client.list_flows())
+    assert [f["slug"] for f in flows] == ["flow-1"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"this is not json",
+        json.dumps({"token_type": "Bearer"}).encode(),  # no access_token
+        json.dumps(["a", "list"]).encode(),
+    ],
+)
+def test_malformed_token_response_is_an_auth_error(body: bytes) -> None:
+    recorder = Recorder(
+        lambda r: httpx.Response(200, json={"data": []}),
+        token=lambda r: httpx.Response(200, content=body),
+    )
+    with pytest.raises(AuthError, match="Malformed"):
+        run(recorder, lambda client: client.list_flows())
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"{not json", "not JSON"),
+        (json.dumps({"data": "flows"}).encode(), "not a list"),
+        (json.dumps({"data": [1, 2]}).encode(), "not an object"),
+        (json.dumps([1, 2]).encode(), "not an object"),
+    ],
+)
+def test_malformed_list_bodies_are_reported(body: bytes, why: str) -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, content=body))
+    with pytest.raises(ApiError, match=why) as caught:
+        run(recorder, lambda client: client.list_flows())
+    assert caught.value.title == "Malformed response"
+
+
+def test_malformed_object_body_is_reported() -> None:
+    recorder = Recorder(lambda r: httpx.Response(201, json={"data": None}))
+    with pytest.raises(ApiError, match="not an object"):
+        run(recorder, lambda client: client.create_flow({"slug": "x", "name": "X"}))
+
+
+# --------------------------------------------------------------------------- Retry-After
+
+
+def test_retry_after_parsing() -> None:
+    now = 1_700_000_000.0
+    date = email.utils.formatdate(now + 7, usegmt=True)
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(" 0.5 ") == 0.5
+    assert parse_retry_after(date, now=now) == 7.0
+    assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 0.0
+    assert parse_retry_after("-4") == 0.0
+    for junk in (None, "", "soon", "nan", "Mon, 99 Foo 2020"):
+        assert parse_retry_after(junk, now=now) is None
+
+
+def test_retry_after_http_date_is_honoured() -> None:
+    answers = iter([429, 503, 200])
+
+    def api(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        if status == 200:
+            return httpx.Response(200, json={"data": [flow(1)]})
+        # one second in the past and a few tenths ahead: both mean "retry (about) now"
+        when = time.time() + (-1 if status == 429 else 0.3)
+        headers = {"Retry-After": email.utils.formatdate(when, usegmt=True)}
+        return httpx.Response(status, json={"errors": [{"title": "slow down"}]}, headers=headers)
+
+    recorder = Recorder(api)
+    flows, client = run(recorder, lambda client: client.list_flows())
+    assert [f["id"] for f in flows] == ["id-1"]
+    assert client.stats.retries == 2
+    assert client.stats.count("GET", 429) == 1
+    assert client.stats.count("GET", 503) == 1
+    assert client.stats.backoff_seconds == 0  # the waits came from Retry-After
+
+
+def test_retry_after_beyond_the_deadline_gives_up_at_once() -> None:
+    def api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, json={"errors": []}, headers={"Retry-After": "3600"})
+
+    recorder = Recorder(api)
+    started = time.monotonic()
+    with pytest.raises(RateLimitedError) as caught:
+        run(recorder, lambda client: client.list_flows(), deadline=5.0)
+    assert time.monotonic() - started < 5.0  # did not sleep an hour (nor the deadline)
+    assert "gave up after 1 attempt" in str(caught.value)
+    assert recorder.api_calls() == [("GET", "/v2/flows")]
+
+
+def test_retries_stop_at_max_attempts() -> None:
+    recorder = Recorder(lambda r: httpx.Response(502, text="Bad Gateway"))
+    with pytest.raises(ServerError) as caught:
+        run(recorder, lambda client: client.get_flow("x"), max_attempts=3)
+    assert caught.value.status == 502
+    assert "gave up after 3 attempts" in str(caught.value)
+    assert len(recorder.api_calls()) == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 415, 422])
+def test_other_4xx_are_never_retried(status: int) -> None:
+    recorder = Recorder(lambda r: httpx.Response(status, json={"errors": [{"title": "no"}]}))
+    with pytest.raises(ApiError) as caught:
+        run(recorder, lambda client: client.update_flow("f1", {"name": "N"}))
+    assert caught.value.status == status
+    # a 401 is answered by one token refresh and one re-send, nothing more
+    expected = 2 if status == 401 else 1
+    assert recorder.api_calls() == [("PUT", "/v2/flows/f1")] * expected
+
+
+# --------------------------------------------------------------------------- pagination
+
+
+def test_unpaginated_reply_is_the_whole_list() -> None:
+    flows = [flow(n) for n in range(150)]  # more than a page, yet no meta: take it all
+    recorder = Recorder(lambda r: httpx.Response(200, json={"data": flows}))
+    listed, _ = run(recorder, lambda client: client.list_flows())
+    assert len(listed) == 150
+    assert recorder.api_calls() == [("GET", "/v2/flows")]
+
+
+def test_a_server_ignoring_page_offset_is_read_once() -> None:
+    page = [flow(n) for n in range(100)]
+    body = {"data": page, "meta": {"page": {"limit": 100}, "results": {}}}
+    recorder = Recorder(lambda r: httpx.Response(200, json=body))
+    listed, _ = run(recorder, lambda client: client.list_flows())
+    assert [f["id"] for f in listed] == [f["id"] for f in page]
+    assert len(recorder.api_calls()) == 2  # the second page repeated the first: stop
+
+
+def test_pagination_uses_offsets_in_records_and_the_servers_page_limit() -> None:
+    everything = [flow(n) for n in range(60)]
+    offsets: list[str] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["page[offset]"])
+        offsets.append(request.url.params["page[offset]"])
+        assert request.url.params["page[limit]"] == "100"
+        page = everything[offset : offset + 25]  # the server caps page[limit] at 25
+        meta = {"page": {"limit": 25, "offset": offset}, "results": {"total": 60}}
+        return httpx.Response(200, json={"data": page, "meta": meta})
+
+    listed, _ = run(Recorder(api), lambda client: client.list_flows())
+    assert [f["id"] for f in listed] == [f["id"] for f in everything]
+    assert offsets == ["0", "25", "50"]
+
+
+# --------------------------------------------------------------------------- read-only
+
+
+def test_implicit_grant_sends_no_secret_and_refuses_writes_before_sending() -> None:
+    forms: list[str] = []
+
+    def token(request: httpx.Request) -> httpx.Response:
+        forms.append(request.content.decode())
+        return token_response(identifier="implicit")
+
+    recorder = Recorder(lambda r: httpx.Response(200, json={"data": []}), token=token)
+
+    async def action(client: Client) -> None:
+        assert client.read_only
+        await client.list_flows()
+        with pytest.raises(Exception, match="needs client credentials") as caught:
+            await client.create_flow({"slug": "x"})
+        assert type(caught.value).__name__ == "ReadOnlyError"
+
+    run(recorder, action, client_secret=None)
+    assert forms == ["grant_type=implicit&client_id=mock-id"]
+    assert recorder.api_calls() == [("GET", "/v2/flows")]
