@@ -142,11 +142,9 @@ class Operation:
         if self.field_slug is None:
             return self.flow_slug
         name = f"{self.flow_slug}.{self.field_slug}"
-        if self.from_slug and self.from_slug != self.field_slug:
-            return f"{self.flow_slug}.{self.from_slug} -> {name}"
-        if self.from_flow_slug and self.from_flow_slug != self.flow_slug:
-            return f"{self.from_flow_slug}.{self.field_slug} -> {name}"
-        return name
+        # A replace may both move the field (from_flow_slug) and rename it (from_slug).
+        old = f"{self.from_flow_slug or self.flow_slug}.{self.from_slug or self.field_slug}"
+        return name if old == name else f"{old} -> {name}"
 
     def describe(self) -> str:
         """One line: `+ create_field customers.delivery_details`."""
