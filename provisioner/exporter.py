@@ -19,7 +19,7 @@ Pure: no I/O; files are returned as a mapping of file name to text for the calle
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,18 +27,12 @@ from typing import Any
 import yaml
 
 from provisioner.model import Field, Flow, State
+from provisioner.normalize import field_attributes, flow_attributes
 
 MODELINE_PREFIX = "# yaml-language-server: $schema="
 # Where `provisioner schema` output is expected to live in a user's repository (README,
 # "export: adopting an existing store"); the command makes it relative to each written file.
 DEFAULT_SCHEMA_LOCATION = "schemas/provisioner.schema.json"
-
-_FIELD_DEFAULTS: Mapping[str, Any] = {
-    f.name: f.default for f in dataclasses.fields(Field) if f.default is not dataclasses.MISSING
-}
-_FLOW_DEFAULTS: Mapping[str, Any] = {
-    f.name: f.default for f in dataclasses.fields(Flow) if f.default is not dataclasses.MISSING
-}
 
 # Field attributes in the order a person writes them (the seed's example: name, field_type,
 # description, ...), then the rest in `model.FIELD_ATTRIBUTES` order.
@@ -55,8 +49,9 @@ _FIELD_KEYS: tuple[str, ...] = (
     "validation_rules",
 )
 _ALWAYS_WRITTEN: frozenset[str] = frozenset({"name", "field_type"})
-# The order of keys inside a validation rule (4.5); any other key the API returns follows.
+# The order of keys inside a validation rule and its range (4.5); any other key follows, sorted.
 _RULE_KEYS: tuple[str, ...] = ("type", "options", "to")
+_RANGE_KEYS: tuple[str, ...] = ("from", "to")
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _RESOLVER = yaml.resolver.Resolver()  # the one `SafeDumper` and `SafeLoader` use
@@ -132,16 +127,23 @@ def sorted_fields(fields: Iterable[Field]) -> list[Field]:
 
 
 def field_document(field: Field) -> dict[str, Any]:
-    """The YAML mapping of one field: `name`, `field_type`, and what differs from the default."""
+    """The YAML mapping of one field: `name`, `field_type`, and what differs from the default.
+
+    "Differs" is decided on the canonical form (`normalize.field_attributes`), so what the
+    planner would call equal to the default is left out (a `default: ""` the API returns is
+    null, 4.3 REC); what is written is the value as the store holds it, rules key for key.
+    """
+    canonical = field_attributes(field)
+    baseline = field_attributes(Field(slug=field.slug, field_type=field.field_type))
     values = field.attributes()
     document: dict[str, Any] = {}
     for key in _FIELD_KEYS:
-        value = values[key]
+        if key not in _ALWAYS_WRITTEN and _same(canonical[key], baseline[key]):
+            continue
         if key == "validation_rules":
-            if value:
-                document[key] = [_rule_document(rule) for rule in value]
-        elif key in _ALWAYS_WRITTEN or not _same(value, _FIELD_DEFAULTS[key]):
-            document[key] = _plain(value)
+            document[key] = [_rule_document(rule) for rule in values[key]]
+        else:
+            document[key] = _plain(values[key])
     # Ours, desired state only (a live store never sets them); written so any State round-trips.
     if field.renamed_from:
         document["renamed_from"] = list(field.renamed_from)
@@ -152,11 +154,12 @@ def field_document(field: Field) -> dict[str, Any]:
 
 def flow_document(flow: Flow) -> dict[str, Any]:
     """The YAML mapping of one flow: `name`, what differs from the default, then its fields."""
+    canonical = flow_attributes(flow)
+    baseline = flow_attributes(Flow(slug=flow.slug))
     document: dict[str, Any] = {"name": flow.name}
     for key in ("description", "enabled"):
-        value = getattr(flow, key)
-        if not _same(value, _FLOW_DEFAULTS[key]):
-            document[key] = value
+        if not _same(canonical[key], baseline[key]):
+            document[key] = getattr(flow, key)
     if flow.prune:
         document["prune"] = True
     if flow.absent:
@@ -227,17 +230,18 @@ def export_files(state: State, schema_ref: str | None = None) -> dict[str, str]:
 
 def _rule_document(rule: Mapping[str, Any]) -> dict[str, Any]:
     """A validation rule, key for key (4.5), with its options in flow style."""
-    keys = [k for k in _RULE_KEYS if k in rule] + sorted(k for k in rule if k not in _RULE_KEYS)
-    document: dict[str, Any] = {}
-    for key in keys:
-        value = rule[key]
-        if key == "options" and isinstance(value, list | tuple) and _all_scalars(value):
-            document[key] = _FlowList(value)
-        elif key == "options" and isinstance(value, Mapping) and _all_scalars(value.values()):
-            document[key] = _FlowMap({str(k): v for k, v in value.items()})
-        else:
-            document[key] = _plain(value)
+    document = _ordered(_plain(rule), _RULE_KEYS)
+    options = document.get("options")
+    if isinstance(options, list) and _all_scalars(options):
+        document["options"] = _FlowList(options)
+    elif isinstance(options, dict) and _all_scalars(options.values()):
+        document["options"] = _FlowMap(_ordered(options, _RANGE_KEYS))
     return document
+
+
+def _ordered(values: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
+    keys = [k for k in first if k in values] + sorted(k for k in values if k not in first)
+    return {k: values[k] for k in keys}
 
 
 def _all_scalars(values: Iterable[Any]) -> bool:
@@ -250,9 +254,14 @@ def _same(value: Any, default: Any) -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """Mappings and sequences as plain dicts and lists (the dumper knows no MappingProxyType)."""
+    """Mappings and sequences as plain dicts and lists (the dumper knows no MappingProxyType),
+    dates as the ISO strings the API holds (4.4) rather than YAML timestamps."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value

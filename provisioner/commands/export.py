@@ -1,9 +1,178 @@
-"""`provisioner export` (placeholder until its issue lands)."""
+"""`provisioner export`: write the YAML of an existing store, to adopt it in one command.
+
+Reads the store through the list endpoints only (`reader.read_live_state`: two paginated
+lists, so read-only credentials suffice and the cost does not grow per object) and writes our
+format (`exporter`): to stdout, one file (`-o flows.yaml`) or one file per flow (`-o flows/`,
+any existing directory or a path ending in `/`).
+
+Writing never clobbers silently: when any target file exists the command refuses, names every
+such file, and writes nothing, unless `--force`. Each file is written to a temporary file
+beside it and renamed into place, so an interrupted export leaves no half-written YAML.
+
+The schema modeline points at `schemas/provisioner.schema.json` in the current directory (the
+root of the user's repository, where `provisioner schema > schemas/provisioner.schema.json`
+puts it), written relative to each file so the repository can move; `--schema-ref` overrides
+it (a URL, or any path), `--schema-ref ''` leaves it out. README: "export: adopting an
+existing store".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
 
 import click
 
+from provisioner.commands._target import Target, open_client, store_options
+from provisioner.errors import ProvisionerError
+from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
+from provisioner.model import State
+from provisioner.reader import read_live_state
+
+EXIT_OK = 0
+
+
+class ExportError(ProvisionerError):
+    """An export that cannot be written as asked (a target exists, a flow is missing)."""
+
 
 @click.command("export")
-def command() -> int:
-    """Not built yet."""
-    raise click.ClickException("`export` is not built yet")
+@click.option(
+    "--flow",
+    "flow_slugs",
+    multiple=True,
+    metavar="SLUG",
+    help="Export only this flow (repeatable). Default: every flow of the store.",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE|DIR/",
+    help="Write one file, or one <slug>.yaml per flow into a directory (an existing one, or a "
+    "path ending in /). Default: stdout.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option(
+    "--schema-ref",
+    metavar="REF",
+    help="What the `# yaml-language-server: $schema=` modeline points at (a URL or a path; "
+    f"'' for none). Default: ./{DEFAULT_SCHEMA_LOCATION}, relative to each written file.",
+)
+@store_options
+def command(
+    flow_slugs: Sequence[str],
+    output: str | None,
+    force: bool,
+    schema_ref: str | None,
+    target: Target,
+) -> int:
+    """Write the flows and fields of a store as YAML in provisioner's format.
+
+    \b
+    Examples:
+      provisioner export                          print every flow
+      provisioner export -o flows/                one file per flow: flows/customers.yaml, ...
+      provisioner export --flow customers -o customers.yaml
+    Then `provisioner plan flows/` shows no changes: the store is adopted.
+    """
+    if output is not None and not force and _is_file_target(output) and Path(output).exists():
+        write_files({Path(output): ""}, force=False)  # refuse before spending any request
+    live = asyncio.run(_read(target, flow_slugs))
+    _check_flows_found(live, flow_slugs)
+    if output is None:
+        ref = DEFAULT_SCHEMA_LOCATION if schema_ref is None else schema_ref
+        text = export_text(live, ref or None)
+        click.echo(text, nl=False)
+        return EXIT_OK
+    directory = not _is_file_target(output)
+    base = Path(output) if directory else Path(output).parent
+    ref = _schema_ref(base) if schema_ref is None else schema_ref
+    if directory:
+        files = {base / name: text for name, text in export_files(live, ref or None).items()}
+        where = f"{base}{os.sep} ({len(files)} file{'s' if len(files) != 1 else ''})"
+    else:
+        files = {Path(output): export_text(live, ref or None)}
+        where = output
+    write_files(files, force=force)
+    _report(live, where, modeline_default=schema_ref is None)
+    return EXIT_OK
+
+
+def _is_file_target(output: str) -> bool:
+    """`-o` names one file unless it ends with a slash or is an existing directory."""
+    return not (output.endswith(("/", os.sep)) or Path(output).is_dir())
+
+
+async def _read(target: Target, flow_slugs: Sequence[str]) -> State:
+    async with open_client(target) as client:
+        live = await read_live_state(client, flow_slugs or None)
+        if target.verbose:
+            click.echo(client.stats.summary(), err=True)
+        return live
+
+
+def _check_flows_found(live: State, flow_slugs: Sequence[str]) -> None:
+    """A `--flow` the store does not hold is a typo more often than not: say so, write nothing."""
+    missing = sorted(set(flow_slugs) - set(live.flows))
+    if missing:
+        names = ", ".join(missing)
+        raise ExportError(f"no such flow in the store: {names}; nothing was written.")
+
+
+def _schema_ref(base: Path) -> str:
+    """`./schemas/provisioner.schema.json` as seen from the directory `base` (POSIX slashes)."""
+    schema = Path.cwd() / DEFAULT_SCHEMA_LOCATION
+    relative = os.path.relpath(schema, start=base.resolve())
+    return PurePosixPath(*Path(relative).parts).as_posix()
+
+
+def write_files(files: Mapping[Path, str], *, force: bool) -> None:
+    """Write every file, or none: existing targets are refused (all named) unless `force`."""
+    if not force:
+        existing = sorted(str(path) for path in files if path.exists())
+        if existing:
+            listed = "\n".join(f"  - {path}" for path in existing)
+            raise ExportError(
+                f"refusing to overwrite existing file{'s' if len(existing) > 1 else ''} "
+                f"(re-run with --force to replace {'them' if len(existing) > 1 else 'it'}):\n"
+                f"{listed}\nNothing was written."
+            )
+    for path in files:
+        if path.is_dir():
+            raise ExportError(f"{path} is a directory; nothing was written.")
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, text)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A temporary file beside `path`, renamed over it: readers never see half a file."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _report(live: State, where: str, *, modeline_default: bool) -> None:
+    """What was written, on stderr (stdout stays the YAML's when there is no `-o`)."""
+    flows = len(live.flows)
+    fields = live.field_count()
+    click.echo(
+        f"Exported {flows} flow{'s' if flows != 1 else ''} and {fields} "
+        f"field{'s' if fields != 1 else ''} to {where}.",
+        err=True,
+    )
+    schema = Path(DEFAULT_SCHEMA_LOCATION)
+    if modeline_default and flows and not schema.exists():
+        click.echo(
+            f"Editors will look for the schema at {schema}: create it with "
+            f"`provisioner schema > {schema}` (or choose another with --schema-ref).",
+            err=True,
+        )
