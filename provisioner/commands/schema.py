@@ -1,9 +1,25 @@
-"""`provisioner schema` (placeholder until its issue lands)."""
+"""`provisioner schema`: print the JSON Schema of the YAML format (draft 2020-12).
+
+The same file ships in the wheel and sits in the repository's `schemas/`; editors use it through
+the modeline `# yaml-language-server: $schema=<path or URL>`.
+"""
+
+from __future__ import annotations
 
 import click
+
+from provisioner.config import schema_text
 
 
 @click.command("schema")
 def command() -> int:
-    """Not built yet."""
-    raise click.ClickException("`schema` is not built yet")
+    """Print the JSON Schema of the flows YAML format.
+
+    \b
+    Examples:
+      provisioner schema > provisioner.schema.json
+      # then, first line of a flows file:
+      # yaml-language-server: $schema=provisioner.schema.json
+    """
+    click.echo(schema_text().rstrip("\n"))
+    return 0

@@ -1,0 +1,351 @@
+"""A safe, strict YAML loader that remembers where every key and value was written.
+
+PyYAML's `safe_load` is too forgiving for files that drive deletes in a live store: it keeps the
+last of two duplicate keys silently, expands aliases without limit, turns `2024-01-01` into a
+`date` and honours tags. This module reuses PyYAML's reader, scanner, parser and composer (we do
+not parse YAML ourselves) and replaces construction with a walk over the composed node tree that
+produces plain JSON values (dict, list, str, int, float, bool, None) together with the 1-based
+line and column of every key and value, keyed by the path to it (`("flows", "customers")`).
+
+What it refuses, each reported as a `Problem` with a position and never as a traceback:
+non-UTF-8 bytes, characters YAML forbids, syntax errors, files over `MAX_FILE_BYTES`, empty
+documents, more than one document, explicit tags (`!!python/object`, `!!str`, `!custom`), merge
+keys (`<<`), non-scalar keys, duplicate keys anywhere, more than `MAX_ALIASES` aliases, alias
+expansion beyond `MAX_NODES` values (the "billion laughs" bomb), recursive aliases, nesting
+deeper than `MAX_DEPTH`, and numbers JSON cannot carry (`.inf`, `.nan`).
+
+Scalars resolve as PyYAML's safe loader resolves them (YAML 1.1: `yes`/`no` are booleans), so
+files written by `yaml.safe_dump` read back identically, except that timestamps stay strings:
+the API carries dates as strings (epcc-api.md 4.4).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+MAX_FILE_BYTES = 1024 * 1024  # 1 MiB: far beyond any real desired state (100 fields/flow, 4.2)
+MAX_ALIASES = 1000
+MAX_NODES = 100_000  # values after alias expansion; a real file has a few thousand
+MAX_DEPTH = 64
+
+PathKey = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_MERGE = _TAG + "merge"
+# Scalars kept as the text written: strings, timestamps (dates are strings in the API, 4.4),
+# and the `=` value key.
+_STRING_TAGS = frozenset({_TAG + "str", _TAG + "timestamp", _TAG + "value"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the bytes or the YAML of a file, at a 1-based position."""
+
+    line: int
+    column: int
+    message: str
+    expected: str = ""
+    path: PathKey = ()
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """The plain data of a file (None when it could not be loaded) and where things are.
+
+    `value_marks[path]` is where the value at `path` starts; `key_marks[path]` where the key
+    naming it is written (mapping entries only). Both are 1-based `(line, column)`.
+    """
+
+    data: Any
+    value_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    def locate(self, path: PathKey) -> tuple[int, int]:
+        """The best position for a problem about `path`: its key, else its value, else the
+        nearest ancestor's; (1, 1) for the document itself."""
+        for depth in range(len(path), -1, -1):
+            prefix = path[:depth]
+            if prefix in self.key_marks:
+                return self.key_marks[prefix]
+            if prefix in self.value_marks:
+                return self.value_marks[prefix]
+        return (1, 1)
+
+    def locate_value(self, path: PathKey) -> tuple[int, int]:
+        """Where the value at `path` is written (for scalars: the value, not its key)."""
+        if path in self.value_marks:
+            return self.value_marks[path]
+        return self.locate(path)
+
+
+class _Fatal(Exception):
+    """Stops loading: the problem makes the rest of the file meaningless or unsafe."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class _Resolver(Resolver):
+    """PyYAML's implicit resolvers without timestamps: dates stay strings (4.4)."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TAG + "timestamp"]
+    for first, resolvers in Resolver.yaml_implicit_resolvers.items()
+}
+
+
+def _mark(mark: Any) -> tuple[int, int]:
+    return (int(mark.line) + 1, int(mark.column) + 1)
+
+
+class _Loader(Reader, Scanner, Parser, Composer, _Resolver):
+    """PyYAML's pure-Python pipeline up to the node graph, with limits and tag detection.
+
+    Tags are seen on the parser's events, which still tell an explicit `!!str` from a plain
+    scalar; after composition both carry the same resolved tag.
+    """
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _Resolver.__init__(self)
+        self.depth = 0
+        self.aliases = 0
+        self.tagged: dict[int, str] = {}
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                line, column = _mark(event.start_mark)
+                raise _Fatal(
+                    Problem(
+                        line,
+                        column,
+                        f"too many aliases (more than {MAX_ALIASES})",
+                        "fewer anchors and aliases (alias expansion bombs are refused)",
+                    )
+                )
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            line, column = _mark(event.start_mark)
+            raise _Fatal(
+                Problem(line, column, f"nested deeper than {MAX_DEPTH} levels", "a flatter file")
+            )
+        try:
+            tag = event.tag if isinstance(event, ScalarEvent | CollectionStartEvent) else None
+            node: Node | None = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if tag is not None and node is not None:
+            self.tagged[id(node)] = tag
+        return node
+
+
+_CONSTRUCTOR = SafeConstructor()
+
+
+def load_file(path: Path) -> LoadedDocument:
+    """Read and load one file; problems (including an unreadable file) are in the result."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return _failed(1, 1, f"file is too large ({size} bytes)", _size_limit())
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        return _failed(0, 0, f"cannot read the file: {error.strerror or error}", "a readable file")
+    return load_bytes(raw)
+
+
+def load_bytes(raw: bytes) -> LoadedDocument:
+    """Load one YAML document from bytes; never raises for bad input."""
+    if len(raw) > MAX_FILE_BYTES:
+        return _failed(1, 1, f"file is too large ({len(raw)} bytes)", _size_limit())
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _byte_position(raw, error.start)
+        return _failed(line, column, f"not UTF-8 (byte 0x{raw[error.start]:02x})", "UTF-8 text")
+    if not text.strip():
+        return _failed(1, 1, "the file is empty", "a mapping with a `flows` key")
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        root = loader.get_single_node()
+    except _Fatal as fatal:
+        return LoadedDocument(None, problems=(fatal.problem,))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = _mark(mark) if mark is not None else (1, 1)
+        if error.problem == "but found another document":
+            return _failed(line, column, "more than one YAML document", "a single document")
+        return _failed(line, column, f"invalid YAML: {error.problem or error.context}")
+    except yaml.reader.ReaderError as error:
+        line, column = _text_position(text, error.position)
+        return _failed(
+            line, column, f"character #x{error.character:04x} is not allowed in YAML", "text"
+        )
+    except yaml.YAMLError as error:  # any other PyYAML error still becomes a problem
+        return _failed(1, 1, f"invalid YAML: {error}")
+    except RecursionError:
+        return _failed(1, 1, "nested too deeply", "a flatter file")
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if root is None:
+        return _failed(1, 1, "the file is empty", "a mapping with a `flows` key")
+    return _Walker(loader.tagged).document(root)
+
+
+class _Walker:
+    """Turns a node graph into plain values and marks, collecting problems as it goes."""
+
+    def __init__(self, tagged: dict[int, str]) -> None:
+        self.tagged = tagged
+        self.value_marks: dict[PathKey, tuple[int, int]] = {}
+        self.key_marks: dict[PathKey, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+        self.count = 0
+        self.active: set[int] = set()
+
+    def document(self, root: Node) -> LoadedDocument:
+        try:
+            data = self.value(root, ())
+        except _Fatal as fatal:
+            return LoadedDocument(None, problems=(fatal.problem,))
+        if data is None:
+            return _failed(1, 1, "the file is empty", "a mapping with a `flows` key")
+        return LoadedDocument(data, self.value_marks, self.key_marks, tuple(self.problems))
+
+    def problem(self, node: Node, path: PathKey, message: str, expected: str = "") -> None:
+        line, column = _mark(node.start_mark)
+        self.problems.append(Problem(line, column, message, expected, path))
+
+    def value(self, node: Node, path: PathKey) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            line, column = _mark(node.start_mark)
+            raise _Fatal(
+                Problem(
+                    line,
+                    column,
+                    f"the document expands to more than {MAX_NODES} values",
+                    "no alias expansion bomb",
+                    path,
+                )
+            )
+        if id(node) in self.active:
+            line, column = _mark(node.start_mark)
+            raise _Fatal(
+                Problem(line, column, "an alias refers to its own ancestor", "no cycles", path)
+            )
+        self.value_marks.setdefault(path, _mark(node.start_mark))
+        if id(node) in self.tagged:
+            self.problem(
+                node,
+                path,
+                f"YAML tags are not allowed (found `{self.tagged[id(node)]}`)",
+                "plain strings, numbers, booleans, null, mappings and lists",
+            )
+        self.active.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self.mapping(node, path)
+            if isinstance(node, SequenceNode):
+                return [self.value(item, (*path, index)) for index, item in enumerate(node.value)]
+            return self.scalar(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        seen: dict[str, tuple[int, int]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.problem(key_node, path, "mapping keys must be plain strings", "a string key")
+                continue
+            if key_node.tag == _MERGE:
+                self.problem(key_node, path, "merge keys (`<<`) are not supported", "plain keys")
+                continue
+            key = str(key_node.value)
+            key_path = (*path, key)
+            if key in seen:
+                first_line = seen[key][0]
+                self.problem(
+                    key_node,
+                    key_path,
+                    f"duplicate key `{key}` (first at line {first_line})",
+                    "each key once per mapping",
+                )
+                continue
+            if id(key_node) in self.tagged:
+                self.problem(
+                    key_node,
+                    key_path,
+                    f"YAML tags are not allowed (found `{self.tagged[id(key_node)]}`)",
+                    "plain strings, numbers, booleans, null, mappings and lists",
+                )
+            seen[key] = _mark(key_node.start_mark)
+            self.key_marks[key_path] = seen[key]
+            result[key] = self.value(value_node, key_path)
+        return result
+
+    def scalar(self, node: Node, path: PathKey) -> Any:
+        tag = node.tag
+        if not isinstance(node, ScalarNode) or tag in _STRING_TAGS:
+            return str(node.value)
+        if tag == _TAG + "null":
+            return None
+        if tag == _TAG + "bool":
+            return bool(_CONSTRUCTOR.construct_yaml_bool(node))
+        if tag == _TAG + "int":
+            return int(_CONSTRUCTOR.construct_yaml_int(node))
+        if tag == _TAG + "float":
+            number = float(_CONSTRUCTOR.construct_yaml_float(node))
+            if not math.isfinite(number):
+                self.problem(node, path, f"`{node.value}` is not a finite number", "a number")
+            return number
+        # Anything else (an explicit tag, already reported, or `=`) stays the text written.
+        return str(node.value)
+
+
+def _failed(line: int, column: int, message: str, expected: str = "") -> LoadedDocument:
+    return LoadedDocument(None, problems=(Problem(line, column, message, expected),))
+
+
+def _size_limit() -> str:
+    return f"at most {MAX_FILE_BYTES} bytes"
+
+
+def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    line_start = before.rfind(b"\n") + 1
+    return (before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1)
+
+
+def _text_position(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return (before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+
+
+__all__ = ["MAX_FILE_BYTES", "LoadedDocument", "Problem", "load_bytes", "load_file"]
