@@ -183,7 +183,7 @@ class _Planner:
         for field_slug, field in sorted(live_flow.fields.items()):
             if (live_flow.slug, field_slug) in self.claimed:
                 continue  # moved to another flow by a replace, which deletes it
-            self._delete_field(live_flow, field, "its flow is deleted (state: absent)")
+            self._delete_field(live_flow, field, "its flow is deleted")
         self._add(
             Operation(
                 OpKind.DELETE_FLOW,
@@ -191,7 +191,7 @@ class _Planner:
                 id=live_flow.id,
                 before=flow_attributes(live_flow),
                 safety=Safety.DESTRUCTIVE,
-                reasons=("flow is deleted (state: absent), with its entries",),
+                reasons=("the flow and its entries are deleted (state: absent)",),
             ),
             touched={flow_key(live_flow.slug): flow_fingerprint(live_flow)},
         )
@@ -223,7 +223,7 @@ class _Planner:
                 continue
             if prune:
                 self._delete_field(
-                    live_flow, live_field, "not in the configuration and the flow prunes"
+                    live_flow, live_field, "not in the configuration; the flow has prune: true"
                 )
             else:
                 self.unmanaged.append(field_key(flow.slug, field_slug))
@@ -371,7 +371,7 @@ class _Planner:
                 flow_id=live_flow.id,
                 before=field_attributes(live_field),
                 safety=Safety.DESTRUCTIVE,
-                reasons=(f"field is deleted ({why}), its data is lost",),
+                reasons=(f"the field and its data are deleted ({why})",),
             ),
             touched={field_key(live_flow.slug, live_field.slug): field_fingerprint(live_field)},
         )

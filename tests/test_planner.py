@@ -405,7 +405,9 @@ def test_unmentioned_live_fields_are_unmanaged_unless_pruned() -> None:
         "- delete_field customers.c",
     ]
     assert pruned.unmanaged == ()
-    assert "prunes" in pruned.operations[0].reasons[0]
+    assert pruned.operations[0].reasons == (
+        "the field and its data are deleted (not in the configuration; the flow has prune: true)",
+    )
 
     everywhere = plan(desired_state(flow("customers", field("a"))), live, PlanOptions(prune=True))
     assert everywhere.counts()["delete"] == 2
