@@ -57,6 +57,7 @@ from provisioner.yamlload import LoadedDocument, PathKey, load_file
 SCHEMA_FILE = "provisioner.schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
 
+RULE_TYPES = ("enum", "email", "slug", "uuid", "between", "one-to-many", "one-to-one")  # 4.5
 RELATIONSHIP_RULES = ("one-to-many", "one-to-one")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -290,6 +291,10 @@ def _one_of(values: Sequence[Any]) -> str:
     return "one of " + ", ".join(words) if len(words) > 1 else (words[0] if words else "nothing")
 
 
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def _suggest(word: str, candidates: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.75)
     return f"; did you mean `{close[0]}`?" if close else ""
@@ -379,14 +384,14 @@ def _translate(
         expected = " or ".join(
             _TYPE_WORDS.get(t, t) for t in ([types] if isinstance(types, str) else types)
         )
-        if field_type and last == "default":
-            expected += f" for a {field_type} field"
-        elif field_type and "options" in path:
-            expected += f" in the rules of a {field_type} field"
+        if field_type and (last == "default" or "options" in path):
+            expected += f" for {_a(field_type)} field"
         yield path, where, f"got {_describe(instance)}", expected
     elif kind == "enum":
         values = list(error.validator_value)
-        if last == "type" and "validation_rules" in path and field_type:
+        if last == "type" and "validation_rules" in path and instance not in RULE_TYPES:
+            message = f"unknown rule type {_quote(instance)}"
+        elif last == "type" and "validation_rules" in path and field_type:
             message = f"the `{instance}` rule does not apply to {field_type} fields"
         else:
             message = f"unknown value {_quote(instance)}"
@@ -423,7 +428,7 @@ def _translate(
             path,
             where,
             f"{len(instance)} fields in one flow",
-            f"at most {MAX_FIELDS_PER_FLOW} fields per flow (the API's limit)",
+            f"at most {MAX_FIELDS_PER_FLOW} fields per flow, the API's limit",
         )
     elif kind == "minItems":
         if last == "options":
@@ -562,7 +567,7 @@ class _Semantics:
                 decl,
                 (*path, "field_type"),
                 "relationship fields cannot be used in product templates",
-                "another field_type, as the API refuses them there (epcc-api.md 4.5)",
+                "string, integer, boolean, float or date (epcc-api.md 4.5)",
                 value=True,
             )
         self.renamed_from(decl, slug, raw, absent)
@@ -802,16 +807,19 @@ def _breaks_rule(value: Any, rule: Mapping[str, Any]) -> tuple[str, str] | None:
             if _is_number(low) and _is_number(high) and not low <= value <= high:
                 return f"{value} is outside the between range", f"a value from {low} to {high}"
     elif kind == "email" and isinstance(value, str) and not _EMAIL.match(value):
-        return f"{_quote(value)} is not an email address", "an email address (the `email` rule)"
+        return (
+            f"{_quote(value)} is not an email address",
+            "an email address, as the field has an `email` rule",
+        )
     elif kind == "slug" and isinstance(value, str) and not _SLUG.match(value):
         return (
             f"{_quote(value)} is not a slug",
-            "letters, digits, `-` and `_` only (the `slug` rule)",
+            "letters, digits, `-` and `_` only, as the field has a `slug` rule",
         )
     elif kind == "uuid" and isinstance(value, str) and not _is_uuid(value):
         return (
             f"{_quote(value)} is not a UUID",
-            "a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "a UUID, as the field has a `uuid` rule",
         )
     return None
 

@@ -244,14 +244,18 @@ class _Walker:
     def value(self, node: Node, path: PathKey) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            line, column = _mark(node.start_mark)
+            # Aliased nodes share the anchor's position; the innermost key written on the
+            # way here is the better place to point at.
+            keys = [path[:n] for n in range(len(path), 0, -1) if path[:n] in self.key_marks]
+            where = keys[0] if keys else ()
+            line, column = self.key_marks.get(where, _mark(node.start_mark))
             raise _Fatal(
                 Problem(
                     line,
                     column,
                     f"the document expands to more than {MAX_NODES} values",
                     "no alias expansion bomb",
-                    path,
+                    where,
                 )
             )
         if id(node) in self.active:
@@ -264,7 +268,7 @@ class _Walker:
             self.problem(
                 node,
                 path,
-                f"YAML tags are not allowed (found `{self.tagged[id(node)]}`)",
+                f"YAML tags are not allowed (found `{_short_tag(self.tagged[id(node)])}`)",
                 "plain strings, numbers, booleans, null, mappings and lists",
             )
         self.active.add(id(node))
@@ -302,7 +306,7 @@ class _Walker:
                 self.problem(
                     key_node,
                     key_path,
-                    f"YAML tags are not allowed (found `{self.tagged[id(key_node)]}`)",
+                    f"YAML tags are not allowed (found `{_short_tag(self.tagged[id(key_node)])}`)",
                     "plain strings, numbers, booleans, null, mappings and lists",
                 )
             seen[key] = _mark(key_node.start_mark)
@@ -327,6 +331,11 @@ class _Walker:
             return number
         # Anything else (an explicit tag, already reported, or `=`) stays the text written.
         return str(node.value)
+
+
+def _short_tag(tag: str) -> str:
+    """The tag as people write it: `!!python/object` rather than `tag:yaml.org,2002:...`."""
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def _failed(line: int, column: int, message: str, expected: str = "") -> LoadedDocument:
