@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import math
+import re
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,6 +49,8 @@ from provisioner.localstore.problems import (
 )
 from provisioner.localstore.settings import DEFAULT_SETTINGS, StoreSettings
 from provisioner.localstore.storage import (
+    CUSTOMER_FILTERS,
+    CUSTOMER_SORTS,
     Record,
     Storage,
 )
@@ -546,6 +549,197 @@ async def field_endpoint(request: Request) -> Response:
     return json_response({"data": render_field(request, field)})
 
 
+# ------------------------------------------------------------------------------------- entries
+
+
+def core_flow(slug: str) -> bool:
+    return slug in CORE_FLOW_SLUGS
+
+
+def core_entries_are_managed(slug: str) -> Problem:
+    """3.4: "Entries for core flows are managed automatically" - not through /entries."""
+    return Problem(
+        405,
+        f'Entries of the core flow "{slug}" are managed through its resource, not /entries.',
+        "Method Not Allowed",
+    )
+
+
+def render_core_entry(
+    request: Request, flow: Record, fields: list[Record], resource: Record
+) -> dict[str, Any]:
+    """Section 0: a core resource's custom data read as an entry of its flow."""
+    body: dict[str, Any] = {"id": resource["id"], "type": "entry"}
+    body.update(custom_data(fields, resource["values"]))
+    self_link = f"{base_url(request)}/v2/flows/{flow['slug']}/entries/{resource['id']}"
+    body["links"] = {"self": self_link}
+    body["meta"] = meta(resource)
+    return body
+
+
+def entry_id_of(data: Mapping[str, Any]) -> str | None:
+    """5.1: a create may choose the entry's id (PXM templates use the product id)."""
+    if "id" not in data:
+        return None
+    entry_id = data["id"]
+    if not isinstance(entry_id, str) or not validation.is_uuid(entry_id):
+        raise validation.failed("data.id must be a UUID.")
+    return entry_id
+
+
+async def entries_endpoint(request: Request) -> Response:
+    ctx = context(request)
+    slug = request.path_params["flow_slug"]
+    if request.method == "POST":
+        flow = await run(ctx.storage.get_flow_by_slug, slug)
+        if core_flow(flow["slug"]):
+            raise core_entries_are_managed(slug)
+        data = validation.data_object(await read_json(request), "entry")
+        entry_id = entry_id_of(data)
+        flow, fields, entry = await run(
+            ctx.storage.write_entry, slug, entry_id, data, validation.custom_values, create=True
+        )
+        return json_response({"data": render_entry(request, flow, fields, entry)}, status=201)
+    limit, offset = page_params(request)
+    if core_flow(slug):
+        flow = await run(ctx.storage.get_flow_by_slug, slug)
+        items: list[dict[str, Any]] = []
+        total = 0
+        if slug == "customers":
+            fields, customers, total = await run(
+                ctx.storage.list_customers, [], "created_at", limit, offset
+            )
+            items = [render_core_entry(request, flow, fields, c) for c in customers]
+        return render_list(request, items, total, limit, offset)
+    flow, fields, entries, total = await run(ctx.storage.list_entries, slug, limit, offset)
+    items = [render_entry(request, flow, fields, entry) for entry in entries]
+    return render_list(request, items, total, limit, offset)
+
+
+async def entry_endpoint(request: Request) -> Response:
+    ctx = context(request)
+    slug = request.path_params["flow_slug"]
+    entry_id = request.path_params["entry_id"]
+    if core_flow(slug):
+        flow = await run(ctx.storage.get_flow_by_slug, slug)
+        if request.method != "GET":
+            raise core_entries_are_managed(slug)
+        if slug != "customers":
+            raise Problem(404, "The requested entry could not be found", "Entry not found")
+        try:
+            fields, customer = await run(ctx.storage.get_customer, entry_id)
+        except Problem as error:
+            raise Problem(
+                404, "The requested entry could not be found", "Entry not found"
+            ) from error
+        return json_response({"data": render_core_entry(request, flow, fields, customer)})
+    if request.method == "PUT":
+        data = validation.data_object(await read_json(request), "entry")
+        validation.check_path_id(data, entry_id)
+        flow, fields, entry = await run(
+            ctx.storage.write_entry, slug, entry_id, data, validation.custom_values, create=False
+        )
+    elif request.method == "DELETE":
+        await run(ctx.storage.delete_entry, slug, entry_id)
+        return Response(status_code=204)
+    else:
+        flow, fields, entry = await run(ctx.storage.get_entry, slug, entry_id)
+    return json_response({"data": render_entry(request, flow, fields, entry)})
+
+
+async def relationships_endpoint(request: Request) -> Response:
+    """5.2: POST adds, PUT replaces, DELETE clears (or removes the items it names)."""
+    ctx = context(request)
+    slug = request.path_params["flow_slug"]
+    if core_flow(slug):
+        await run(ctx.storage.get_flow_by_slug, slug)
+        raise core_entries_are_managed(slug)
+    body = await read_json(request, optional=request.method == "DELETE")
+    items = None if body is None else validation.relationship_items(body)
+    mode = {"POST": "add", "PUT": "replace", "DELETE": "remove"}[request.method]
+    current = await run(
+        ctx.storage.change_relationships,
+        slug,
+        request.path_params["entry_id"],
+        request.path_params["field_slug"],
+        items,
+        mode,
+    )
+    if request.method == "DELETE":
+        return Response(status_code=204)
+    # The flows spec answers 201 to both POST and PUT (5.2 notes the markdown's 200 for PUT).
+    return json_response({"data": current}, status=201)
+
+
+# ----------------------------------------------------------------------------------- customers
+
+FILTER_RE = re.compile(r'([a-z]+)\(([a-z_]+),("(?:[^"\\]|\\.)*"|[^)]*)\)')
+MAX_FILTERS = 10  # 2.3
+
+
+def parse_filter(text: str) -> list[tuple[str, str, str]]:
+    """2.3: `op(attribute,value)` joined by `:`; 400 "Could not parse the supplied filter"."""
+    result: list[tuple[str, str, str]] = []
+    position = 0
+    while True:
+        match = FILTER_RE.match(text, position)
+        if match is None:
+            raise Problem(400, "Could not parse the supplied filter")
+        op, attribute, value = match.groups()
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            value = value[1:-1].replace('\\"', '"')
+        if op not in CUSTOMER_FILTERS.get(attribute, frozenset()):
+            raise Problem(400, f"Filtering customers with {op}({attribute},...) is not supported")
+        result.append((op, attribute, value))
+        position = match.end()
+        if position == len(text):
+            break
+        if text[position] != ":":
+            raise Problem(400, "Could not parse the supplied filter")
+        position += 1
+    if len(result) > MAX_FILTERS:
+        raise Problem(400, f"At most {MAX_FILTERS} filters are supported")
+    return result
+
+
+async def customers_endpoint(request: Request) -> Response:
+    ctx = context(request)
+    if request.method == "POST":
+        data = validation.data_object(await read_json(request), "customer")
+        attrs = validation.customer_attributes(data, create=True)
+        fields, customer = await run(
+            ctx.storage.write_customer, None, attrs, data, validation.custom_values
+        )
+        return json_response({"data": render_customer(request, fields, customer)}, status=201)
+    limit, offset = page_params(request)
+    text = request.query_params.get("filter")
+    filters = parse_filter(text) if text else []
+    sort = request.query_params.get("sort") or "-created_at"  # 6: newest first by default
+    if sort.lstrip("-") not in CUSTOMER_SORTS:
+        raise Problem(400, f"Customers cannot be sorted by {sort!r}")
+    fields, customers, total = await run(ctx.storage.list_customers, filters, sort, limit, offset)
+    items = [render_customer(request, fields, customer) for customer in customers]
+    return render_list(request, items, total, limit, offset)
+
+
+async def customer_endpoint(request: Request) -> Response:
+    ctx = context(request)
+    customer_id = request.path_params["customer_id"]
+    if request.method == "PUT":
+        data = validation.data_object(await read_json(request), "customer")
+        validation.check_path_id(data, customer_id)
+        attrs = validation.customer_attributes(data, create=False)
+        fields, customer = await run(
+            ctx.storage.write_customer, customer_id, attrs, data, validation.custom_values
+        )
+    elif request.method == "DELETE":
+        await run(ctx.storage.delete_customer, customer_id)
+        return Response(status_code=204)
+    else:
+        fields, customer = await run(ctx.storage.get_customer, customer_id)
+    return json_response({"data": render_customer(request, fields, customer)})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route(TOKEN_ROUTE, token_endpoint, methods=["POST"]),
@@ -555,6 +749,19 @@ def routes() -> list[BaseRoute]:
         Route("/v2/flows/{flow_slug}/fields", flow_fields_endpoint, methods=["GET"]),
         Route("/v2/fields", fields_endpoint, methods=["GET", "POST"]),
         Route("/v2/fields/{field_id}", field_endpoint, methods=["GET", "PUT", "DELETE"]),
+        Route("/v2/flows/{flow_slug}/entries", entries_endpoint, methods=["GET", "POST"]),
+        Route(
+            "/v2/flows/{flow_slug}/entries/{entry_id}",
+            entry_endpoint,
+            methods=["GET", "PUT", "DELETE"],
+        ),
+        Route(
+            "/v2/flows/{flow_slug}/entries/{entry_id}/relationships/{field_slug}",
+            relationships_endpoint,
+            methods=["POST", "PUT", "DELETE"],
+        ),
+        Route("/v2/customers", customers_endpoint, methods=["GET", "POST"]),
+        Route("/v2/customers/{customer_id}", customer_endpoint, methods=["GET", "PUT", "DELETE"]),
     ]
 
 

@@ -288,7 +288,7 @@ def value_problem(field: Mapping[str, Any], value: Any) -> str | None:
             return "not an email address"
         if kind == "slug" and not FIELD_SLUG_RE.match(value):
             return "may contain only letters, numbers, hyphens and underscores"
-        if kind == "uuid" and not _is_uuid(value):
+        if kind == "uuid" and not is_uuid(value):
             return "not a UUID"
         if kind == "between":
             options = rule.get("options") or {}
@@ -297,7 +297,7 @@ def value_problem(field: Mapping[str, Any], value: Any) -> str | None:
     return None
 
 
-def _is_uuid(text: str) -> bool:
+def is_uuid(text: str) -> bool:
     try:
         uuid.UUID(text)
     except ValueError:
