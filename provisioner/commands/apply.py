@@ -1,9 +1,120 @@
-"""`provisioner apply` (placeholder until its issue lands)."""
+"""`provisioner apply`: make the store match the YAML, or execute a saved plan.
+
+`apply PATH...` plans against the live store and applies that plan; `apply plan.json` executes
+a plan saved by `plan --out`, after checking that none of the objects it touches changed since
+(`StalePlanError` names them). Destructive operations need `--allow-destructive`, otherwise
+nothing is applied and the exit code is 3. On a terminal the plan is shown and confirmed unless
+`--auto-approve`; without a terminal `--auto-approve` is required, so a pipeline never waits
+on a prompt nobody sees. Progress per operation, then a summary with request statistics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
+from provisioner.applier import DEFAULT_PARALLELISM, apply_plan, check_fresh, check_safe
+from provisioner.commands._target import Target, open_client, store_options
+from provisioner.commands.plan import render, use_color
+from provisioner.config import load_desired
+from provisioner.model import State
+from provisioner.plan import Plan
+from provisioner.planner import plan as make_plan
+from provisioner.reader import read_live_state
+from provisioner.views.progress import ApplyProgress
+
+EXIT_OK = 0
+EXIT_CANCELLED = 1
+
+
+def saved_plan(paths: Sequence[Path]) -> Plan | None:
+    """The saved plan when PATHS is one `.json` file, else None (YAML files or folders)."""
+    if len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() == ".json":
+        return Plan.from_json(paths[0].read_text(encoding="utf-8"))
+    return None
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
 
 @click.command("apply")
-def command() -> int:
-    """Not built yet."""
-    raise click.ClickException("`apply` is not built yet")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Allow deletes and replaces (they lose data). Without it such a plan exits 3.",
+)
+@click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (required without a terminal)."
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1, max=64),
+    default=DEFAULT_PARALLELISM,
+    show_default=True,
+    help="Independent operations run at once (within the rate limit).",
+)
+@click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
+@store_options
+def command(
+    paths: Sequence[Path],
+    allow_destructive: bool,
+    auto_approve: bool,
+    parallelism: int,
+    no_color: bool,
+    target: Target,
+) -> int:
+    """Make the store match the YAML in PATHS, or execute a plan saved by `plan --out`."""
+    saved = saved_plan(paths)
+    desired: State | None = None
+    if saved is None:
+        desired = load_desired(paths)
+    else:
+        # A saved plan is known before any request: refuse it at once if it is unsafe.
+        check_safe(saved, allow_destructive)
+    color = use_color(no_color)
+
+    async def run() -> int:
+        async with open_client(target, max_in_flight=parallelism) as client:
+            live = await read_live_state(client)
+            if saved is not None:
+                check_fresh(saved, live)
+                plan = saved
+            else:
+                assert desired is not None
+                plan = make_plan(desired, live)
+            text = render(plan, "text", color)
+            click.echo(text, nl=not text.endswith("\n"))
+            if plan.is_empty:
+                if target.verbose:
+                    click.echo(client.stats.summary(), err=True)
+                return EXIT_OK
+            check_safe(plan, allow_destructive)
+            if not auto_approve:
+                if not _interactive():
+                    raise click.ClickException(
+                        "refusing to apply without confirmation: there is no terminal to ask "
+                        "on. Review the plan and pass --auto-approve to apply non-interactively."
+                    )
+                if not click.confirm("Apply these changes to the store?", default=False):
+                    click.echo("Apply cancelled: nothing was changed.", err=True)
+                    return EXIT_CANCELLED
+            with ApplyProgress(len(plan.operations), color=color) as progress:
+                try:
+                    await apply_plan(
+                        client,
+                        plan,
+                        parallelism=parallelism,
+                        allow_destructive=allow_destructive,
+                        on_event=progress,
+                    )
+                finally:
+                    progress.finish(client.stats.summary())
+            return EXIT_OK
+
+    return asyncio.run(run())

@@ -1,9 +1,111 @@
-"""`provisioner plan` (placeholder until its issue lands)."""
+"""`provisioner plan`: read the live store, diff it with the YAML, print the plan.
+
+Exit codes are a contract (README "Exit codes"): 0 success (with `--detailed-exitcode`: and
+nothing to do), 1 error, 2 changes pending with `--detailed-exitcode`. `--out` saves the plan
+as JSON with a fingerprint of every live object it touches, for `provisioner apply plan.json`.
+Colour only on a terminal, never with `--no-color` or `NO_COLOR` (https://no-color.org).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import click
 
+from provisioner.client import Client
+from provisioner.commands._target import Target, open_client, store_options
+from provisioner.config import load_desired
+from provisioner.model import State
+from provisioner.plan import Plan
+from provisioner.planner import plan as make_plan
+from provisioner.reader import read_live_state
+from provisioner.views.json import render_json
+from provisioner.views.markdown import render_markdown
+from provisioner.views.text import render_text
+
+EXIT_OK = 0
+EXIT_CHANGES = 2
+FORMATS = ("text", "json", "markdown")
+
+
+def use_color(no_color: bool, env: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never when asked not to."""
+    env = os.environ if env is None else env
+    return not no_color and not env.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def render(plan: Plan, output_format: str, color: bool = False) -> str:
+    """The plan in one of `FORMATS`."""
+    if output_format == "json":
+        return render_json(plan)
+    if output_format == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color=color)
+
+
+async def plan_against(client: Client, desired: State) -> Plan:
+    """Read the live state and plan `desired` against it."""
+    live = await read_live_state(client)
+    return make_plan(desired, live)
+
+
+def echo_stats(client: Client, target: Target) -> None:
+    if target.verbose:
+        click.echo(client.stats.summary(), err=True)
+
 
 @click.command("plan")
-def command() -> int:
-    """Not built yet."""
-    raise click.ClickException("`plan` is not built yet")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, json (versioned schema), markdown for a pull-request comment.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also save the plan (JSON, with fingerprints) for `provisioner apply FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes to apply (0 when there are none).",
+)
+@click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
+@store_options
+def command(
+    paths: Sequence[Path],
+    output_format: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    no_color: bool,
+    target: Target,
+) -> int:
+    """Show what `apply` would change in the store to match the YAML in PATHS."""
+    # Offline problems first: a bad file never costs a request.
+    desired = load_desired(paths)
+
+    async def run() -> Plan:
+        async with open_client(target) as client:
+            plan = await plan_against(client, desired)
+            echo_stats(client, target)
+            return plan
+
+    plan = asyncio.run(run())
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(plan.to_json(), encoding="utf-8")
+    text = render(plan, output_format, use_color(no_color))
+    click.echo(text, nl=not text.endswith("\n"))
+    if out is not None:
+        click.echo(f"Saved the plan to {out}; apply it with `provisioner apply {out}`.", err=True)
+    if detailed_exitcode and not plan.is_empty:
+        return EXIT_CHANGES
+    return EXIT_OK

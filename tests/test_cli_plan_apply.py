@@ -1,0 +1,276 @@
+"""`provisioner plan` and `apply` end to end over HTTP against the local store.
+
+Every test runs the real CLI entry point (`provisioner.cli.main`) in-process, with the store
+selected through the environment as a user would, and checks exit codes (README "Exit codes"),
+output and what the store saw (its request statistics).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioner.cli import main
+
+STORE_VARIABLES = (
+    "EPCC_API_BASE_URL",
+    "EPCC_CLIENT_ID",
+    "EPCC_CLIENT_SECRET",
+    "EPCC_RATE_LIMIT",
+    "CI",
+    "NO_COLOR",
+)
+
+CUSTOMERS = """\
+flows:
+  customers:
+    name: Customers
+    description: Extends the default customer object
+    fields:
+      delivery_details:
+        name: Delivery Details
+        field_type: string
+        description: customers delivery details
+      nickname:
+        name: Nickname
+        field_type: string
+  wishlists:
+    name: Wishlists
+    description: Saved products
+    fields:
+      title:
+        name: Title
+        field_type: string
+        required: true
+      items:
+        name: Items
+        field_type: relationship
+        validation_rules:
+          - type: one-to-many
+            to: product
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run the CLI: `cli(*args, env={...})` -> Result; the store variables start unset."""
+
+    def run(*args: str, env: Mapping[str, str] | None = None) -> Result:
+        with monkeypatch.context() as patch:
+            for name in STORE_VARIABLES:
+                patch.delenv(name, raising=False)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as exited:
+                main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        code = exited.value.code
+        return Result(code if isinstance(code, int) else 1, out, err)
+
+    return run
+
+
+def store_env(store: Any) -> dict[str, str]:
+    return {
+        "EPCC_API_BASE_URL": store.base_url,
+        "EPCC_CLIENT_ID": store.client_id,
+        "EPCC_CLIENT_SECRET": store.client_secret,
+        # The local store has no rate limit; the client's default (20/s) would only slow tests.
+        "EPCC_RATE_LIMIT": "1000",
+    }
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def customers_yaml(tmp_path: Path) -> Path:
+    return write(tmp_path / "flows.yaml", CUSTOMERS)
+
+
+def test_plan_exit_codes_and_formats(cli: Cli, local_store: Any, customers_yaml: Path) -> None:
+    env = store_env(local_store)
+    plain = cli("plan", customers_yaml, env=env)
+    assert plain.code == 0, plain.err
+    assert "Plan: 6 to create, 0 to update, 0 to replace, 0 to delete." in plain.out
+    assert "\x1b[" not in plain.out
+    assert plain.err.splitlines()[0] == f"Using the store at {local_store.base_url}."
+
+    detailed = cli("plan", customers_yaml, "--detailed-exitcode", env=env)
+    assert detailed.code == 2
+    as_json = json.loads(cli("plan", customers_yaml, "--format", "json", env=env).out)
+    assert as_json["format_version"] == 1
+    assert as_json["summary"]["create"] == 6
+    markdown = cli("plan", customers_yaml, "--format", "markdown", env=env)
+    assert markdown.code == 0
+    assert "wishlists" in markdown.out
+    assert local_store.write_count() == 0
+
+
+def test_apply_then_plan_is_empty_and_apply_again_writes_nothing(
+    cli: Cli, local_store: Any, customers_yaml: Path
+) -> None:
+    env = store_env(local_store)
+    applied = cli("apply", customers_yaml, "--auto-approve", env=env)
+    assert applied.code == 0, applied.err
+    assert "+ create_flow wishlists ... done" in applied.out
+    assert "+ create_field wishlists.items ... done" in applied.out
+    assert "Apply complete: 6 operation(s) applied." in applied.out
+    assert local_store.write_count() == 6
+
+    again = cli("plan", customers_yaml, "--detailed-exitcode", env=env)
+    assert again.code == 0, again.out
+    assert "No changes." in again.out
+
+    before = local_store.write_count()
+    reapplied = cli("apply", customers_yaml, "--auto-approve", env=env)
+    assert reapplied.code == 0
+    assert local_store.write_count() == before
+
+
+def test_apply_without_a_terminal_needs_auto_approve(
+    cli: Cli, local_store: Any, customers_yaml: Path
+) -> None:
+    refused = cli("apply", customers_yaml, env=store_env(local_store))
+    assert refused.code == 1
+    assert "--auto-approve" in refused.err
+    assert "Plan: 6 to create" in refused.out  # the plan is still shown
+    assert local_store.write_count() == 0
+
+
+def test_destructive_operations_exit_3_and_apply_nothing(
+    cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
+) -> None:
+    env = store_env(local_store)
+    assert cli("apply", customers_yaml, "--auto-approve", env=env).code == 0
+    changed = CUSTOMERS.replace(
+        "      nickname:\n        name: Nickname\n        field_type: string\n",
+        "      nickname:\n        state: absent\n",
+    ).replace("        name: Delivery Details\n", "        name: Delivery\n")
+    desired = write(tmp_path / "changed.yaml", changed)
+    before = local_store.write_count()
+
+    refused = cli("apply", desired, "--auto-approve", env=env)
+    assert refused.code == 3
+    assert "- delete_field customers.nickname" in refused.err
+    assert "--allow-destructive" in refused.err
+    assert local_store.write_count() == before  # not even the safe update went out
+
+    allowed = cli("apply", desired, "--auto-approve", "--allow-destructive", env=env)
+    assert allowed.code == 0, allowed.err
+    assert local_store.write_count() == before + 2
+    assert cli("plan", desired, "--detailed-exitcode", env=env).code == 0
+
+
+def test_invalid_files_fail_before_any_request(cli: Cli, local_store: Any, tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.yaml", "flows:\n  customers:\n    fields: 3\n")
+    result = cli("plan", bad, env=store_env(local_store))
+    assert result.code == 1
+    assert "bad.yaml" in result.err
+    assert local_store.stats()["total"] == 0
+
+
+def test_reading_the_store_costs_pages_not_objects(
+    cli: Cli, local_store: Any, tmp_path: Path
+) -> None:
+    # 3 flows and 150 fields: 1 token + 1 page of flows + 2 pages of fields (100 per page).
+    flows = {
+        f"bulk-{n}": {
+            "name": f"Bulk {n}",
+            "fields": {f"f{i:03}": {"name": f"F{i}", "field_type": "string"} for i in range(50)},
+        }
+        for n in range(3)
+    }
+    desired = write(tmp_path / "bulk.yaml", json.dumps({"flows": flows}))
+    env = store_env(local_store)
+    assert cli("apply", desired, "--auto-approve", "--parallelism", "16", env=env).code == 0
+    local_store.reset_stats()
+    result = cli("plan", desired, "--detailed-exitcode", "--verbose", env=env)
+    assert result.code == 0, result.out
+    stats = local_store.stats()
+    assert stats["total"] == 1 + math.ceil(3 / 100) + math.ceil(150 / 100)
+    assert local_store.client_secret not in result.out + result.err
+
+
+def test_embedded_store_is_the_default_and_says_so_first(
+    cli: Cli, customers_yaml: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "store" / "local.sqlite"
+    applied = cli("apply", customers_yaml, "--auto-approve", "--db", db)
+    assert applied.code == 0, applied.err
+    assert applied.err.splitlines()[0].startswith(f"Using the embedded local store at {db}")
+    assert db.exists()
+    again = cli("plan", customers_yaml, "--db", db, "--detailed-exitcode")
+    assert again.code == 0
+
+
+def test_ci_without_a_store_refuses_unless_local(
+    cli: Cli, customers_yaml: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "local.sqlite"
+    refused = cli("plan", customers_yaml, "--db", db, env={"CI": "true"})
+    assert refused.code == 1
+    assert "CI is set and no store is configured" in refused.err
+    assert not db.exists()
+    local = cli("plan", customers_yaml, "--db", db, "--local", env={"CI": "true"})
+    assert local.code == 0, local.err
+    assert local.err.startswith("Using the embedded local store")
+
+
+def test_local_overrides_a_configured_store(
+    cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "local.sqlite"
+    result = cli(
+        "apply", customers_yaml, "--auto-approve", "--local", "--db", db, env=store_env(local_store)
+    )
+    assert result.code == 0
+    assert local_store.write_count() == 0
+
+
+def test_saved_plan_applies_exactly_and_goes_stale_only_when_touched(
+    cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
+) -> None:
+    env = store_env(local_store)
+    first = write(tmp_path / "first.yaml", CUSTOMERS.split("  wishlists:")[0])
+    assert cli("apply", first, "--auto-approve", env=env).code == 0
+    saved = tmp_path / "plan.json"
+    planned = cli("plan", customers_yaml, "--out", saved, env=env)
+    assert planned.code == 0
+    plan = json.loads(saved.read_text())
+    assert plan["fingerprints"]  # e.g. flow:wishlists -> null (expected absent)
+
+    # A change elsewhere (a flow the plan does not touch) leaves the plan fresh.
+    other = write(tmp_path / "other.yaml", "flows:\n  unrelated:\n    name: Unrelated\n")
+    assert cli("apply", other, "--auto-approve", env=env).code == 0
+    # The YAML may change after planning: a saved plan never re-reads it.
+    customers_yaml.write_text("flows: {}\n")
+    applied = cli("apply", saved, "--auto-approve", env=env)
+    assert applied.code == 0, applied.err
+    assert "Apply complete: 3 operation(s) applied." in applied.out
+
+    # The same saved plan is now stale: the objects it expected absent exist.
+    stale = cli("apply", saved, "--auto-approve", env=env)
+    assert stale.code == 1
+    assert "stale" in stale.err
+    assert "flow:wishlists" in stale.err
