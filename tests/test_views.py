@@ -1,0 +1,163 @@
+"""Plan views: text (colour only on request), JSON, Markdown (a pull-request comment)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from provisioner.plan import AttributeChange, Operation, OpKind, Plan, Safety
+from provisioner.views.json import render_json
+from provisioner.views.markdown import render_markdown
+from provisioner.views.text import render_text
+
+ANSI = re.compile(r"\033\[[0-9;]*m")
+
+
+def sample_plan() -> Plan:
+    return Plan(
+        operations=(
+            Operation(
+                OpKind.CREATE_FLOW,
+                "wishlists",
+                after={"name": "Wishlists", "description": "", "enabled": True},
+            ),
+            Operation(
+                OpKind.CREATE_FIELD,
+                "wishlists",
+                "title",
+                after={
+                    "name": "Title",
+                    "description": "",
+                    "field_type": "string",
+                    "required": True,
+                    "unique": False,
+                    "default": None,
+                    "enabled": True,
+                    "order": None,
+                    "omit_null": False,
+                    "validation_rules": [],
+                },
+            ),
+            Operation(
+                OpKind.UPDATE_FIELD,
+                "customers",
+                "speed",
+                id="f1",
+                flow_id="c1",
+                changes=(
+                    AttributeChange("validation_rules[0].options", ["fast", "slow"], ["fast"]),
+                ),
+                safety=Safety.RISKY,
+                reasons=("enum loses options: slow",),
+            ),
+            Operation(
+                OpKind.RENAME_FIELD,
+                "customers",
+                "notes",
+                id="f2",
+                changes=(AttributeChange("slug", "note", "notes"),),
+                safety=Safety.RISKY,
+                reasons=("renamed from note: clients reading the old key lose it",),
+                from_slug="note",
+            ),
+            Operation(
+                OpKind.REPLACE_FIELD,
+                "customers",
+                "age",
+                id="f3",
+                changes=(AttributeChange("field_type", "string", "integer"),),
+                safety=Safety.DESTRUCTIVE,
+                reasons=("field_type changes string -> integer",),
+            ),
+            Operation(
+                OpKind.DELETE_FIELD,
+                "customers",
+                "pipe",
+                id="f4",
+                safety=Safety.DESTRUCTIVE,
+                reasons=("the field and its data are deleted (a|b `quoted`)",),
+            ),
+        ),
+        unmanaged=("field:customers.legacy",),
+    )
+
+
+def test_text_shows_symbols_changes_reasons_unmanaged_and_summary() -> None:
+    text = render_text(sample_plan())
+    assert not ANSI.search(text)
+    assert text.endswith("Plan: 2 to create, 2 to update, 1 to replace, 1 to delete.\n")
+    blocks = text.split("\n\n")
+    assert blocks[0].startswith("flow customers (core):\n")
+    assert blocks[1].startswith("flow wishlists:\n")
+    assert (
+        "  ~ update field customers.speed  [risky]\n"
+        '      validation_rules[0].options: ["fast", "slow"] -> ["fast"]\n'
+        "      # enum loses options: slow\n"
+    ) in text
+    assert "  ~> rename field customers.note -> customers.notes  [risky]" in text
+    assert (
+        '  -/+ replace field customers.age  [destructive]\n      field_type: "string" -> "integer"'
+        in text
+    )
+    assert "  - delete field customers.pipe  [destructive]" in text
+    assert "  unmanaged customers.legacy (not in the configuration, left alone)" in text
+    # a create shows name and type always, other attributes only when not the API default
+    assert (
+        "  + create field wishlists.title  [safe]\n"
+        '      name: "Title"\n'
+        '      field_type: "string"\n'
+        "      required: true\n"
+    ) in text
+    assert "unique" not in text
+
+
+def test_text_colours_only_when_asked() -> None:
+    coloured = render_text(sample_plan(), color=True)
+    assert "\033[32m  + create flow wishlists\033[0m" in coloured
+    assert "\033[1;31m[destructive]\033[0m" in coloured
+    assert ANSI.sub("", coloured) == render_text(sample_plan())
+
+
+def test_empty_plan() -> None:
+    assert render_text(Plan()) == "No changes. The store matches the configuration.\n"
+    only_unmanaged = Plan(unmanaged=("field:customers.x",))
+    assert render_text(only_unmanaged).startswith("flow customers (core):\n  unmanaged customers.x")
+    markdown = render_markdown(Plan())
+    assert "No changes" in markdown
+    assert "[!CAUTION]" not in markdown
+    assert "[!WARNING]" not in markdown
+
+
+def test_json_view_is_the_plan_format() -> None:
+    plan = sample_plan()
+    text = render_json(plan)
+    data = json.loads(text)
+    assert data["format_version"] == 1
+    assert data["summary"] == {"create": 2, "update": 2, "replace": 1, "delete": 1}
+    assert Plan.from_json(text) == plan
+
+
+def test_markdown_calls_out_destructive_changes_first() -> None:
+    markdown = render_markdown(sample_plan())
+    lines = markdown.splitlines()
+    assert lines[0] == "### provisioner plan"
+    assert lines[2] == "**Plan: 2 to create, 2 to update, 1 to replace, 1 to delete.**"
+    caution = markdown.index("> [!CAUTION]")
+    warning = markdown.index("> [!WARNING]")
+    first_section = markdown.index("#### flow")
+    assert caution < warning < first_section
+    assert "> **2 destructive operations: data is lost.**" in markdown
+    assert (
+        "> - `-/+` replace field `customers.age`: field_type changes string -> integer" in markdown
+    )
+    assert "> **2 risky operations:**" in markdown
+
+
+def test_markdown_tables_escape_pipes_and_backticks() -> None:
+    markdown = render_markdown(sample_plan())
+    row = next(line for line in markdown.splitlines() if line.startswith("| `-` |"))
+    assert row.count(" | ") == 4  # five cells, the `|` inside the reason is escaped
+    assert "*the field and its data are deleted (a\\|b `quoted`)*" in row
+    assert "#### flow `customers` (core)" in markdown
+    assert "Unmanaged (not in the configuration, left alone): `customers.legacy`" in markdown
+    assert '`validation_rules[0].options`: `["fast", "slow"]` → `["fast"]`' in markdown
