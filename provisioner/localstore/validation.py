@@ -391,9 +391,9 @@ def relationship_items(body: Any) -> list[dict[str, str]]:
             and isinstance(item.get("type"), str)
             and isinstance(item.get("id"), str)
             and item["type"]
-            and item["id"]
+            and is_uuid(item["id"])
         ):
-            raise failed(f"data[{index}] must be an object with a type and an id.")
+            raise failed(f"data[{index}] must be an object with a type and a UUID id.")
         pair = {"type": item["type"], "id": item["id"]}
         if pair not in result:
             result.append(pair)
