@@ -7,6 +7,7 @@ output and what the store saw (its request statistics).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import textwrap
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from provisioner.cli import main
+from provisioner.client import Client, ClientConfig
 
 STORE_VARIABLES = (
     "EPCC_API_BASE_URL",
@@ -274,3 +276,70 @@ def test_saved_plan_applies_exactly_and_goes_stale_only_when_touched(
     assert stale.code == 1
     assert "stale" in stale.err
     assert "flow:wishlists" in stale.err
+
+
+async def _update_field(store: Any, flow_slug: str, field_slug: str, attrs: Any) -> None:
+    config = ClientConfig(
+        base_url=store.base_url, client_id=store.client_id, client_secret=store.client_secret
+    )
+    async with Client(config) as client:
+        flows = {flow["id"]: flow["slug"] for flow in await client.list_flows()}
+        for field in await client.list_fields():
+            owner = flows[field["relationships"]["flow"]["data"]["id"]]
+            if (owner, field["slug"]) == (flow_slug, field_slug):
+                await client.update_field(field["id"], attrs)
+                return
+    raise AssertionError(f"no field {flow_slug}.{field_slug}")
+
+
+def test_a_saved_plan_goes_stale_when_an_object_it_updates_changes(
+    cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
+) -> None:
+    env = store_env(local_store)
+    assert cli("apply", customers_yaml, "--auto-approve", env=env).code == 0
+    renamed = write(tmp_path / "renamed.yaml", CUSTOMERS.replace("name: Nickname", "name: Nick"))
+    saved = tmp_path / "plan.json"
+    assert cli("plan", renamed, "--out", saved, env=env).code == 0
+    assert [op["kind"] for op in json.loads(saved.read_text())["operations"]] == ["update_field"]
+
+    # Another field of the same flow changes: not touched by the plan, still fresh.
+    asyncio.run(_update_field(local_store, "customers", "delivery_details", {"order": 9}))
+    # The field the plan updates changes: stale, and named.
+    asyncio.run(_update_field(local_store, "customers", "nickname", {"description": "x"}))
+    writes = local_store.write_count()
+    stale = cli("apply", saved, "--auto-approve", env=env)
+    assert stale.code == 1
+    assert "the saved plan is stale" in stale.err
+    assert "field:customers.nickname" in stale.err
+    assert "delivery_details" not in stale.err
+    assert local_store.write_count() == writes
+
+
+def test_a_destructive_saved_plan_is_refused_before_any_request(
+    cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
+) -> None:
+    env = store_env(local_store)
+    assert cli("apply", customers_yaml, "--auto-approve", env=env).code == 0
+    absent = write(tmp_path / "absent.yaml", "flows:\n  wishlists:\n    state: absent\n")
+    saved = tmp_path / "plan.json"
+    assert cli("plan", absent, "--out", saved, env=env).code == 0
+    requests = local_store.stats()["total"]
+    refused = cli("apply", saved, "--auto-approve", env=env)
+    assert refused.code == 3
+    assert "delete_flow wishlists" in refused.err
+    assert local_store.stats()["total"] == requests
+    assert cli("apply", saved, "--auto-approve", "--allow-destructive", env=env).code == 0
+    assert cli("plan", customers_yaml, "--detailed-exitcode", env=env).code == 2
+
+
+def test_plan_colour_only_on_a_terminal_and_never_with_no_color(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from provisioner.commands.plan import use_color
+
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert use_color(no_color=False, env={})
+    assert not use_color(no_color=True, env={})
+    assert not use_color(no_color=False, env={"NO_COLOR": "1"})
+    monkeypatch.setattr("sys.stdout.isatty", lambda: False)
+    assert not use_color(no_color=False, env={})
