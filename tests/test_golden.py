@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,15 @@ def test_every_scenario_has_all_its_files() -> None:
         if missing == ["desired.yaml"] and (case / "desired").is_dir():
             missing = []
         assert missing == [], f"{name} lacks {missing}"
+
+
+def test_readme_plan_examples_are_the_golden_files() -> None:
+    """Every README block marked `<!-- golden: NAME/FILE -->` is that expected file verbatim."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"<!-- golden: ([\w./-]+) -->\n```\w*\n(.*?)```\n", readme, re.S)
+    assert examples, "README.md shows no golden plan"
+    for path, text in examples:
+        assert text == (CASES / path).read_text(encoding="utf-8"), f"README example {path}"
 
 
 def test_the_desired_state_as_a_store_lists_it_plans_nothing() -> None:

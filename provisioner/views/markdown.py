@@ -40,7 +40,7 @@ def _callouts(plan: Plan) -> list[str]:
         count = _count(len(destructive), "destructive operation")
         lines = [
             "> [!CAUTION]",
-            f"> **{count}: data is lost.** `apply` refuses them without `--allow-destructive`.",
+            f"> **{count}: data is lost.** `apply` needs `--allow-destructive`.",
         ]
         lines.extend(f"> - {_summary_item(op)}" for op in destructive)
         callouts.append("\n".join(lines))
