@@ -1,0 +1,542 @@
+"""`provisioner export` end to end over HTTP against the local store.
+
+The store is filled through the API as another tool would have filled it (raw attribute bodies,
+`epcc-api.md` 3.2 and 4.2): every field type, every rule shape of 4.5, core and custom flows, a
+PXM template, disabled flows and fields, defaults, `unique`, `omit_null`, `order`, and strings
+YAML would misread. Then the real CLI (`provisioner.cli.main`, store chosen by environment as
+a user would) exports it, and the proofs are: `plan` on the export shows no change, `validate`
+accepts it, the export wrote nothing to the store, and files are never clobbered silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from provisioner.cli import main
+from provisioner.client import Client, ClientConfig
+from provisioner.config import load_desired, validate_paths
+from provisioner.planner import plan
+
+STORE_VARIABLES = (
+    "EPCC_API_BASE_URL",
+    "EPCC_CLIENT_ID",
+    "EPCC_CLIENT_SECRET",
+    "EPCC_RATE_LIMIT",
+    "CI",
+    "NO_COLOR",
+)
+MISREAD = ["yes", "no", "on", "0123", "null", "~", "1e3", "2017-12-25", "a: b", "12:30"]
+
+# (flow attributes, [field attributes]) in the API's own shapes: what the store will hold.
+STORE: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
+    (
+        {
+            "slug": "customers",
+            "name": "Customers",
+            "description": "Extends the default customer object",
+            "enabled": True,
+        },
+        [
+            {
+                "slug": "delivery_details",
+                "name": "Delivery Details",
+                "field_type": "string",
+                "description": "customers delivery details",
+                "required": False,
+                "enabled": True,
+                "order": 1,
+            },
+            {
+                "slug": "nickname",
+                "name": "yes",
+                "field_type": "string",
+                "description": "line one\nline two: with a colon\n",
+                "required": False,
+                "enabled": True,
+                "default": "no",
+                "order": 2,
+                "validation_rules": [{"type": "enum", "options": MISREAD}],
+            },
+            {
+                "slug": "contact",
+                "name": "Contact",
+                "field_type": "string",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "unique": True,
+                "omit_null": True,
+                "validation_rules": [{"type": "email"}],
+            },
+            {
+                "slug": "handle",
+                "name": "Handle",
+                "field_type": "string",
+                "description": "a slug",
+                "required": True,
+                "enabled": True,
+                "default": "0123",
+                "validation_rules": [{"type": "slug"}],
+            },
+            {
+                "slug": "external_uuid",
+                "name": "External UUID",
+                "field_type": "string",
+                "description": "disabled",
+                "required": False,
+                "enabled": False,
+                "validation_rules": [{"type": "uuid"}],
+            },
+            {
+                "slug": "loyalty_points",
+                "name": "Loyalty points",
+                "field_type": "integer",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "default": 0,
+                "order": 3,
+                "validation_rules": [{"type": "between", "options": {"from": 0, "to": 1000}}],
+            },
+            {
+                "slug": "tier",
+                "name": "Tier",
+                "field_type": "integer",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "default": 2,
+                "order": 3,
+                "validation_rules": [{"type": "enum", "options": [1, 2, 3]}],
+            },
+            {
+                "slug": "score",
+                "name": "Score",
+                "field_type": "float",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "default": 1.5,
+                "validation_rules": [{"type": "between", "options": {"from": 0.5, "to": 9.5}}],
+            },
+            {
+                "slug": "ratio",
+                "name": "Ratio",
+                "field_type": "float",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "validation_rules": [{"type": "enum", "options": [0.0, 0.5, 1.0]}],
+            },
+            {
+                "slug": "birthday",
+                "name": "Birthday",
+                "field_type": "date",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "default": "1990-01-01",
+            },
+            {
+                "slug": "delivery_day",
+                "name": "Delivery day",
+                "field_type": "date",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "validation_rules": [{"type": "enum", "options": ["2017-12-25", "2017-12-26"]}],
+            },
+            {
+                "slug": "newsletter",
+                "name": "Newsletter",
+                "field_type": "boolean",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "default": False,
+            },
+            {
+                "slug": "vip",
+                "name": "VIP",
+                "field_type": "boolean",
+                "description": "",
+                "required": True,
+                "enabled": True,
+                "default": True,
+            },
+            {
+                "slug": "favourite_product",
+                "name": "Favourite product",
+                "field_type": "relationship",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "validation_rules": [{"type": "one-to-one", "to": "product"}],
+            },
+            {
+                "slug": "lists",
+                "name": "Lists",
+                "field_type": "relationship",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "validation_rules": [{"type": "one-to-many", "to": "wishlists"}],
+            },
+            {
+                "slug": "on",
+                "name": "On",
+                "field_type": "string",
+                "description": "null",
+                "required": False,
+                "enabled": True,
+                "order": 0,
+            },
+        ],
+    ),
+    (
+        {
+            "slug": "wishlists",
+            "name": "Wishlists",
+            "description": "Saved products",
+            "enabled": True,
+        },
+        [
+            {
+                "slug": "items",
+                "name": "Items",
+                "field_type": "relationship",
+                "description": "",
+                "required": False,
+                "enabled": True,
+                "validation_rules": [{"type": "one-to-many", "to": "product"}],
+            },
+            {
+                "slug": "title",
+                "name": "Title",
+                "field_type": "string",
+                "description": "",
+                "required": True,
+                "enabled": True,
+                "default": "My list",
+            },
+        ],
+    ),
+    (
+        {"slug": "archived", "name": "Archived", "description": "", "enabled": False},
+        [
+            {
+                "slug": "note",
+                "name": "Note",
+                "field_type": "string",
+                "description": "",
+                "required": False,
+                "enabled": False,
+            }
+        ],
+    ),
+    (
+        {"slug": "products(book)", "name": "Book", "description": "PXM template", "enabled": True},
+        [
+            {
+                "slug": "isbn",
+                "name": "ISBN",
+                "field_type": "string",
+                "description": "",
+                "required": False,
+                "enabled": True,
+            }
+        ],
+    ),
+    ({"slug": "orders", "name": "Orders", "description": "no fields yet", "enabled": True}, []),
+]
+FLOW_SLUGS = sorted(flow["slug"] for flow, _ in STORE)
+FILES = {
+    "archived.yaml",
+    "customers.yaml",
+    "orders.yaml",
+    "products(book).yaml",
+    "wishlists.yaml",
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run the CLI in-process: `cli(*args, env={...})` -> Result; store variables start unset."""
+
+    def run(*args: str | Path, env: Mapping[str, str] | None = None) -> Result:
+        with monkeypatch.context() as patch:
+            for name in STORE_VARIABLES:
+                patch.delenv(name, raising=False)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as exited:
+                main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        code = exited.value.code
+        return Result(code if isinstance(code, int) else 1, out, err)
+
+    return run
+
+
+def store_env(store: Any, *, secret: bool = True) -> dict[str, str]:
+    env = {
+        "EPCC_API_BASE_URL": store.base_url,
+        "EPCC_CLIENT_ID": store.client_id,
+        "EPCC_RATE_LIMIT": "1000",  # the local store has no limit; the default would slow tests
+    }
+    if secret:
+        env["EPCC_CLIENT_SECRET"] = store.client_secret
+    return env
+
+
+async def _fill(store: Any) -> None:
+    config = ClientConfig(
+        base_url=store.base_url,
+        client_id=store.client_id,
+        client_secret=store.client_secret,
+        rate_limit=1000,
+    )
+    async with Client(config) as client:
+        for flow, fields in STORE:
+            created = await client.create_flow(flow)
+            for field in fields:
+                await client.create_field(str(created["id"]), field)
+
+
+@pytest.fixture
+def filled_store(local_store: Any) -> Any:
+    asyncio.run(_fill(local_store))
+    local_store.reset_stats()
+    return local_store
+
+
+def test_export_to_a_directory_then_plan_shows_no_changes(
+    cli: Cli, filled_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = store_env(filled_store)
+    exported = cli("export", "-o", "flows/", env=env)
+    assert exported.code == 0, exported.err
+    assert exported.out == ""
+    fields = sum(len(f) for _, f in STORE)
+    assert f"Exported 5 flows and {fields} fields to flows/ (5 files)." in exported.err
+    assert {p.name for p in (tmp_path / "flows").iterdir()} == FILES
+
+    planned = cli("plan", "flows", "--detailed-exitcode", env=env)
+    assert planned.code == 0, planned.out + planned.err
+    assert "No changes." in planned.out or "0 to create" in planned.out
+    assert validate_paths([tmp_path / "flows"]) == []
+    assert cli("validate", "flows").code == 0
+    assert filled_store.write_count() == 0  # export and plan only read
+
+
+def test_export_to_one_file_and_stdout_plan_clean_too(
+    cli: Cli, filled_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = store_env(filled_store)
+    assert cli("export", "-o", "store.yaml", env=env).code == 0
+    printed = cli("export", env=env)
+    assert printed.code == 0
+    written = (tmp_path / "store.yaml").read_text(encoding="utf-8")
+    # The same document; the modeline is relative to where each one lives (both: cwd here).
+    assert printed.out == written
+    assert written.startswith("# yaml-language-server: $schema=schemas/provisioner.schema.json\n")
+    assert list(yaml.safe_load(written)["flows"]) == FLOW_SLUGS
+    assert cli("plan", "store.yaml", "--detailed-exitcode", env=env).code == 0
+    assert validate_paths([tmp_path / "store.yaml"]) == []
+
+
+def test_the_export_reads_like_hand_written_yaml(
+    cli: Cli, filled_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schemas").mkdir()
+    assert cli("export", "-o", "flows/", env=store_env(filled_store)).code == 0
+    customers = (tmp_path / "flows" / "customers.yaml").read_text(encoding="utf-8")
+    assert customers.startswith(
+        "# yaml-language-server: $schema=../schemas/provisioner.schema.json\n"
+        "flows:\n"
+        "  customers:\n"
+        "    name: Customers\n"
+        "    description: Extends the default customer object\n"
+        "    fields:\n"
+        '      "on":\n'
+        '        name: "On"\n'
+        "        field_type: string\n"
+        '        description: "null"\n'
+        "        order: 0\n"
+        "      delivery_details:\n"
+        "        name: Delivery Details\n"
+        "        field_type: string\n"
+        "        description: customers delivery details\n"
+        "        order: 1\n"
+        "      nickname:\n"
+        '        name: "yes"\n'
+        "        field_type: string\n"
+        "        description: |\n"
+        "          line one\n"
+        "          line two: with a colon\n"
+        '        default: "no"\n'
+        "        order: 2\n"
+        "        validation_rules:\n"
+        "          - type: enum\n"
+        '            options: ["yes", "no", "on", "0123", "null", "~", "1e3", "2017-12-25", '
+        "'a: b', \"12:30\"]\n"
+        "      loyalty_points:\n"
+    )
+    # Fields with the same order sort by slug; fields without one come last.
+    slugs = list(yaml.safe_load(customers)["flows"]["customers"]["fields"])
+    assert slugs[:5] == ["on", "delivery_details", "nickname", "loyalty_points", "tier"]
+    assert slugs[-1] == "vip"
+    archived = yaml.safe_load((tmp_path / "flows" / "archived.yaml").read_text(encoding="utf-8"))
+    assert archived == {
+        "flows": {
+            "archived": {
+                "name": "Archived",
+                "enabled": False,
+                "fields": {"note": {"name": "Note", "field_type": "string", "enabled": False}},
+            }
+        }
+    }
+    # No API default is spelled out: no `required: false`, `enabled: true`, `default: null`.
+    every = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "flows").iterdir())
+    for noise in ("required: false", "enabled: true", "default: null", "omit_null: false"):
+        assert noise not in every
+    assert "Editors will look for the schema" not in every
+
+
+def test_the_exported_state_equals_the_live_one_attribute_for_attribute(
+    cli: Cli, filled_store: Any, tmp_path: Path
+) -> None:
+    env = store_env(filled_store)
+    # Without a trailing slash, a path that is not a directory is one file.
+    assert cli("export", "-o", tmp_path / "store", "--schema-ref", "", env=env).code == 0
+    assert (tmp_path / "store").is_file()
+    (tmp_path / "flows").mkdir()  # an existing directory gets one file per flow
+    assert cli("export", "-o", tmp_path / "flows", "--schema-ref", "", env=env).code == 0
+    assert not any(
+        p.read_text(encoding="utf-8").startswith("#") for p in (tmp_path / "flows").iterdir()
+    )
+    desired = load_desired([tmp_path / "flows"])
+
+    async def read() -> Any:
+        from provisioner.reader import read_live_state
+
+        config = ClientConfig(
+            base_url=filled_store.base_url,
+            client_id=filled_store.client_id,
+            client_secret=filled_store.client_secret,
+            rate_limit=1000,
+        )
+        async with Client(config) as client:
+            return await read_live_state(client)
+
+    live = asyncio.run(read())
+    assert plan(desired, live).is_empty
+
+
+def test_flow_filter(cli: Cli, filled_store: Any, tmp_path: Path) -> None:
+    env = store_env(filled_store)
+    out = tmp_path / "out/"
+    result = cli("export", "--flow", "wishlists", "--flow", "customers", "-o", f"{out}/", env=env)
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in out.iterdir()) == ["customers.yaml", "wishlists.yaml"]
+    one = cli("export", "--flow", "products(book)", env=env)
+    assert list(yaml.safe_load(one.out)["flows"]) == ["products(book)"]
+
+    missing = cli("export", "--flow", "customers", "--flow", "wishlist", "-o", "x.yaml", env=env)
+    assert missing.code == 1
+    assert "no such flow in the store: wishlist" in missing.err
+    assert not Path("x.yaml").exists()
+
+
+def test_existing_files_are_refused_unless_forced(
+    cli: Cli, filled_store: Any, tmp_path: Path
+) -> None:
+    env = store_env(filled_store)
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "customers.yaml").write_text("mine\n", encoding="utf-8")
+    (flows / "orders.yaml").write_text("mine too\n", encoding="utf-8")
+
+    refused = cli("export", "-o", flows, env=env)
+    assert refused.code == 1
+    assert "refusing to overwrite existing files" in refused.err
+    assert f"  - {flows / 'customers.yaml'}\n" in refused.err
+    assert f"  - {flows / 'orders.yaml'}\n" in refused.err
+    assert "--force" in refused.err
+    # Nothing at all was written: not even the files that did not exist.
+    assert sorted(p.name for p in flows.iterdir()) == ["customers.yaml", "orders.yaml"]
+    assert (flows / "customers.yaml").read_text(encoding="utf-8") == "mine\n"
+
+    forced = cli("export", "-o", flows, "--force", env=env)
+    assert forced.code == 0, forced.err
+    assert {p.name for p in flows.iterdir()} == FILES
+    assert "mine" not in (flows / "customers.yaml").read_text(encoding="utf-8")
+
+    single = tmp_path / "store.yaml"
+    single.write_text("keep me\n", encoding="utf-8")
+    filled_store.reset_stats()
+    again = cli("export", "-o", single, env=env)
+    assert again.code == 1
+    assert str(single) in again.err
+    assert single.read_text(encoding="utf-8") == "keep me\n"
+    assert filled_store.stats()["total"] == 0  # refused before any request
+    assert cli("export", "-o", single, "--force", env=env).code == 0
+    assert yaml.safe_load(single.read_text(encoding="utf-8"))["flows"]
+
+
+def test_read_only_credentials_suffice(cli: Cli, filled_store: Any) -> None:
+    result = cli("export", "--flow", "orders", env=store_env(filled_store, secret=False))
+    assert result.code == 0, result.err
+    assert yaml.safe_load(result.out) == {
+        "flows": {"orders": {"name": "Orders", "description": "no fields yet"}}
+    }
+    assert filled_store.write_count() == 0
+
+
+def test_an_empty_store(cli: Cli, local_store: Any, tmp_path: Path) -> None:
+    env = store_env(local_store)
+    printed = cli("export", env=env)
+    assert printed.code == 0
+    assert yaml.safe_load(printed.out) == {"flows": {}}
+    result = cli("export", "-o", f"{tmp_path / 'flows'}{os.sep}", env=env)
+    assert result.code == 0
+    assert "Exported 0 flows and 0 fields" in result.err
+    assert not (tmp_path / "flows").exists() or not any((tmp_path / "flows").iterdir())
+
+
+def test_the_embedded_store_is_the_default(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flows.yaml").write_text(
+        "flows:\n  wishlists:\n    name: Wishlists\n    fields:\n"
+        "      title: {name: Title, field_type: string, default: 'yes'}\n",
+        encoding="utf-8",
+    )
+    assert cli("apply", "flows.yaml", "--auto-approve").code == 0
+    result = cli("export")
+    assert result.code == 0, result.err
+    assert result.err.startswith("Using the embedded local store")
+    assert '        default: "yes"\n' in result.out
