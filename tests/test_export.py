@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -540,3 +541,63 @@ def test_the_embedded_store_is_the_default(
     assert result.code == 0, result.err
     assert result.err.startswith("Using the embedded local store")
     assert '        default: "yes"\n' in result.out
+
+
+def readme_export_commands() -> list[list[str]]:
+    """The commands of README's "export" code block, comments dropped."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## export: adopting an existing store", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_block_runs_as_documented(
+    cli: Cli, filled_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    commands = readme_export_commands()
+    assert len(commands) == 4
+    for command in commands:
+        assert command[0] == "provisioner"
+        result = cli(*command[1:], env=store_env(filled_store))
+        assert result.code == 0, (command, result.err)
+    assert (tmp_path / "flows" / "customers.yaml").is_file()
+    assert list(yaml.safe_load(Path("customers.yaml").read_text(encoding="utf-8"))["flows"]) == [
+        "customers"
+    ]
+
+
+def test_a_default_the_store_accepted_with_the_wrong_type_is_exported_as_is(
+    cli: Cli, local_store: Any, tmp_path: Path
+) -> None:
+    # epcc-api.md section 0: the seed walkthrough's `"default": 0` on a string field.
+    async def fill() -> None:
+        config = ClientConfig(
+            base_url=local_store.base_url,
+            client_id=local_store.client_id,
+            client_secret=local_store.client_secret,
+            rate_limit=1000,
+        )
+        async with Client(config) as client:
+            flow = await client.create_flow(
+                {"slug": "customers", "name": "Customers", "description": "", "enabled": True}
+            )
+            await client.create_field(
+                str(flow["id"]),
+                {
+                    "slug": "delivery_details",
+                    "name": "Delivery Details",
+                    "field_type": "string",
+                    "description": "",
+                    "required": False,
+                    "enabled": True,
+                    "default": 0,
+                },
+            )
+
+    asyncio.run(fill())
+    target = tmp_path / "customers.yaml"
+    assert cli("export", "-o", target, env=store_env(local_store)).code == 0
+    assert "        default: 0\n" in target.read_text(encoding="utf-8")
+    problems = validate_paths([target])
+    assert [p.path for p in problems] == ["flows.customers.fields.delivery_details.default"]
