@@ -3,9 +3,11 @@
 `provisioner export` reads a live store and hands the snapshot here; this module only formats.
 It writes flows sorted by slug and fields by `order` (unordered fields last) then slug, and
 only the attributes that differ from the API's defaults (the defaults of `model.Field` and
-`model.Flow`, which are the API's own, `epcc-api.md` 4.3 and section 0), except `name` and
-`field_type`, which a reader always wants to see. Validation rules are written exactly as the
-API holds them (4.5), key for key.
+`model.Flow`, which are the API's own, `epcc-api.md` 4.3 and section 0, compared in the
+canonical form of `normalize`, as the planner compares), except `name` and `field_type`, which
+a reader always wants to see. Validation rules are written exactly as the API holds them (4.5),
+key for key. Our desired-only keys (`prune`, `state: absent`, `renamed_from`) are written when
+set, so any `State` round-trips, though a live store never sets them.
 
 Emitting is PyYAML's: we never build YAML by hand. What we add is a string representer that
 double-quotes every string some YAML reader would take for something else: PyYAML's own YAML
