@@ -21,6 +21,7 @@ the API carries dates as strings (epcc-api.md 4.4).
 
 from __future__ import annotations
 
+import codecs
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,11 +182,13 @@ def load_bytes(raw: bytes) -> LoadedDocument:
     """Load one YAML document from bytes; never raises for bad input."""
     if len(raw) > MAX_FILE_BYTES:
         return _failed(1, 1, f"file is too large ({len(raw)} bytes)", _size_limit())
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw[bom:].decode("utf-8")
     except UnicodeDecodeError as error:
-        line, column = _byte_position(raw, error.start)
-        return _failed(line, column, f"not UTF-8 (byte 0x{raw[error.start]:02x})", "UTF-8 text")
+        offset = bom + error.start
+        line, column = _byte_position(raw[bom:], error.start)
+        return _failed(line, column, f"not UTF-8 (byte 0x{raw[offset]:02x})", "UTF-8 text")
     if not text.strip():
         return _failed(1, 1, "the file is empty", "a mapping with a `flows` key")
     loader: _Loader | None = None
