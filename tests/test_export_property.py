@@ -156,7 +156,7 @@ def assert_same_state(loaded: State, expected: State) -> None:
             )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states())
 def test_loading_the_export_gives_the_state_back(state: State) -> None:
     with tempfile.TemporaryDirectory() as tmp:
