@@ -161,3 +161,17 @@ def test_markdown_tables_escape_pipes_and_backticks() -> None:
     assert "#### flow `customers` (core)" in markdown
     assert "Unmanaged (not in the configuration, left alone): `customers.legacy`" in markdown
     assert '`validation_rules[0].options`: `["fast", "slow"]` → `["fast"]`' in markdown
+
+
+def test_markdown_code_spans_survive_backticks_in_values() -> None:
+    plan = Plan(
+        operations=(
+            Operation(
+                OpKind.UPDATE_FLOW,
+                "wishlists",
+                id="w1",
+                changes=(AttributeChange("name", "a`b", "c"),),
+            ),
+        )
+    )
+    assert '`name`: ``"a`b"`` → `"c"`' in render_markdown(plan)
