@@ -63,6 +63,7 @@ STATS_ROUTE = "/v2/local-store/stats"
 MAX_BODY_BYTES = 20 * 1024 * 1024  # issue 3: bodies over 20 MiB get 413
 DEFAULT_PAGE_LIMIT = 25  # 2.2
 MAX_PAGE_LIMIT = 100  # 2.2
+MAX_PAGE_OFFSET = 2**31  # far beyond the real API's 10,000 soft cap (2.2); keeps SQLite safe
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNMATCHED_ROUTE = "(unmatched)"
 
@@ -238,6 +239,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    """JSON has no infinities: `1e400` would come back as `Infinity`, which is not JSON."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 async def read_json(request: Request, *, optional: bool = False) -> Any:
     """The JSON body: 415 unless the content type is JSON, 400 when it does not parse.
 
@@ -252,9 +261,15 @@ async def read_json(request: Request, *, optional: bool = False) -> Any:
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise Problem(415, "The request body must be JSON (Content-Type: application/json).")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        parsed = json.loads(
+            body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
+        )
+        # A lone surrogate (`"\ud800"`) parses but is not text: it could be neither stored
+        # nor sent back, so it is refused here like any other malformed input.
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError) as error:
         raise Problem(400, f"The request body is not valid JSON: {error}") from error
+    return parsed
 
 
 def page_params(request: Request) -> tuple[int, int]:
@@ -269,8 +284,8 @@ def page_params(request: Request) -> tuple[int, int]:
         raise Problem(400, "page[limit] and page[offset] must be integers.") from error
     if limit < 1:
         raise Problem(400, "page[limit] must be at least 1.")
-    if offset < 0:
-        raise Problem(400, "page[offset] must not be negative.")
+    if not 0 <= offset <= MAX_PAGE_OFFSET:
+        raise Problem(400, f"page[offset] must be between 0 and {MAX_PAGE_OFFSET}.")
     return min(limit, MAX_PAGE_LIMIT), offset
 
 

@@ -218,7 +218,7 @@ def check_rule(field_type: str, rule: Mapping[str, Any], where: str) -> None:
     """4.5: the rule's type fits the field type and its options have the documented shape."""
     kind = rule.get("type")
     allowed = RULES_BY_FIELD_TYPE[field_type]
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:
         accepted = ", ".join(sorted(allowed)) or "none"
         raise failed(
             f"{where}.type {kind!r} is not a rule for {field_type} (accepted: {accepted})."
