@@ -61,11 +61,11 @@ def test_an_empty_store_reads_as_the_empty_state(local_store: Any) -> None:
 
 
 def test_flows_and_fields_cost_pages_not_objects(local_store: Any) -> None:
-    asyncio.run(_fill(local_store, flows=3, fields_per_flow=40))
+    asyncio.run(_fill(local_store, flows=3, fields_per_flow=34))
     state, requests = asyncio.run(_read(local_store))
     assert sorted(state.flows) == ["flow-0", "flow-1", "flow-2"]
-    assert state.field_count() == 120
-    assert requests == 1 + math.ceil(3 / 100) + math.ceil(120 / 100)
+    assert state.field_count() == 102
+    assert requests == 1 + math.ceil(3 / 100) + math.ceil(102 / 100)
     field = state.flows["flow-1"].fields["f007"]
     assert field.id is not None
     assert field.field_type == "integer"
