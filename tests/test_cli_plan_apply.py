@@ -343,3 +343,11 @@ def test_plan_colour_only_on_a_terminal_and_never_with_no_color(
     assert not use_color(no_color=False, env={"NO_COLOR": "1"})
     monkeypatch.setattr("sys.stdout.isatty", lambda: False)
     assert not use_color(no_color=False, env={})
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_help_never_shows_the_secret(cli: Cli, command: str) -> None:
+    result = cli(command, "--help", env={"EPCC_CLIENT_SECRET": "s3cr3t-value"})
+    assert result.code == 0
+    assert "--client-secret" in result.out
+    assert "s3cr3t-value" not in result.out + result.err
