@@ -57,7 +57,8 @@ def test_every_case_reports_in_the_documented_shape() -> None:
         for line in (INVALID / f"{name}.expected").read_text(encoding="utf-8").splitlines():
             file, line_no, column, rest = line.split(":", 3)
             assert file.endswith((".yaml", ".yml")), line
-            assert int(line_no) >= 1 and int(column) >= 1, line
+            assert int(line_no) >= 1, line
+            assert int(column) >= 1, line
             assert rest.startswith(" "), line
 
 
