@@ -7,7 +7,10 @@ changed. The bodies are sent byte for byte, `"default": 0` on a string field inc
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +124,35 @@ def test_seed_walkthrough_runs_as_written(local_store: LocalStore) -> None:
             f"/v2/customers/{customer['id']}", headers={"Authorization": f"Bearer {token}"}
         )
         assert final.json()["data"] == after
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_walkthrough() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### The seed walkthrough with curl", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, flags=re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_readme_curl_walkthrough_runs(local_store: LocalStore) -> None:
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("curl and bash are needed to run the README's shell block")
+    env = {
+        **os.environ,
+        "EPCC_API_BASE_URL": local_store.base_url,
+        "EPCC_CLIENT_ID": local_store.client_id,
+        "EPCC_CLIENT_SECRET": local_store.client_secret,
+    }
+    script = "set -euo pipefail\n" + readme_walkthrough()
+    result = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    customers = httpx.get(f"{local_store.base_url}/v2/customers", headers=local_store.headers())
+    [customer] = customers.json()["data"]
+    assert customer["name"] == "Ron Swanson"
+    assert customer["delivery_details"] == "Leave in Leslie Knope’s office"
+    assert '"default":0' in result.stdout
