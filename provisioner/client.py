@@ -357,8 +357,8 @@ def _kind(error: Exception | None) -> str:
 def _failure_kind(error: Exception) -> str:
     if isinstance(error, httpx.TimeoutException):
         return "timeout"
-    if isinstance(error, httpx.NetworkError):
-        return "connection error"
+    if isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError):
+        return "connection error"  # refused, reset, or dropped before the answer was complete
     return type(error).__name__
 
 

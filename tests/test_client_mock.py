@@ -380,3 +380,97 @@ def test_implicit_grant_sends_no_secret_and_refuses_writes_before_sending() -> N
     run(recorder, action, client_secret=None)
     assert forms == ["grant_type=implicit&client_id=mock-id"]
     assert recorder.api_calls() == [("GET", "/v2/flows")]
+
+
+# --------------------------------------------------------------------------- lost answers
+
+
+class FlakyFlows:
+    """Flows whose writes commit and then lose their answer on chosen calls.
+
+    `stale_reads` list reads that still miss a just-committed flow (a lagging replica), so
+    the client's read-back fails and the re-sent create is refused as a duplicate.
+    """
+
+    def __init__(self, lose: set[int], stale_reads: int = 0) -> None:
+        self.flows: dict[str, dict[str, Any]] = {}
+        self.lose = lose
+        self.stale_reads = stale_reads
+        self.writes = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            if self.stale_reads:
+                self.stale_reads -= 1
+                return httpx.Response(200, json={"data": []})
+            return httpx.Response(200, json={"data": list(self.flows.values())})
+        self.writes += 1
+        if request.method == "POST":
+            data = json.loads(request.content)["data"]
+            if any(f["slug"] == data["slug"] for f in self.flows.values()):
+                return httpx.Response(
+                    422, json={"errors": [{"title": "Failed Validation", "detail": "duplicate"}]}
+                )
+            created = {**data, "id": f"id-{len(self.flows)}"}
+            self.flows[created["id"]] = created
+            answer = httpx.Response(201, json={"data": created})
+        else:  # DELETE /v2/flows/{id}
+            flow_id = request.url.path.rsplit("/", 1)[-1]
+            if self.flows.pop(flow_id, None) is None:
+                return httpx.Response(404, json={"errors": [{"title": "Flow not found"}]})
+            answer = httpx.Response(204)
+        if self.writes in self.lose:
+            raise httpx.ReadError("connection reset after the write committed", request=request)
+        return answer
+
+
+def test_duplicate_refusal_after_a_lost_create_is_adopted() -> None:
+    store = FlakyFlows(lose={1}, stale_reads=1)
+    recorder = Recorder(store)
+    created, client = run(recorder, lambda client: client.create_flow({"slug": "a", "name": "A"}))
+    assert created["id"] == "id-0"
+    assert len(store.flows) == 1
+    assert client.stats.adopted == 1
+    assert recorder.api_calls() == [
+        ("POST", "/v2/flows"),  # committed, answer lost
+        ("GET", "/v2/flows"),  # read-back misses it (stale)
+        ("POST", "/v2/flows"),  # re-sent: 422 duplicate
+        ("GET", "/v2/flows"),  # read-back finds it: adopted
+    ]
+
+
+def test_a_lost_answer_on_the_last_attempt_is_still_adopted() -> None:
+    store = FlakyFlows(lose={1})
+    created, client = run(
+        Recorder(store), lambda client: client.create_flow({"slug": "a"}), max_attempts=1
+    )
+    assert created["slug"] == "a"
+    assert client.stats.adopted == 1
+
+
+def test_a_lost_delete_answered_404_on_retry_is_done() -> None:
+    store = FlakyFlows(lose={2})
+
+    async def action(client: Client) -> None:
+        created = await client.create_flow({"slug": "a"})
+        await client.delete_flow(created["id"])  # committed, answer lost, then 404: done
+        with pytest.raises(NotFoundError):
+            await client.delete_flow(created["id"])  # a plain 404 is still an error
+
+    _, client = run(Recorder(store), action)
+    assert store.flows == {}
+    assert client.stats.count("DELETE", 404) == 2
+
+
+def test_a_create_whose_read_back_fails_is_not_resent() -> None:
+    # Without knowing whether the lost create was applied, sending it again could duplicate
+    # it: the read-back's own failure is reported instead.
+    def api(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(403, json={"errors": [{"title": "Forbidden"}]})
+
+    recorder = Recorder(api)
+    with pytest.raises(AuthError):
+        run(recorder, lambda client: client.create_flow({"slug": "a"}))
+    assert recorder.api_calls() == [("POST", "/v2/flows"), ("GET", "/v2/flows")]
