@@ -261,6 +261,13 @@ class _Walker:
                     where,
                 )
             )
+        if len(path) > MAX_DEPTH:
+            # Aliases can nest a deep node inside another deep one: the composer's own depth
+            # limit does not see that, so the expanded depth is bounded here too.
+            line, column = _mark(node.start_mark)
+            raise _Fatal(
+                Problem(line, column, f"nested deeper than {MAX_DEPTH} levels", "a flatter file")
+            )
         if id(node) in self.active:
             line, column = _mark(node.start_mark)
             raise _Fatal(

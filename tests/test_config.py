@@ -313,6 +313,14 @@ def test_absent_fields_need_only_the_slug_but_may_keep_their_attributes(tmp_path
 # --- the loader ----------------------------------------------------------------------------------
 
 
+def _deep_alias_chain() -> bytes:
+    """Each anchor nests the previous one 40 levels down: shallow as written, deep expanded."""
+    lines = ["a0: &a0 1"]
+    for n in range(1, 5):
+        lines.append(f"a{n}: &a{n} " + "[" * 40 + f"*a{n - 1}" + "]" * 40)
+    return "\n".join(lines).encode() + b"\n"
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -324,6 +332,7 @@ def test_absent_fields_need_only_the_slug_but_may_keep_their_attributes(tmp_path
         (b"[" * 100 + b"]" * 100, "nested deeper than 64 levels"),
         (b"a: &x 1\n" + b"b: [" + b"*x, " * 1001 + b"]\n", "too many aliases (more than 1000)"),
         (b"a: -.inf\n", "`-.inf` is not a finite number"),
+        (_deep_alias_chain(), "nested deeper than 64 levels"),
     ],
 )
 def test_loader_problems(raw: bytes, message: str) -> None:
