@@ -11,11 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import socket
+import subprocess
+import sys
 import time
 import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -345,7 +349,7 @@ def test_429_storm_without_retry_after(local_store_factory: StoreFactory) -> Non
     # The client sends as fast as it likes into a store allowing 10 req/s: a storm of 429s
     # (with no Retry-After, like the real API) that backoff rides out.
     store = local_store_factory(rate_limit=10)
-    cfg = config(store, rate_limit=500, max_attempts=12, backoff_base=0.05, backoff_max=0.5)
+    cfg = config(store, rate_limit=500, max_attempts=20, backoff_base=0.05, backoff_max=0.5)
     _, client = with_client(cfg, lambda client: build(client, flows=8, fields_per_flow=2))
     counts = store_counts(store)
     assert count(counts, status=429) > 0
@@ -357,7 +361,7 @@ def test_429_storm_without_retry_after(local_store_factory: StoreFactory) -> Non
 
 def test_429_storm_with_retry_after(local_store_factory: StoreFactory) -> None:
     store = local_store_factory(rate_limit=10, retry_after=0.5)
-    cfg = config(store, rate_limit=500, max_attempts=12)
+    cfg = config(store, rate_limit=500, max_attempts=20)
     _, client = with_client(cfg, lambda client: build(client, flows=8, fields_per_flow=2))
     counts = store_counts(store)
     assert count(counts, status=429) > 0
@@ -543,3 +547,33 @@ def test_no_secret_or_token_in_errors_reprs_or_debug_logs(
         for secret in secrets:
             assert secret not in text
         assert "Bearer " not in text
+
+
+def test_debug_output_of_a_failing_command_holds_no_secret(
+    local_store: Store, tmp_path: Path
+) -> None:
+    # The CLI end to end: `--debug` prints the traceback of the error, and a wrong secret
+    # must not appear in it, nor the right one.
+    desired = tmp_path / "flows.yaml"
+    desired.write_text("flows:\n  wishlists:\n    name: Wishlists\n    description: Saved\n")
+    env = {
+        **os.environ,
+        "EPCC_API_BASE_URL": local_store.base_url,
+        "EPCC_CLIENT_ID": local_store.client_id,
+        "EPCC_CLIENT_SECRET": WRONG_SECRET,
+    }
+    env.pop("CI", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "provisioner", "--debug", "plan", str(desired)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" in output  # --debug did print the traceback
+    assert "POST /oauth/access_token failed: 401" in output
+    assert WRONG_SECRET not in output
+    assert local_store.client_secret not in output
