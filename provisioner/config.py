@@ -43,6 +43,7 @@ from provisioner.model import (
     CORE_FLOW_SLUGS,
     CORE_RELATIONSHIP_TARGETS,
     CORE_RESOURCE_ATTRIBUTES,
+    FIELD_ATTRIBUTES,
     FIELD_TYPES,
     MAX_FIELDS_PER_FLOW,
     RESERVED_FIELD_SLUGS,
@@ -861,17 +862,8 @@ def _build_state(sources: Sequence[_Source]) -> State:
 
 
 _FLOW_KEYS = ("name", "description", "enabled", "prune")
-_FIELD_KEYS = (
-    "name",
-    "description",
-    "field_type",
-    "required",
-    "unique",
-    "default",
-    "enabled",
-    "order",
-    "omit_null",
-)
+# Plain attributes copied as written; validation rules are rebuilt as fresh dicts.
+_FIELD_KEYS = tuple(name for name in FIELD_ATTRIBUTES if name != "validation_rules")
 
 
 def _build_field(

@@ -28,7 +28,12 @@ from typing import Any
 
 from provisioner.localstore.problems import Problem
 from provisioner.localstore.validation import check_field, check_field_slug, failed
-from provisioner.model import CORE_FLOW_SLUGS, CORE_RESOURCE_ATTRIBUTES, MAX_FIELDS_PER_FLOW
+from provisioner.model import (
+    CORE_FLOW_SLUGS,
+    CORE_RESOURCE_ATTRIBUTES,
+    FIELD_ATTRIBUTES,
+    MAX_FIELDS_PER_FLOW,
+)
 
 Record = dict[str, Any]
 
@@ -90,18 +95,7 @@ CREATE INDEX IF NOT EXISTS field_values_field ON field_values (field_id);
 """
 
 # The attributes of a field kept in its JSON column (4.3), in the order they are rendered.
-FIELD_KEYS: tuple[str, ...] = (
-    "name",
-    "description",
-    "field_type",
-    "required",
-    "unique",
-    "default",
-    "enabled",
-    "order",
-    "omit_null",
-    "validation_rules",
-)
+FIELD_KEYS: tuple[str, ...] = FIELD_ATTRIBUTES
 
 # 2.3 / 6: customer filters: attribute -> allowed operators.
 CUSTOMER_FILTERS: Mapping[str, frozenset[str]] = {
