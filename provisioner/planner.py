@@ -71,14 +71,8 @@ def plan(desired: State, live: State, options: PlanOptions = PlanOptions()) -> P
 # -- the planner ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Move:
-    """A desired field that takes over a live field under another slug or in another flow."""
-
-    flow_slug: str
-    field_slug: str
-    source_flow: str
-    source_slug: str
+# (flow slug, field slug): a place for a field in the store.
+_Place = tuple[str, str]
 
 
 class _Planner:
@@ -95,7 +89,7 @@ class _Planner:
             if options.flow_slugs is None or slug in options.flow_slugs
         )
         self.moves = self._find_moves()
-        self.claimed = {(m.source_flow, m.source_slug) for m in self.moves.values()}
+        self.claimed = set(self.moves.values())
 
     def run(self) -> Plan:
         for flow_slug in self.flow_slugs:
@@ -108,15 +102,15 @@ class _Planner:
 
     # -- renames and moves -----------------------------------------------------------------
 
-    def _find_moves(self) -> dict[tuple[str, str], _Move]:
+    def _find_moves(self) -> dict[_Place, _Place]:
         """Desired fields that continue a live field: `renamed_from` items that apply.
 
         An item applies when the desired slug is not live in its flow, the named live field
         exists, and no desired field of its own flow declares it (present) or claims it first
         (fields are visited in sorted order).
         """
-        moves: dict[tuple[str, str], _Move] = {}
-        claimed: set[tuple[str, str]] = set()
+        moves: dict[_Place, _Place] = {}
+        claimed: set[_Place] = set()
         for flow_slug in self.flow_slugs:
             flow = self.desired.flows[flow_slug]
             if flow.absent:
@@ -131,7 +125,7 @@ class _Planner:
                     source = _source(flow_slug, item)
                     if source in claimed or not self._is_free_live_field(*source):
                         continue
-                    moves[(flow_slug, field_slug)] = _Move(flow_slug, field_slug, *source)
+                    moves[(flow_slug, field_slug)] = source
                     claimed.add(source)
                     break
         return moves
@@ -208,13 +202,13 @@ class _Planner:
                 if live_field is not None and live_flow is not None and not claimed:
                     self._delete_field(live_flow, live_field, "state: absent")
                 continue
-            move = self.moves.get((flow.slug, field_slug))
-            if move is not None:
-                self._plan_move(flow, field, flow_id, move)
+            source = self.moves.get((flow.slug, field_slug))
+            if source is not None:
+                self._plan_change(flow, field, flow_id, source)
             elif live_field is None:
                 self._create_field(flow, field, flow_id, existing_flow=live_flow is not None)
             else:
-                self._compare_field(flow, field, live_field, flow_id)
+                self._plan_change(flow, field, flow_id, (flow.slug, field_slug))
         if live_flow is None:
             return
         prune = flow.prune or self.options.prune
@@ -251,40 +245,44 @@ class _Planner:
             absent=[field_key(flow.slug, field.slug)],
         )
 
-    def _compare_field(
-        self, flow: Flow, field: Field, live_field: Field, flow_id: str | None
-    ) -> None:
+    def _plan_change(self, flow: Flow, field: Field, flow_id: str | None, source: _Place) -> None:
+        """Compare a desired field with the live field it continues: `source` is (flow, slug)
+        of that live field, the field's own place unless `renamed_from` moves or renames it.
+        """
+        source_flow, source_slug = source
+        live_field = self.live.flows[source_flow].fields[source_slug]
+        renamed, moved = source_slug != field.slug, source_flow != flow.slug
         before = field_attributes(live_field)
         after = field_attributes(field)
         changes = attribute_changes(before, after, FIELD_ATTRIBUTES)
-        if not changes:
+        if renamed:
+            changes = (AttributeChange("slug", source_slug, field.slug), *changes)
+        if not changes and not moved:
             return
-        touched = {field_key(flow.slug, field.slug): field_fingerprint(live_field)}
-        if before["field_type"] != after["field_type"]:
-            reason = (
+        if moved:
+            kind, safety = OpKind.REPLACE_FIELD, Safety.DESTRUCTIVE
+            reasons: tuple[str, ...] = (
+                f"moves from flow {source_flow} (a field cannot change flows): "
+                "deleted there and created here, its data is lost",
+            )
+        elif before["field_type"] != after["field_type"]:
+            kind, safety = OpKind.REPLACE_FIELD, Safety.DESTRUCTIVE
+            reasons = (
                 f"field_type changes {before['field_type']} -> {after['field_type']} "
-                "(immutable): deleted and re-created, its data is lost"
+                "(immutable): deleted and re-created, its data is lost",
             )
-            self._add(
-                Operation(
-                    OpKind.REPLACE_FIELD,
-                    flow.slug,
-                    field.slug,
-                    id=live_field.id,
-                    flow_id=flow_id,
-                    before=before,
-                    after=after,
-                    changes=changes,
-                    safety=Safety.DESTRUCTIVE,
-                    reasons=(reason,),
-                ),
-                touched=touched,
-            )
-            return
-        safety, reasons = classify_field_update(before, after)
+        else:
+            kind = OpKind.RENAME_FIELD if renamed else OpKind.UPDATE_FIELD
+            safety, reasons = classify_field_update(before, after)
+            if renamed:
+                reasons = (
+                    f"renamed from {source_slug}: clients reading the old key lose it",
+                    *reasons,
+                )
+                safety = max(safety, Safety.RISKY, key=lambda s: s.rank)
         self._add(
             Operation(
-                OpKind.UPDATE_FIELD,
+                kind,
                 flow.slug,
                 field.slug,
                 id=live_field.id,
@@ -294,71 +292,11 @@ class _Planner:
                 changes=changes,
                 safety=safety,
                 reasons=reasons,
+                from_slug=source_slug if renamed else None,
+                from_flow_slug=source_flow if moved else None,
             ),
-            touched=touched,
-        )
-
-    def _plan_move(self, flow: Flow, field: Field, flow_id: str | None, move: _Move) -> None:
-        live_field = self.live.flows[move.source_flow].fields[move.source_slug]
-        before = field_attributes(live_field)
-        after = field_attributes(field)
-        changes = attribute_changes(before, after, FIELD_ATTRIBUTES)
-        if move.source_slug != field.slug:
-            changes = (AttributeChange("slug", move.source_slug, field.slug), *changes)
-        touched = {field_key(move.source_flow, move.source_slug): field_fingerprint(live_field)}
-        absent = [field_key(flow.slug, field.slug)]
-        from_slug = move.source_slug if move.source_slug != field.slug else None
-        if move.source_flow != flow.slug or before["field_type"] != after["field_type"]:
-            if move.source_flow != flow.slug:
-                reason = (
-                    f"moves from flow {move.source_flow} (a field cannot change flows): "
-                    "deleted there and created here, its data is lost"
-                )
-            else:
-                reason = (
-                    f"field_type changes {before['field_type']} -> {after['field_type']} "
-                    "(immutable): deleted and re-created, its data is lost"
-                )
-            self._add(
-                Operation(
-                    OpKind.REPLACE_FIELD,
-                    flow.slug,
-                    field.slug,
-                    id=live_field.id,
-                    flow_id=flow_id,
-                    before=before,
-                    after=after,
-                    changes=changes,
-                    safety=Safety.DESTRUCTIVE,
-                    reasons=(reason,),
-                    from_slug=from_slug,
-                    from_flow_slug=move.source_flow if move.source_flow != flow.slug else None,
-                ),
-                touched=touched,
-                absent=absent,
-            )
-            return
-        safety, reasons = classify_field_update(before, after)
-        reasons = (
-            f"renamed from {move.source_slug}: clients reading the old key lose it",
-            *reasons,
-        )
-        self._add(
-            Operation(
-                OpKind.RENAME_FIELD,
-                flow.slug,
-                field.slug,
-                id=live_field.id,
-                flow_id=flow_id,
-                before=before,
-                after=after,
-                changes=changes,
-                safety=max(safety, Safety.RISKY, key=lambda s: s.rank),
-                reasons=reasons,
-                from_slug=move.source_slug,
-            ),
-            touched=touched,
-            absent=absent,
+            touched={field_key(source_flow, source_slug): field_fingerprint(live_field)},
+            absent=[field_key(flow.slug, field.slug)] if renamed or moved else [],
         )
 
     def _delete_field(self, live_flow: Flow, live_field: Field, why: str) -> None:
@@ -389,7 +327,7 @@ class _Planner:
             self.fingerprints.setdefault(key, None)
 
 
-def _source(flow_slug: str, item: str) -> tuple[str, str]:
+def _source(flow_slug: str, item: str) -> _Place:
     """`old_slug` (same flow) or `other_flow.old_slug` as (flow slug, field slug)."""
     if "." in item:
         source_flow, _, source_slug = item.partition(".")
