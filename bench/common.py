@@ -129,6 +129,13 @@ class Store:
             f"field {flow}.{slug} ×{n}" for flow, slug, n in fields
         ]
 
+    def log_errors(self) -> int:
+        """Tracebacks the store logged (its "unexpected error" path) so far."""
+        path = self.db_path.parent / "store.log"
+        if not path.is_file():
+            return 0
+        return path.read_text(encoding="utf-8", errors="replace").count("Traceback")
+
     def table_counts(self) -> tuple[int, int]:
         """(flows, fields) rows in the store's database."""
         with sqlite3.connect(self.db_path) as db:
@@ -172,9 +179,17 @@ def store_process(workdir: Path, knobs: Knobs = PRODUCTION, name: str = "store")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     client_id, client_secret = local_credentials(db_path)
     command = [sys.executable, str(ROOT / "bench" / "storeproc.py"), str(db_path), *knobs.args()]
-    process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
+    # The store's own log (uvicorn warnings, "unexpected error" tracebacks) goes to a file
+    # beside its database; `Store.log_errors` counts what it holds.
+    with (db_path.parent / "store.log").open("a", encoding="utf-8") as store_log:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=store_log,
+            text=True,
+            cwd=ROOT,
+        )
     try:
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()

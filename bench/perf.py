@@ -280,7 +280,7 @@ def converged_table(results: list[SizeResult]) -> str:
                 ours["replan"].operations,
                 ours["reapply"].requests,
                 ours["reapply"].writes,
-                f"{ours['reapply'].wall:.3f}",
+                f"{ours['reapply'].read_wall + ours['reapply'].wall:.3f}",
                 base["reapply"].requests,
                 base["reapply"].writes,
                 f"{base['reapply'].wall:.3f}",
