@@ -249,12 +249,21 @@ def scenario(flows: int, fields: int, prefix: str = "bench") -> dict[str, Any]:
     }
 
 
-def write_scenario(directory: Path, flows: int, fields: int) -> Path:
-    """The scenario as `directory/flows.yaml`; returns the file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "flows.yaml"
-    path.write_text(yaml.safe_dump(scenario(flows, fields), sort_keys=False), encoding="utf-8")
-    return path
+def write_scenario(directory: Path, flows: int, fields: int, split: bool = False) -> Path:
+    """The scenario as `directory/flows.yaml`, or (`split`) one file per flow in
+    `directory/flows/` (the loader refuses files over 1 MiB); returns the file or folder."""
+    document = scenario(flows, fields)
+    if not split:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "flows.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        return path
+    folder = directory / "flows"
+    folder.mkdir(parents=True, exist_ok=True)
+    for slug, flow in document["flows"].items():
+        text = yaml.safe_dump({"flows": {slug: flow}}, sort_keys=False)
+        (folder / f"{slug}.yaml").write_text(text, encoding="utf-8")
+    return folder
 
 
 def minimum_plan_requests(flows: int, fields: int) -> int:
