@@ -12,7 +12,7 @@ directly in the database, so reading them never adds a request to what they coun
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+from support import STORE_VARIABLES, Cli, CliResult, store_env
 
+from provisioner.cli import main
 from provisioner.localstore import STATS_ROUTE, StoreSettings, local_credentials, running_server
 from provisioner.localstore.auth import Tokens
 from provisioner.localstore.storage import Storage
@@ -45,6 +47,10 @@ class LocalStore:
                 Tokens(Storage(self.db_path), 3600).issue("client_credentials")["access_token"]
             )
         return self._token
+
+    def env(self, *, secret: bool = True) -> dict[str, str]:
+        """The environment that points the CLI at this store (implicit grant without secret)."""
+        return store_env(self.base_url, self.client_id, self.client_secret if secret else None)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token()}"}
@@ -94,3 +100,23 @@ def local_store_factory(tmp_path: Path) -> Iterator[Callable[..., LocalStore]]:
 def local_store(local_store_factory: Callable[..., LocalStore]) -> LocalStore:
     """A fresh store over a real socket, every knob off."""
     return local_store_factory()
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run the CLI in-process: `cli(*args, env={...})` -> CliResult; store variables start unset."""
+
+    def run(*args: Any, env: Mapping[str, str] | None = None) -> CliResult:
+        with monkeypatch.context() as patch:
+            for name in STORE_VARIABLES:
+                patch.delenv(name, raising=False)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as exited:
+                main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        code = exited.value.code
+        return CliResult(code if isinstance(code, int) else 1, out, err)
+
+    return run

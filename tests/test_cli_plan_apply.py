@@ -11,24 +11,13 @@ import asyncio
 import json
 import math
 import textwrap
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import Cli
 
-from provisioner.cli import main
 from provisioner.client import Client, ClientConfig
-
-STORE_VARIABLES = (
-    "EPCC_API_BASE_URL",
-    "EPCC_CLIENT_ID",
-    "EPCC_CLIENT_SECRET",
-    "EPCC_RATE_LIMIT",
-    "CI",
-    "NO_COLOR",
-)
 
 CUSTOMERS = """\
 flows:
@@ -60,46 +49,6 @@ flows:
 """
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run the CLI: `cli(*args, env={...})` -> Result; the store variables start unset."""
-
-    def run(*args: str, env: Mapping[str, str] | None = None) -> Result:
-        with monkeypatch.context() as patch:
-            for name in STORE_VARIABLES:
-                patch.delenv(name, raising=False)
-            for name, value in (env or {}).items():
-                patch.setenv(name, value)
-            capsys.readouterr()
-            with pytest.raises(SystemExit) as exited:
-                main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        code = exited.value.code
-        return Result(code if isinstance(code, int) else 1, out, err)
-
-    return run
-
-
-def store_env(store: Any) -> dict[str, str]:
-    return {
-        "EPCC_API_BASE_URL": store.base_url,
-        "EPCC_CLIENT_ID": store.client_id,
-        "EPCC_CLIENT_SECRET": store.client_secret,
-        # The local store has no rate limit; the client's default (20/s) would only slow tests.
-        "EPCC_RATE_LIMIT": "1000",
-    }
-
-
 def write(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
@@ -111,7 +60,7 @@ def customers_yaml(tmp_path: Path) -> Path:
 
 
 def test_plan_exit_codes_and_formats(cli: Cli, local_store: Any, customers_yaml: Path) -> None:
-    env = store_env(local_store)
+    env = local_store.env()
     plain = cli("plan", customers_yaml, env=env)
     assert plain.code == 0, plain.err
     assert "Plan: 6 to create, 0 to update, 0 to replace, 0 to delete." in plain.out
@@ -132,7 +81,7 @@ def test_plan_exit_codes_and_formats(cli: Cli, local_store: Any, customers_yaml:
 def test_apply_then_plan_is_empty_and_apply_again_writes_nothing(
     cli: Cli, local_store: Any, customers_yaml: Path
 ) -> None:
-    env = store_env(local_store)
+    env = local_store.env()
     applied = cli("apply", customers_yaml, "--auto-approve", env=env)
     assert applied.code == 0, applied.err
     assert "+ create_flow wishlists ... done" in applied.out
@@ -153,7 +102,7 @@ def test_apply_then_plan_is_empty_and_apply_again_writes_nothing(
 def test_apply_without_a_terminal_needs_auto_approve(
     cli: Cli, local_store: Any, customers_yaml: Path
 ) -> None:
-    refused = cli("apply", customers_yaml, env=store_env(local_store))
+    refused = cli("apply", customers_yaml, env=local_store.env())
     assert refused.code == 1
     assert "--auto-approve" in refused.err
     assert "Plan: 6 to create" in refused.out  # the plan is still shown
@@ -163,7 +112,7 @@ def test_apply_without_a_terminal_needs_auto_approve(
 def test_destructive_operations_exit_3_and_apply_nothing(
     cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
 ) -> None:
-    env = store_env(local_store)
+    env = local_store.env()
     assert cli("apply", customers_yaml, "--auto-approve", env=env).code == 0
     changed = CUSTOMERS.replace(
         "      nickname:\n        name: Nickname\n        field_type: string\n",
@@ -186,7 +135,7 @@ def test_destructive_operations_exit_3_and_apply_nothing(
 
 def test_invalid_files_fail_before_any_request(cli: Cli, local_store: Any, tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.yaml", "flows:\n  customers:\n    fields: 3\n")
-    result = cli("plan", bad, env=store_env(local_store))
+    result = cli("plan", bad, env=local_store.env())
     assert result.code == 1
     assert "bad.yaml" in result.err
     assert local_store.stats()["total"] == 0
@@ -204,7 +153,7 @@ def test_reading_the_store_costs_pages_not_objects(
         for n in range(3)
     }
     desired = write(tmp_path / "bulk.yaml", json.dumps({"flows": flows}))
-    env = store_env(local_store)
+    env = local_store.env()
     assert cli("apply", desired, "--auto-approve", "--parallelism", "16", env=env).code == 0
     local_store.reset_stats()
     result = cli("plan", desired, "--detailed-exitcode", "--verbose", env=env)
@@ -244,7 +193,7 @@ def test_local_overrides_a_configured_store(
 ) -> None:
     db = tmp_path / "local.sqlite"
     result = cli(
-        "apply", customers_yaml, "--auto-approve", "--local", "--db", db, env=store_env(local_store)
+        "apply", customers_yaml, "--auto-approve", "--local", "--db", db, env=local_store.env()
     )
     assert result.code == 0
     assert local_store.write_count() == 0
@@ -253,7 +202,7 @@ def test_local_overrides_a_configured_store(
 def test_saved_plan_applies_exactly_and_goes_stale_only_when_touched(
     cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
 ) -> None:
-    env = store_env(local_store)
+    env = local_store.env()
     first = write(tmp_path / "first.yaml", CUSTOMERS.split("  wishlists:")[0])
     assert cli("apply", first, "--auto-approve", env=env).code == 0
     saved = tmp_path / "plan.json"
@@ -295,7 +244,7 @@ async def _update_field(store: Any, flow_slug: str, field_slug: str, attrs: Any)
 def test_a_saved_plan_goes_stale_when_an_object_it_updates_changes(
     cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
 ) -> None:
-    env = store_env(local_store)
+    env = local_store.env()
     assert cli("apply", customers_yaml, "--auto-approve", env=env).code == 0
     renamed = write(tmp_path / "renamed.yaml", CUSTOMERS.replace("name: Nickname", "name: Nick"))
     saved = tmp_path / "plan.json"
@@ -318,7 +267,7 @@ def test_a_saved_plan_goes_stale_when_an_object_it_updates_changes(
 def test_a_destructive_saved_plan_is_refused_before_any_request(
     cli: Cli, local_store: Any, customers_yaml: Path, tmp_path: Path
 ) -> None:
-    env = store_env(local_store)
+    env = local_store.env()
     assert cli("apply", customers_yaml, "--auto-approve", env=env).code == 0
     absent = write(tmp_path / "absent.yaml", "flows:\n  wishlists:\n    state: absent\n")
     saved = tmp_path / "plan.json"

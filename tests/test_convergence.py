@@ -16,15 +16,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import STORE_VARIABLES, Cli, store_env
 
 from provisioner.applier import apply_plan
-from provisioner.cli import main
 from provisioner.client import Client, ClientConfig
 from provisioner.config import load_desired
 from provisioner.errors import ApplyError, ProvisionerError
@@ -34,54 +32,6 @@ from provisioner.reader import read_live_state
 
 CASES_DIR = Path(__file__).parent / "cases"
 REPO = Path(__file__).parent.parent
-STORE_VARIABLES = (
-    "EPCC_API_BASE_URL",
-    "EPCC_CLIENT_ID",
-    "EPCC_CLIENT_SECRET",
-    "EPCC_RATE_LIMIT",
-    "CI",
-    "NO_COLOR",
-)
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run the CLI in-process: `cli(*args, env={...})` -> Result."""
-
-    def run(*args: Any, env: Mapping[str, str] | None = None) -> Result:
-        with monkeypatch.context() as patch:
-            for name in STORE_VARIABLES:
-                patch.delenv(name, raising=False)
-            for name, value in (env or {}).items():
-                patch.setenv(name, value)
-            capsys.readouterr()
-            with pytest.raises(SystemExit) as exited:
-                main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        code = exited.value.code
-        return Result(code if isinstance(code, int) else 1, out, err)
-
-    return run
-
-
-def store_env(base_url: str, client_id: str, client_secret: str) -> dict[str, str]:
-    return {
-        "EPCC_API_BASE_URL": base_url,
-        "EPCC_CLIENT_ID": client_id,
-        "EPCC_CLIENT_SECRET": client_secret,
-        # The local store has no rate limit; the client's default (20/s) would only slow tests.
-        "EPCC_RATE_LIMIT": "1000",
-    }
 
 
 def _scenarios() -> list[Path]:
@@ -114,7 +64,7 @@ def test_there_are_scenarios_to_converge() -> None:
 
 @pytest.mark.parametrize("case", _scenarios(), ids=lambda case: case.name)
 def test_scenario_converges(cli: Cli, local_store: Any, case: Path, tmp_path: Path) -> None:
-    env = store_env(local_store.base_url, local_store.client_id, local_store.client_secret)
+    env = local_store.env()
     start = case / "start.yaml"
     if start.is_file():
         started = cli("apply", start, "--auto-approve", env=env)
@@ -180,7 +130,7 @@ def test_lost_answers_are_adopted_without_duplicates(
     cli: Cli, local_store_factory: Any, tmp_path: Path
 ) -> None:
     store = local_store_factory(lost_write_rate=0.4, seed=11)
-    env = store_env(store.base_url, store.client_id, store.client_secret)
+    env = store.env()
     desired = _bulk_yaml(tmp_path / "bulk.yaml")
     first = cli("apply", desired, "--auto-approve", env=env)
     assert first.code == 0, first.out + first.err

@@ -13,27 +13,17 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from support import Cli
 
-from provisioner.cli import main
 from provisioner.client import Client, ClientConfig
 from provisioner.config import load_desired, validate_paths
 from provisioner.planner import plan
 
-STORE_VARIABLES = (
-    "EPCC_API_BASE_URL",
-    "EPCC_CLIENT_ID",
-    "EPCC_CLIENT_SECRET",
-    "EPCC_RATE_LIMIT",
-    "CI",
-    "NO_COLOR",
-)
 MISREAD = ["yes", "no", "on", "0123", "null", "~", "1e3", "2017-12-25", "a: b", "12:30"]
 
 # (flow attributes, [field attributes]) in the API's own shapes: what the store will hold.
@@ -268,47 +258,6 @@ FILES = {
 }
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Run the CLI in-process: `cli(*args, env={...})` -> Result; store variables start unset."""
-
-    def run(*args: str | Path, env: Mapping[str, str] | None = None) -> Result:
-        with monkeypatch.context() as patch:
-            for name in STORE_VARIABLES:
-                patch.delenv(name, raising=False)
-            for name, value in (env or {}).items():
-                patch.setenv(name, value)
-            capsys.readouterr()
-            with pytest.raises(SystemExit) as exited:
-                main([str(arg) for arg in args])
-        out, err = capsys.readouterr()
-        code = exited.value.code
-        return Result(code if isinstance(code, int) else 1, out, err)
-
-    return run
-
-
-def store_env(store: Any, *, secret: bool = True) -> dict[str, str]:
-    env = {
-        "EPCC_API_BASE_URL": store.base_url,
-        "EPCC_CLIENT_ID": store.client_id,
-        "EPCC_RATE_LIMIT": "1000",  # the local store has no limit; the default would slow tests
-    }
-    if secret:
-        env["EPCC_CLIENT_SECRET"] = store.client_secret
-    return env
-
-
 async def _fill(store: Any) -> None:
     config = ClientConfig(
         base_url=store.base_url,
@@ -334,7 +283,7 @@ def test_export_to_a_directory_then_plan_shows_no_changes(
     cli: Cli, filled_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    env = store_env(filled_store)
+    env = filled_store.env()
     exported = cli("export", "-o", "flows/", env=env)
     assert exported.code == 0, exported.err
     assert exported.out == ""
@@ -354,7 +303,7 @@ def test_export_to_one_file_and_stdout_plan_clean_too(
     cli: Cli, filled_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    env = store_env(filled_store)
+    env = filled_store.env()
     assert cli("export", "-o", "store.yaml", env=env).code == 0
     printed = cli("export", env=env)
     assert printed.code == 0
@@ -372,7 +321,7 @@ def test_the_export_reads_like_hand_written_yaml(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "schemas").mkdir()
-    assert cli("export", "-o", "flows/", env=store_env(filled_store)).code == 0
+    assert cli("export", "-o", "flows/", env=filled_store.env()).code == 0
     customers = (tmp_path / "flows" / "customers.yaml").read_text(encoding="utf-8")
     assert customers.startswith(
         "# yaml-language-server: $schema=../schemas/provisioner.schema.json\n"
@@ -429,7 +378,7 @@ def test_the_export_reads_like_hand_written_yaml(
 def test_the_exported_state_equals_the_live_one_attribute_for_attribute(
     cli: Cli, filled_store: Any, tmp_path: Path
 ) -> None:
-    env = store_env(filled_store)
+    env = filled_store.env()
     # Without a trailing slash, a path that is not a directory is one file.
     assert cli("export", "-o", tmp_path / "store", "--schema-ref", "", env=env).code == 0
     assert (tmp_path / "store").is_file()
@@ -457,7 +406,7 @@ def test_the_exported_state_equals_the_live_one_attribute_for_attribute(
 
 
 def test_flow_filter(cli: Cli, filled_store: Any, tmp_path: Path) -> None:
-    env = store_env(filled_store)
+    env = filled_store.env()
     out = tmp_path / "out/"
     result = cli("export", "--flow", "wishlists", "--flow", "customers", "-o", f"{out}/", env=env)
     assert result.code == 0, result.err
@@ -474,7 +423,7 @@ def test_flow_filter(cli: Cli, filled_store: Any, tmp_path: Path) -> None:
 def test_existing_files_are_refused_unless_forced(
     cli: Cli, filled_store: Any, tmp_path: Path
 ) -> None:
-    env = store_env(filled_store)
+    env = filled_store.env()
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "customers.yaml").write_text("mine\n", encoding="utf-8")
@@ -508,7 +457,7 @@ def test_existing_files_are_refused_unless_forced(
 
 
 def test_read_only_credentials_suffice(cli: Cli, filled_store: Any) -> None:
-    result = cli("export", "--flow", "orders", env=store_env(filled_store, secret=False))
+    result = cli("export", "--flow", "orders", env=filled_store.env(secret=False))
     assert result.code == 0, result.err
     assert yaml.safe_load(result.out) == {
         "flows": {"orders": {"name": "Orders", "description": "no fields yet"}}
@@ -517,7 +466,7 @@ def test_read_only_credentials_suffice(cli: Cli, filled_store: Any) -> None:
 
 
 def test_an_empty_store(cli: Cli, local_store: Any, tmp_path: Path) -> None:
-    env = store_env(local_store)
+    env = local_store.env()
     printed = cli("export", env=env)
     assert printed.code == 0
     assert yaml.safe_load(printed.out) == {"flows": {}}
@@ -559,7 +508,7 @@ def test_the_readme_block_runs_as_documented(
     assert len(commands) == 4
     for command in commands:
         assert command[0] == "provisioner"
-        result = cli(*command[1:], env=store_env(filled_store))
+        result = cli(*command[1:], env=filled_store.env())
         assert result.code == 0, (command, result.err)
     assert (tmp_path / "flows" / "customers.yaml").is_file()
     assert list(yaml.safe_load(Path("customers.yaml").read_text(encoding="utf-8"))["flows"]) == [
@@ -597,7 +546,7 @@ def test_a_default_the_store_accepted_with_the_wrong_type_is_exported_as_is(
 
     asyncio.run(fill())
     target = tmp_path / "customers.yaml"
-    assert cli("export", "-o", target, env=store_env(local_store)).code == 0
+    assert cli("export", "-o", target, env=local_store.env()).code == 0
     assert "        default: 0\n" in target.read_text(encoding="utf-8")
     problems = validate_paths([target])
     assert [p.path for p in problems] == ["flows.customers.fields.delivery_details.default"]
