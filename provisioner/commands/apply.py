@@ -69,7 +69,16 @@ def command(
     no_color: bool,
     target: Target,
 ) -> int:
-    """Make the store match the YAML in PATHS, or execute a plan saved by `plan --out`."""
+    """Make the store match the YAML in PATHS, or execute a plan saved by `plan --out`.
+
+    \b
+    Examples:
+      provisioner apply flows/                         shows the plan, asks to confirm
+      provisioner apply flows/ --auto-approve          in CI (no terminal to ask on)
+      provisioner apply plan.json --auto-approve       exactly a saved plan (refused if stale)
+    Exit codes: 0 applied (or nothing to do), 1 error, 3 destructive changes not allowed
+    (pass --allow-destructive).
+    """
     saved = saved_plan(paths)
     desired: State | None = None
     if saved is None:

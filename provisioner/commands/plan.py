@@ -88,7 +88,15 @@ def command(
     no_color: bool,
     target: Target,
 ) -> int:
-    """Show what `apply` would change in the store to match the YAML in PATHS."""
+    """Show what `apply` would change in the store to match the YAML in PATHS.
+
+    \b
+    Examples:
+      provisioner plan flows/                          text for people
+      provisioner plan flows/ --format markdown        a pull-request comment
+      provisioner plan flows/ --out plan.json --detailed-exitcode
+    Exit codes: 0 no changes (or success), 1 error, 2 changes pending (--detailed-exitcode).
+    """
     # Offline problems first: a bad file never costs a request.
     desired = load_desired(paths)
 

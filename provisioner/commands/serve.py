@@ -65,7 +65,13 @@ def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
     default=0,
     help="Fraction of writes committed, then the connection dropped.",
 )
-@click.option("--token-ttl", type=click.IntRange(min=1), default=3600, show_default=True)
+@click.option(
+    "--token-ttl",
+    type=click.IntRange(min=1),
+    default=3600,
+    show_default=True,
+    help="Lifetime of issued tokens, in seconds.",
+)
 @click.option("--seed", type=int, help="Seed for the knobs' random draws (reproducible runs).")
 @click.option(
     "--print-credentials",
@@ -85,7 +91,15 @@ def command(
     seed: int | None,
     print_credentials: bool,
 ) -> int:
-    """Run the local store: an EPCC-compatible API on SQLite, for trying things out and tests."""
+    """Run the local store: an EPCC-compatible API on SQLite, for trying things out and tests.
+
+    \b
+    Examples:
+      provisioner serve                                 http://127.0.0.1:8710
+      provisioner serve --port 0 --db /tmp/store.sqlite
+      provisioner serve --latency-ms 20 --rate-limit 100 --fail-rate 0.1 --seed 1
+    It prints its credentials once (export lines to copy); --print-credentials shows them again.
+    """
     import uvicorn
 
     from provisioner.localstore import StoreSettings, create_app

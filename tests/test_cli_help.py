@@ -1,0 +1,29 @@
+"""Every command documents itself: `--help` with a short example, and `--version`."""
+
+from __future__ import annotations
+
+import pytest
+from support import Cli
+
+from provisioner import __version__
+from provisioner.cli import cli as group
+
+COMMANDS = sorted(group.commands)
+
+
+def test_every_issue_command_is_registered() -> None:
+    assert COMMANDS == ["apply", "export", "plan", "schema", "serve", "validate"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_an_example(cli: Cli, command: str) -> None:
+    result = cli(command, "--help")
+    assert result.code == 0
+    assert "Examples:" in result.out
+    assert f"provisioner {command}" in result.out.split("Examples:", 1)[1]
+
+
+def test_version(cli: Cli) -> None:
+    result = cli("--version")
+    assert result.code == 0
+    assert result.out.strip() == f"provisioner, version {__version__}"
