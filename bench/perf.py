@@ -64,6 +64,7 @@ class Phase:
     client_requests: int = 0  # counted by our client (ours only)
     throttled: float = 0.0  # seconds our token bucket held requests back (ours only)
     read_wall: float = 0.0  # the read + plan part of an apply (ours only)
+    refused: int = 0  # answers >= 400 (429s from the store's rate limit), store-counted
 
 
 @dataclass
@@ -102,6 +103,7 @@ async def _ours(store: Store, desired: State, *, apply: bool) -> tuple[Phase, Pl
         client_requests=stats.total,
         throttled=stats.throttled_seconds,
         read_wall=planned - started,
+        refused=counts.failed,
     )
     return phase, plan
 
@@ -125,7 +127,7 @@ def run_baseline(store: Store, desired: State) -> dict[str, Phase]:
             store.reset_stats()
             result = tool.run(desired, apply=apply)
             counts = store.counts()
-            phases[name] = Phase(counts.total, counts.writes, result.wall)
+            phases[name] = Phase(counts.total, counts.writes, result.wall, refused=counts.failed)
     finally:
         tool.close()
     return phases
@@ -244,6 +246,7 @@ def apply_table(results: list[SizeResult], knobs: Knobs = PRODUCTION) -> str:
                 f"{ideal:.3f}",
                 f"{apply.wall / ideal:.2f}",
                 f"{apply.throttled:.2f}",
+                apply.refused,
                 f"{total:.3f}",
                 base.writes,
                 f"{base.wall:.3f}",
@@ -261,6 +264,7 @@ def apply_table(results: list[SizeResult], knobs: Knobs = PRODUCTION) -> str:
             "ideal s",
             "vs ideal",
             "throttled s",
+            "429s",
             "read+plan+apply s",
             "baseline writes",
             "baseline s",
