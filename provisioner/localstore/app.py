@@ -33,7 +33,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -151,6 +151,11 @@ class StoreMiddleware:
             )
             try:
                 await self.app(scope, receive, capture)
+            except ClientDisconnect:
+                # The client went away mid-body (e.g. a killed apply): nobody to answer, and
+                # nothing was written (the body is read before any transaction starts).
+                log.debug("local store: client disconnected during %s %s", method, path)
+                return
             except Exception:
                 log.exception("local store: unexpected error on %s %s", method, path)
                 messages.clear()
