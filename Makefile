@@ -24,6 +24,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict bench
 
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -90,7 +90,6 @@ INTERESTING_STRINGS = (
     "\u202e",
     "\ud7ff",
 )
-FLOW_KEYS = ("name", "description", "enabled", "prune", "state", "fields")
 FIELD_KEYS = (
     "name",
     "description",

@@ -129,13 +129,6 @@ class Store:
             f"field {flow}.{slug} ×{n}" for flow, slug, n in fields
         ]
 
-    def log_errors(self) -> int:
-        """Tracebacks the store logged (its "unexpected error" path) so far."""
-        path = self.db_path.parent / "store.log"
-        if not path.is_file():
-            return 0
-        return path.read_text(encoding="utf-8", errors="replace").count("Traceback")
-
     def table_counts(self) -> tuple[int, int]:
         """(flows, fields) rows in the store's database."""
         with sqlite3.connect(self.db_path) as db:
@@ -180,7 +173,7 @@ def store_process(workdir: Path, knobs: Knobs = PRODUCTION, name: str = "store")
     client_id, client_secret = local_credentials(db_path)
     command = [sys.executable, str(ROOT / "bench" / "storeproc.py"), str(db_path), *knobs.args()]
     # The store's own log (uvicorn warnings, "unexpected error" tracebacks) goes to a file
-    # beside its database; `Store.log_errors` counts what it holds.
+    # beside its database, for a look after a failing run.
     with (db_path.parent / "store.log").open("a", encoding="utf-8") as store_log:
         process = subprocess.Popen(
             command,

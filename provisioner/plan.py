@@ -53,10 +53,6 @@ class OpKind(StrEnum):
     def action(self) -> Action:
         return _ACTIONS[self]
 
-    @property
-    def is_flow(self) -> bool:
-        return self in (OpKind.CREATE_FLOW, OpKind.UPDATE_FLOW, OpKind.DELETE_FLOW)
-
 
 _ACTIONS = {
     OpKind.CREATE_FLOW: Action.CREATE,

@@ -487,11 +487,6 @@ class Storage:
         entries = [self._entry(row, values[row["id"]]) for row in rows]
         return flow, fields, entries, int(total)
 
-    def flow_and_fields(self, flow_slug: str) -> tuple[Record, list[Record]]:
-        with self.transaction(write=False) as conn:
-            flow = self._flow_by_slug(conn, flow_slug)
-            return flow, self._fields_of(conn, flow["id"])
-
     def get_entry(self, flow_slug: str, entry_id: str) -> tuple[Record, list[Record], Record]:
         with self.transaction(write=False) as conn:
             flow = self._flow_by_slug(conn, flow_slug)
