@@ -212,6 +212,16 @@ class State:
         return sum(len(flow.fields) for flow in self.flows.values())
 
 
+# The API's default of every attribute a create may leave out (4.3, section 0), derived from
+# the dataclasses above so there is one list: views show only what differs from them.
+FIELD_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {k: v for k, v in Field(slug="").attributes().items() if k not in ("name", "field_type")}
+)
+FLOW_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {k: v for k, v in Flow(slug="").attributes().items() if k != "name"}
+)
+
+
 def _plain(value: Any) -> Any:
     """A deep copy of mappings/sequences as dicts/lists, for JSON and deepdiff."""
     if isinstance(value, Mapping):

@@ -8,6 +8,7 @@ The rules follow epcc-api.md 3.2 (flows), 4.2/4.4/4.5 (fields and rule shapes), 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 from provisioner.localstore.problems import Problem
 from provisioner.model import (
     CORE_RESOURCE_ATTRIBUTES,
+    FIELD_DEFAULTS,
     FIELD_TYPES,
     RESERVED_FIELD_SLUGS,
     RESERVED_FLOW_SLUGS,
@@ -123,18 +125,6 @@ def flow_attributes(data: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------- fields
 
-FIELD_DEFAULTS: Mapping[str, Any] = {
-    # 4.3 and section 0: the server's defaults for keys a create does not send.
-    "description": "",
-    "required": False,
-    "unique": False,
-    "default": None,
-    "enabled": True,
-    "order": None,
-    "omit_null": False,
-    "validation_rules": [],
-}
-
 
 def check_field_slug(slug: str, flow_slug: str | None = None) -> None:
     if not FIELD_SLUG_RE.match(slug):
@@ -196,8 +186,9 @@ def field_attributes(data: Mapping[str, Any], *, create: bool) -> dict[str, Any]
             raise failed("data.validation_rules must be an array of rule objects.")
         attrs["validation_rules"] = rules
     if create:
+        # 4.3 and section 0: the server's defaults for keys a create does not send.
         for key, value in FIELD_DEFAULTS.items():
-            attrs.setdefault(key, value)
+            attrs.setdefault(key, copy.deepcopy(value))
     return attrs
 
 

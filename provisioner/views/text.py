@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from provisioner.model import is_core_flow
+from provisioner.model import FIELD_DEFAULTS, FLOW_DEFAULTS, is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
 
 # ANSI SGR codes (no rich: this module is pure).
@@ -36,19 +36,6 @@ _SAFETY_COLOURS = {
 }
 _DIM = "\033[2m"
 _BOLD = "\033[1m"
-
-# Attribute values that a create shows only when they differ from the API default (4.3).
-_FIELD_DEFAULTS: Mapping[str, Any] = {
-    "description": "",
-    "required": False,
-    "unique": False,
-    "default": None,
-    "enabled": True,
-    "order": None,
-    "omit_null": False,
-    "validation_rules": [],
-}
-_FLOW_DEFAULTS: Mapping[str, Any] = {"description": "", "enabled": True}
 
 
 def render_text(plan: Plan, color: bool = False) -> str:
@@ -91,7 +78,8 @@ def format_value(value: Any) -> str:
 def shown_attributes(op: Operation) -> list[tuple[str, Any]]:
     """The attributes a create shows: name and field_type always, the rest when not default."""
     after = op.after or {}
-    defaults = _FLOW_DEFAULTS if op.field_slug is None else _FIELD_DEFAULTS
+    # A create shows only the attributes that differ from the API default (4.3).
+    defaults = FLOW_DEFAULTS if op.field_slug is None else FIELD_DEFAULTS
     return [
         (name, value)
         for name, value in after.items()
