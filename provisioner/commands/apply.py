@@ -19,7 +19,7 @@ import click
 
 from provisioner.applier import DEFAULT_PARALLELISM, apply_plan, check_fresh, check_safe
 from provisioner.commands._target import Target, open_client, store_options
-from provisioner.commands.plan import render, use_color
+from provisioner.commands.plan import echo_stats, render, use_color
 from provisioner.config import load_desired
 from provisioner.model import State
 from provisioner.plan import Plan
@@ -100,8 +100,7 @@ def command(
             text = render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:
-                if target.verbose:
-                    click.echo(client.stats.summary(), err=True)
+                echo_stats(client, target)
                 return EXIT_OK
             check_safe(plan, allow_destructive)
             if not auto_approve:
