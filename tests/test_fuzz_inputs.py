@@ -39,17 +39,9 @@ def served(store: LocalStore) -> int:
     return sum(item["count"] for item in store.stats()["requests"] if item["route"] != STATS_ROUTE)
 
 
-def env_of(store: LocalStore) -> dict[str, str]:
-    return {
-        "EPCC_API_BASE_URL": store.base_url,
-        "EPCC_CLIENT_ID": store.client_id,
-        "EPCC_CLIENT_SECRET": store.client_secret,
-    }
-
-
 def run(raw: bytes, store: LocalStore, stats: FuzzStats) -> None:
     with tempfile.TemporaryDirectory() as directory:
-        problems = check_input(raw, Path(directory), env_of(store), lambda: served(store), stats)
+        problems = check_input(raw, Path(directory), store.env(), lambda: served(store), stats)
     assert problems == [], raw
 
 
