@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -546,7 +547,31 @@ def test_a_default_the_store_accepted_with_the_wrong_type_is_exported_as_is(
 
     asyncio.run(fill())
     target = tmp_path / "customers.yaml"
-    assert cli("export", "-o", target, env=local_store.env()).code == 0
+    result = cli("export", "-o", target, env=local_store.env())
+    assert result.code == 0
     assert "        default: 0\n" in target.read_text(encoding="utf-8")
     problems = validate_paths([target])
     assert [p.path for p in problems] == ["flows.customers.fields.delivery_details.default"]
+    # Not silent: the user learns it now, not at the first `plan`.
+    assert "validate will refuse" in result.err
+    assert str(problems[0]) in result.err
+
+
+def test_written_files_get_the_usual_permissions(
+    cli: Cli, filled_store: Any, tmp_path: Path
+) -> None:
+    # Files to commit and share: the umask decides, as for any file an editor writes (not the
+    # 0600 of a temporary file); an overwritten file keeps its own mode.
+    env = filled_store.env()
+    umask = os.umask(0o022)
+    try:
+        assert cli("export", "-o", f"{tmp_path}/flows/", env=env).code == 0
+        kept = tmp_path / "store.yaml"
+        kept.write_text("old\n", encoding="utf-8")
+        kept.chmod(0o640)
+        assert cli("export", "-o", kept, "--force", env=env).code == 0
+    finally:
+        os.umask(umask)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "flows").iterdir()}
+    assert modes == {0o644}
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -27,6 +28,7 @@ from pathlib import Path, PurePosixPath
 import click
 
 from provisioner.commands._target import Target, open_client, store_options
+from provisioner.config import validate_paths
 from provisioner.errors import ProvisionerError
 from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
 from provisioner.model import State
@@ -98,6 +100,7 @@ def command(
         where = output
     write_files(files, force=force)
     _report(live, where, modeline_default=schema_ref is None)
+    _warn_if_invalid(list(files))
     return EXIT_OK
 
 
@@ -149,15 +152,28 @@ def write_files(files: Mapping[Path, str], *, force: bool) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """A temporary file beside `path`, renamed over it: readers never see half a file."""
+    """A temporary file beside `path`, renamed over it: readers never see half a file.
+
+    The file gets the mode of the one it replaces, else the umask's (mkstemp's 0600 would
+    hide files meant to be committed and shared)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, _mode_for(path))
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _report(live: State, where: str, *, modeline_default: bool) -> None:
@@ -174,5 +190,18 @@ def _report(live: State, where: str, *, modeline_default: bool) -> None:
         click.echo(
             f"Editors will look for the schema at {schema}: create it with "
             f"`provisioner schema > {schema}` (or choose another with --schema-ref).",
+            err=True,
+        )
+
+
+def _warn_if_invalid(paths: Sequence[Path]) -> None:
+    """The store can hold what `validate` refuses (a `default` of the wrong type, epcc-api.md
+    section 0; a relationship to a flow left out by `--flow`): say so now, not at `plan`."""
+    problems = validate_paths(paths)
+    if problems:
+        listed = "\n".join(f"  {problem}" for problem in problems)
+        click.echo(
+            "Warning: validate will refuse what was written; fix it in the store or in the "
+            f"files:\n{listed}",
             err=True,
         )
