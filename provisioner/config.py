@@ -25,7 +25,6 @@ import functools
 import importlib.resources
 import json
 import re
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +90,7 @@ _EXPECTED_FOR_KEY: Mapping[str, str] = {
     "type": "a rule type",
     "options": "the rule's options",
     "from": "a number",
-    "to": "a number, or for a relationship a singular core resource or a declared flow slug",
+    "to": "a singular core resource or a flow declared in these files",  # `between`: below
 }
 
 _TYPE_WORDS: Mapping[str, str] = {
@@ -826,10 +825,7 @@ def _breaks_rule(value: Any, rule: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _is_uuid(text: str) -> bool:
-    if not _UUID.match(text):
-        return False
-    uuid.UUID(text)
-    return True
+    return _UUID.match(text) is not None
 
 
 def _semantic_pass(sources: Sequence[_Source], report: _Report) -> None:
@@ -840,6 +836,9 @@ def _semantic_pass(sources: Sequence[_Source], report: _Report) -> None:
 # Building the State
 
 
+_FLOW_KEYS = ("name", "description", "enabled", "prune")
+
+
 def _build_state(sources: Sequence[_Source]) -> State:
     flows: dict[str, Flow] = {}
     for decl in _flow_decls(sources):
@@ -848,9 +847,7 @@ def _build_state(sources: Sequence[_Source]) -> State:
             slug: _build_field(decl, slug, raw, document.locate((*decl.path, "fields", slug)))
             for slug, raw in decl.fields()
         }
-        attributes = {
-            k: decl.raw[k] for k in ("name", "description", "enabled", "prune") if k in decl.raw
-        }
+        attributes = {k: decl.raw[k] for k in _FLOW_KEYS if k in decl.raw}
         flows[decl.slug] = Flow(
             slug=decl.slug,
             fields=fields,
@@ -861,7 +858,6 @@ def _build_state(sources: Sequence[_Source]) -> State:
     return State(flows=flows)
 
 
-_FLOW_KEYS = ("name", "description", "enabled", "prune")
 # Plain attributes copied as written; validation rules are rebuilt as fresh dicts.
 _FIELD_KEYS = tuple(name for name in FIELD_ATTRIBUTES if name != "validation_rules")
 
