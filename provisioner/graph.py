@@ -8,7 +8,10 @@ first:
 - deletes run in reverse: the fields of a flow (and relationship fields pointing at it) go
   before the flow itself (3.4: "remove all the fields assigned to a flow before deleting");
 - an operation that frees a field slug (delete, rename away, replace from another slug or
-  flow) runs before one that takes the slug (4.7: slugs are unique per flow).
+  flow) runs before one that takes the slug (4.7: slugs are unique per flow);
+- a field that joins a flow (create, replace moving in) runs after the fields leaving it
+  (deletes; for a create also replaces moving out): a flow holds at most 100 fields (4.2), so
+  in a full flow the new ones only fit afterwards.
 
 `dependencies` gives these edges by operation index; `ordered` a stable topological order
 (lowest index first among the ready ones, so the planner's sorted order survives wherever the
@@ -67,11 +70,19 @@ def dependencies(operations: Sequence[Operation]) -> dict[int, set[int]]:
     created_flows: dict[str, int] = {}
     deleted_flows: dict[str, int] = {}
     freed: dict[str, list[int]] = {}
+    # Per flow: its field deletes, and the replaces that move a field out of it.
+    deleted_in: dict[str, list[int]] = {}
+    moved_out_of: dict[str, list[int]] = {}
     for index, op in enumerate(operations):
         if op.kind is OpKind.CREATE_FLOW:
             created_flows[op.flow_slug] = index
         elif op.kind is OpKind.DELETE_FLOW:
             deleted_flows[op.flow_slug] = index
+        elif op.kind is OpKind.DELETE_FIELD:
+            deleted_in.setdefault(op.flow_slug, []).append(index)
+        elif _moves(op):
+            assert op.from_flow_slug is not None
+            moved_out_of.setdefault(op.from_flow_slug, []).append(index)
         key = frees_key(op)
         if key is not None:
             freed.setdefault(key, []).append(index)
@@ -98,6 +109,13 @@ def dependencies(operations: Sequence[Operation]) -> dict[int, set[int]]:
         key = takes_key(op)
         if key is not None:
             deps[index].update(other for other in freed.get(key, ()) if other != index)
+        # Room in the flow (4.2: 100 fields at most). No cycle can come of it: a delete
+        # depends on nothing and nothing depends on a create.
+        if op.kind is OpKind.CREATE_FIELD:
+            deps[index].update(deleted_in.get(op.flow_slug, ()))
+            deps[index].update(moved_out_of.get(op.flow_slug, ()))
+        elif _moves(op):
+            deps[index].update(deleted_in.get(op.flow_slug, ()))
     return deps
 
 
@@ -127,6 +145,11 @@ def ordered(operations: Sequence[Operation]) -> list[Operation]:
             if waiting[dependent] == 0:
                 heapq.heappush(ready, dependent)
     return result
+
+
+def _moves(op: Operation) -> bool:
+    """True for a replace that moves a field from another flow into `op.flow_slug`."""
+    return op.kind is OpKind.REPLACE_FIELD and op.from_flow_slug not in (None, op.flow_slug)
 
 
 def _old_key(op: Operation) -> str:

@@ -133,6 +133,26 @@ def test_destructive_operations_exit_3_and_apply_nothing(
     assert cli("plan", desired, "--detailed-exitcode", env=env).code == 0
 
 
+def _full_flow(slugs: range, *, prune: bool) -> str:
+    fields = "".join(f"      f{i:03d}: {{name: F{i}, field_type: string}}\n" for i in slugs)
+    return f"flows:\n  big:\n    name: Big\n    prune: {str(prune).lower()}\n    fields:\n{fields}"
+
+
+def test_a_full_flow_makes_room_before_new_fields_arrive(
+    cli: Cli, local_store: Any, tmp_path: Path
+) -> None:
+    # 4.2: at most 100 fields per flow. Pruning 10 and adding 10 in one plan must delete first.
+    env = local_store.env()
+    full = write(tmp_path / "full.yaml", _full_flow(range(100), prune=False))
+    assert cli("apply", full, "--auto-approve", env=env).code == 0
+    shifted = write(tmp_path / "shifted.yaml", _full_flow(range(10, 110), prune=True))
+
+    applied = cli("apply", shifted, "--auto-approve", "--allow-destructive", env=env)
+    assert applied.code == 0, applied.out + applied.err
+    assert "Apply complete: 20 operation(s) applied." in applied.out
+    assert cli("plan", shifted, "--detailed-exitcode", env=env).code == 0
+
+
 def test_invalid_files_fail_before_any_request(cli: Cli, local_store: Any, tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.yaml", "flows:\n  customers:\n    fields: 3\n")
     result = cli("plan", bad, env=local_store.env())

@@ -105,3 +105,38 @@ def test_a_cycle_is_an_error_naming_the_operations() -> None:
     assert "~> rename_field customers.b -> customers.a" in message
     assert "unrelated" not in message
     assert caught.value.exit_code == 1
+
+
+def test_fields_leave_a_flow_before_new_ones_arrive() -> None:
+    # 4.2: a flow holds at most 100 fields, so in a full flow a create (or a field moved in)
+    # only fits once the deletes (and fields moved out) of that flow are done.
+    ops = [
+        Operation(OpKind.CREATE_FIELD, "big", "new"),
+        Operation(OpKind.REPLACE_FIELD, "big", "moved_in", from_flow_slug="other"),
+        Operation(OpKind.REPLACE_FIELD, "big", "retyped"),
+        Operation(OpKind.DELETE_FIELD, "big", "old"),
+        Operation(OpKind.REPLACE_FIELD, "other", "moved_out", from_flow_slug="big"),
+        Operation(OpKind.DELETE_FIELD, "other", "unrelated"),
+        Operation(OpKind.CREATE_FIELD, "other", "x"),
+    ]
+    assert dependencies(ops) == {0: {3, 4}, 1: {3}, 2: set(), 3: set(), 4: {5}, 5: set(), 6: {1, 5}}
+    assert [op.address for op in ordered(ops)] == [
+        "big.retyped",
+        "big.old",
+        "other.moved_in -> big.moved_in",
+        "other.unrelated",
+        "big.moved_out -> other.moved_out",
+        "big.new",
+        "other.x",
+    ]
+
+
+def test_fields_swapped_between_two_flows_are_not_a_cycle() -> None:
+    ops = [
+        Operation(OpKind.REPLACE_FIELD, "a", "x", from_flow_slug="b"),
+        Operation(OpKind.REPLACE_FIELD, "b", "y", from_flow_slug="a"),
+        Operation(OpKind.DELETE_FIELD, "a", "gone"),
+        Operation(OpKind.DELETE_FIELD, "b", "gone"),
+    ]
+    assert dependencies(ops) == {0: {2}, 1: {3}, 2: set(), 3: set()}
+    assert len(ordered(ops)) == 4
