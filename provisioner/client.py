@@ -865,7 +865,7 @@ class Client:
                 )
                 failure = None
             except _RETRYABLE_TRANSPORT as error:
-                response, failure = None, error
+                response, failure, retry_after = None, error, None
                 maybe_applied = maybe_applied or not isinstance(error, _NOT_SENT)
                 delay = self._backoff(attempt)
             except httpx.HTTPError as error:  # not worth retrying: a local or protocol fault
@@ -887,12 +887,14 @@ class Client:
                     raise self._error(method, path, response, token_call)
                 maybe_applied = maybe_applied or status >= 500
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-                if retry_after is not None and status == 429:
-                    self._bucket.pause(retry_after)
                 delay = retry_after if retry_after is not None else self._backoff(attempt)
             elapsed = time.monotonic() - started
             if attempt >= config.max_attempts or elapsed + delay >= config.deadline:
                 break
+            if retry_after is not None and response is not None and response.status_code == 429:
+                # Only a wait this request will sit out holds back the others: a Retry-After
+                # beyond the deadline must not stall every later request of the client.
+                self._bucket.pause(retry_after)
             what = str(response.status_code) if response is not None else _kind(failure)
             log.info(
                 "retrying %s %s after %s (attempt %d of %d) in %.2f s",

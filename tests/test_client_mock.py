@@ -474,3 +474,22 @@ def test_a_create_whose_read_back_fails_is_not_resent() -> None:
     with pytest.raises(AuthError):
         run(recorder, lambda client: client.create_flow({"slug": "a"}))
     assert recorder.api_calls() == [("POST", "/v2/flows"), ("GET", "/v2/flows")]
+
+
+def test_a_retry_after_beyond_the_deadline_does_not_hold_back_later_requests() -> None:
+    # The request that got it gives up at once; the client must not then make every other
+    # request wait the hour out (concurrent apply operations would hang far past the deadline).
+    answers = iter([429])
+
+    def api(request: httpx.Request) -> httpx.Response:
+        if next(answers, 200) == 429:
+            return httpx.Response(429, json={"errors": []}, headers={"Retry-After": "3600"})
+        return httpx.Response(200, json={"data": [flow(1)]})
+
+    async def action(client: Client) -> list[dict[str, Any]]:
+        with pytest.raises(RateLimitedError):
+            await client.list_flows()
+        return await asyncio.wait_for(client.list_flows(), timeout=5.0)
+
+    flows, _ = run(Recorder(api), action, deadline=2.0)
+    assert [f["id"] for f in flows] == ["id-1"]
