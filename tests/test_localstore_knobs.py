@@ -92,6 +92,20 @@ def test_lost_writes_are_committed_over_a_socket(local_store_factory: Any) -> No
         assert client.get("/v2/flows").status_code == 200  # reads are never lost
 
 
+def test_a_lost_delete_loses_its_whole_answer_over_a_socket(local_store_factory: Any) -> None:
+    # A 204 is all status line: sending it would deliver the answer complete, so a lost one
+    # closes the connection before the status line.
+    store = local_store_factory(lost_write_rate=1.0)
+    flow = Storage(store.db_path).create_flow(
+        {"slug": "wishlists", "name": "W", "description": "", "enabled": True}
+    )
+    with httpx.Client(base_url=store.base_url, headers=store.headers()) as client:
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            client.delete(f"/v2/flows/{flow['id']}")
+        assert flows_in(store) == []  # committed all the same
+        assert_error(client.delete(f"/v2/flows/{flow['id']}"), 404)
+
+
 def test_lost_writes_in_the_embedded_transport(tmp_path: Path) -> None:
     db_path = tmp_path / "store.sqlite"
     client_id, client_secret = local_credentials(db_path)
@@ -110,6 +124,9 @@ def test_lost_writes_in_the_embedded_transport(tmp_path: Path) -> None:
                 await client.post("/v2/flows", json=flow_body("wishlists"))
             listed = (await client.get("/v2/flows")).json()["data"]
             assert [flow["slug"] for flow in listed] == ["wishlists"]
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.delete(f"/v2/flows/{listed[0]['id']}")
+            assert (await client.get("/v2/flows")).json()["data"] == []
 
     asyncio.run(scenario())
 

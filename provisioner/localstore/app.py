@@ -18,6 +18,7 @@ Knob exemptions (a choice, documented in README "The local store"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -179,7 +180,16 @@ class StoreMiddleware:
         if lose and 200 <= status < 300:
             # The write is committed; send the status line and drop the connection before the
             # body, so the client never sees a complete answer (issue 3: lost writes).
-            await send(start)
+            if status == 204:
+                # A 204 is complete with its status line, so none is sent. ASGI cannot close a
+                # connection unanswered (raising first makes the server answer 500), but a
+                # header name HTTP forbids makes uvicorn (h11 and httptools) refuse the start
+                # before writing a byte; the LostWrite below then closes the connection.
+                start = {**start, "headers": [*start["headers"], (b"lost answer", b"")]}
+                with contextlib.suppress(Exception):
+                    await send(start)
+            else:
+                await send(start)
             raise LostWrite(f"{method} {path}: answer dropped after commit (lost_write_rate)")
         for message in messages:
             await send(message)
