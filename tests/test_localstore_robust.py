@@ -73,6 +73,13 @@ def test_unknown_routes_and_wrong_methods(api: httpx.Client) -> None:
     assert_error(api.post("/v2/fields/some-id", json={}), 405)
 
 
+def test_malformed_page_numbers_are_400(api: httpx.Client) -> None:
+    # Python's int() also reads "1_0", " 1" and full-width digits: none is an integer here.
+    for value in ("1_0", " 1", "\uff11", "+1", "1.0", "0x10"):
+        assert_error(api.get("/v2/flows", params={"page[limit]": value}), 400)
+        assert_error(api.get("/v2/flows", params={"page[offset]": value}), 400)
+
+
 def test_bodies_of_the_wrong_shape_are_422(api: httpx.Client) -> None:
     for body in ([], {"data": []}, {"data": {"name": "x"}}, {"data": {"type": "field"}}, {}):
         assert_error(api.post("/v2/flows", json=body), 422, "Failed Validation")

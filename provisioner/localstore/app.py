@@ -67,6 +67,7 @@ MAX_PAGE_LIMIT = 100  # 2.2
 MAX_PAGE_OFFSET = 2**31  # far beyond the real API's 10,000 soft cap (2.2); keeps SQLite safe
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNMATCHED_ROUTE = "(unmatched)"
+INTEGER_RE = re.compile(r"-?[0-9]+")
 
 
 class StoreContext:
@@ -292,11 +293,12 @@ def page_params(request: Request) -> tuple[int, int]:
     params = request.query_params
     limit_text = params.get("page[limit]")
     offset_text = params.get("page[offset]")
-    try:
-        limit = DEFAULT_PAGE_LIMIT if limit_text in (None, "") else int(limit_text)
-        offset = 0 if offset_text in (None, "") else int(offset_text)
-    except ValueError as error:
-        raise Problem(400, "page[limit] and page[offset] must be integers.") from error
+    for text in (limit_text, offset_text):
+        # int() alone would also take "1_0", " 1" or full-width digits.
+        if text and not INTEGER_RE.fullmatch(text):
+            raise Problem(400, "page[limit] and page[offset] must be integers.")
+    limit = DEFAULT_PAGE_LIMIT if not limit_text else int(limit_text)
+    offset = 0 if not offset_text else int(offset_text)
     if limit < 1:
         raise Problem(400, "page[limit] must be at least 1.")
     if not 0 <= offset <= MAX_PAGE_OFFSET:
