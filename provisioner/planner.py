@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -39,6 +39,7 @@ from provisioner.normalize import (
     field_fingerprint,
     flow_attributes,
     flow_fingerprint,
+    relationship_targets,
 )
 from provisioner.plan import (
     AttributeChange,
@@ -94,6 +95,7 @@ class _Planner:
     def run(self) -> Plan:
         for flow_slug in self.flow_slugs:
             self._plan_flow(self.desired.flows[flow_slug], self.live.flows.get(flow_slug))
+        self._note_dangling_relationships()
         return Plan(
             operations=tuple(ordered(self.operations)),
             unmanaged=tuple(sorted(self.unmanaged)),
@@ -313,6 +315,32 @@ class _Planner:
             ),
             touched={field_key(live_flow.slug, live_field.slug): field_fingerprint(live_field)},
         )
+
+    def _note_dangling_relationships(self) -> None:
+        """Say so when a deleted flow stays the target of live relationship fields.
+
+        Only fields the plan leaves alone qualify (undeclared, or in undeclared flows): a
+        declared field cannot point at an absent flow (config.py), so it has its own operation.
+        """
+        handled = {
+            field_key(op.from_flow_slug or op.flow_slug, op.from_slug or op.field_slug)
+            for op in self.operations
+            if op.field_slug is not None
+        }
+        for index, op in enumerate(self.operations):
+            if op.kind is not OpKind.DELETE_FLOW:
+                continue
+            dangling = [
+                f"{live_flow.slug}.{live_field.slug}"
+                for live_flow in sorted(self.live.flows.values(), key=lambda f: f.slug)
+                if live_flow.slug != op.flow_slug
+                for live_field in sorted(live_flow.fields.values(), key=lambda f: f.slug)
+                if op.flow_slug in relationship_targets(field_attributes(live_field))
+                and field_key(live_flow.slug, live_field.slug) not in handled
+            ]
+            if dangling:
+                reason = "relationship fields left pointing at it: " + ", ".join(dangling)
+                self.operations[index] = replace(op, reasons=(*op.reasons, reason))
 
     def _add(
         self,

@@ -484,3 +484,25 @@ def _field(slug: str, rules: list[tuple[str, Any]] | None = None, **attrs: Any) 
         for kind, options in rules or []
     )
     return field(slug, validation_rules=validation_rules, **attrs)
+
+
+def test_deleting_a_flow_names_the_relationships_left_pointing_at_it() -> None:
+    def relation(slug: str, to: str = "wishlists") -> Field:
+        rules = ({"type": "one-to-many", "to": to},)
+        return field(slug, field_type="relationship", validation_rules=rules)
+
+    live = live_state(
+        flow("wishlists", relation("self")),
+        flow("customers", relation("wishlist"), relation("handled"), relation("other", "gifts")),
+        flow("orders", relation("wishlist")),
+    )
+    desired = desired_state(
+        flow("wishlists", absent=True),
+        flow("customers", relation("other", "gifts"), field("handled", absent=True)),
+    )
+    result = plan(desired, live)
+    delete_flow = next(op for op in result.operations if op.kind is OpKind.DELETE_FLOW)
+    assert delete_flow.reasons == (
+        "the flow and its entries are deleted (state: absent)",
+        "relationship fields left pointing at it: customers.wishlist, orders.wishlist",
+    )
