@@ -37,7 +37,7 @@ from provisioner.errors import ApplyError, StalePlanError, UnsafePlanError
 from provisioner.graph import dependencies, ordered
 from provisioner.model import State
 from provisioner.normalize import attributes_create_body, live_fingerprint, update_body
-from provisioner.plan import Operation, OpKind, Plan
+from provisioner.plan import Operation, OpKind, Plan, flow_key
 
 DEFAULT_PARALLELISM = 8
 
@@ -103,13 +103,19 @@ def check_fresh(plan: Plan, live: State) -> None:
     """Refuse a saved plan when an object it touches changed since it was made.
 
     Only the keys in `plan.fingerprints` are compared (an expected absence is None), so
-    changes elsewhere in the store do not make the plan stale.
+    changes elsewhere in the store do not make the plan stale. The flow a field operation
+    names by ID must still have that ID: a field created into a flow that was deleted (and
+    perhaps created again) since would be refused by the store.
     """
-    changed = sorted(
+    changed = {
         key for key, then in plan.fingerprints.items() if live_fingerprint(live, key) != then
-    )
+    }
+    for op in plan.operations:
+        live_flow = live.flows.get(op.flow_slug)
+        if op.flow_id is not None and (live_flow is None or live_flow.id != op.flow_id):
+            changed.add(flow_key(op.flow_slug))
     if changed:
-        raise StalePlanError(changed)
+        raise StalePlanError(sorted(changed))
 
 
 # -- Execution -------------------------------------------------------------------------------

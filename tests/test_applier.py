@@ -300,3 +300,21 @@ def test_a_saved_plan_goes_stale_when_a_touched_object_changes(
         check_fresh(plan, State(flows=flows))
     assert list(caught.value.objects) == stale
     assert stale[0] in str(caught.value)
+
+
+@pytest.mark.parametrize("recreated", [True, False], ids=["recreated", "deleted"])
+def test_a_saved_plan_goes_stale_when_the_flow_it_adds_fields_to_is_gone(recreated: bool) -> None:
+    # The create carries the live flow ID (4.2 `relationships.flow`); a flow deleted, or
+    # deleted and created again under the same slug, no longer has it.
+    live = _live()
+    plan = Plan(
+        operations=(Operation(OpKind.CREATE_FIELD, "customers", "new", flow_id="c-1"),),
+        fingerprints={"field:customers.new": None},
+    )
+    check_fresh(plan, live)
+    flows = {slug: flow for slug, flow in live.flows.items() if slug != "customers"}
+    if recreated:
+        flows["customers"] = Flow(slug="customers", name="Customers", id="c-2")
+    with pytest.raises(StalePlanError) as caught:
+        check_fresh(plan, State(flows=flows))
+    assert list(caught.value.objects) == ["flow:customers"]
