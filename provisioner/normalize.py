@@ -12,7 +12,8 @@ Both sides of a comparison pass through here before the planner looks at them
   strings, rule keys in a fixed order.
 - `flow_create_body` / `field_create_body` / `update_body` give the attribute dicts the applier
   sends (the client adds `type`, `id` and `relationships`).
-- `object_fingerprint` / `live_fingerprint` digest a live object for saved plans (plan.py).
+- `flow_fingerprint` / `field_fingerprint` / `live_fingerprint` digest a live object for
+  saved plans (plan.py).
 
 Pure: no I/O.
 """
@@ -202,9 +203,7 @@ def update_body(op: Operation) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for change in op.changes:
         top = change.path.split(".", 1)[0].split("[", 1)[0]
-        if top == "slug":
-            body["slug"] = op.field_slug
-        elif top in after:
+        if top in after:
             body[top] = after[top]
     if op.kind is OpKind.RENAME_FIELD:
         body["slug"] = op.field_slug
