@@ -175,3 +175,21 @@ def test_markdown_code_spans_survive_backticks_in_values() -> None:
         )
     )
     assert '`name`: ``"a`b"`` → `"c"`' in render_markdown(plan)
+
+
+def test_markdown_reasons_cannot_inject_markup() -> None:
+    # Reasons quote values from the YAML (enum options); a pull-request comment must show them
+    # as text: no new lines (a fake alert or heading), no HTML, links or emphasis.
+    reason = "enum loses options: a\n> [!NOTE]\n> all safe, *x*, <b>, [y](http://z), \\"
+    plan = Plan(
+        operations=(
+            Operation(OpKind.UPDATE_FIELD, "notes", "t", safety=Safety.RISKY, reasons=(reason,)),
+        )
+    )
+    markdown = render_markdown(plan)
+    assert "[!NOTE]" not in markdown.replace("\\[!NOTE\\]", "")
+    escaped = (
+        "enum loses options: a > \\[!NOTE\\] > all safe, \\*x\\*, &lt;b>, \\[y\\](http://z), \\\\"
+    )
+    assert f"> - `~` update field `notes.t`: {escaped}" in markdown.splitlines()
+    assert f"*{escaped}*" in markdown

@@ -53,7 +53,7 @@ def _callouts(plan: Plan) -> list[str]:
 
 
 def _summary_item(op: Operation) -> str:
-    reasons = "; ".join(op.reasons)
+    reasons = "; ".join(_prose(reason) for reason in op.reasons)
     return f"{_code(op.action.value)} {verb_noun(op)} {_code(op.address)}: {reasons}"
 
 
@@ -91,7 +91,7 @@ def _details(op: Operation) -> list[str]:
             f"{_code(format_value(change.after))}"
             for change in op.changes
         ]
-    details.extend(f"*{reason}*" for reason in op.reasons)
+    details.extend(f"*{_prose(reason)}*" for reason in op.reasons)
     return details
 
 
@@ -112,6 +112,27 @@ def _code(text: str) -> str:
         fence += "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+# Reasons quote values from the YAML (enum options, defaults): shown as text, they must not
+# add lines (a fake alert or heading), HTML, links or emphasis to the comment. `<` is enough
+# to stop HTML, and a `>` inside a line is text (reasons say `old -> new`).
+_PROSE_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        "*": "\\*",
+        "[": "\\[",
+        "]": "\\]",
+        "<": "&lt;",
+        "\n": " ",
+        "\r": " ",
+    }
+)
+
+
+def _prose(text: str) -> str:
+    """A reason as one line of plain text (CommonMark backslash escapes, HTML entities)."""
+    return text.translate(_PROSE_ESCAPES)
 
 
 def _cell(text: str) -> str:
