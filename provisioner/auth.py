@@ -2,9 +2,10 @@
 
 `TokenAuth` puts `Authorization: Bearer <token>` on every API request. One token serves every
 concurrent request: the first request to need one fetches it under an `asyncio.Lock` and the
-others wait for that same token (epcc-api.md §1.2). It is refreshed 60 s before it expires (the
-epcc-cli rule, §1.2), and when a request is answered 401 anyway (a revoked token, clock trouble)
-the token is refreshed once and the request sent again (the js-sdk `reauth` rule, §1.2).
+others wait for that same token, or share its error if the call fails (epcc-api.md §1.2).
+It is refreshed 60 s before it expires (the epcc-cli rule, §1.2), and when a request is
+answered 401 anyway (a revoked token, clock trouble) the token is refreshed once and the
+request sent again (the js-sdk `reauth` rule, §1.2).
 
 Fetching is delegated to a coroutine supplied by `provisioner.client`, so the token call goes
 through the same rate limit, retries and error mapping as every other request. The token value
@@ -127,6 +128,10 @@ class TokenAuth(httpx.Auth):
         self.wall_clock = wall_clock
         self._token: Token | None = None
         self._lock = asyncio.Lock()
+        # Token calls finished, and the error of the last one if it failed: requests that
+        # waited for a failing call share its error instead of each calling again in turn.
+        self._calls = 0
+        self._failure: Exception | None = None
         self._seen: list[str] = []
         self.fetches = 0
 
@@ -159,31 +164,43 @@ class TokenAuth(httpx.Auth):
         current = self._token
         if current is not None and self.clock() < current.refresh_at:
             return current.value
+        calls = self._calls
         async with self._lock:
             current = self._token
             if current is not None and self.clock() < current.refresh_at:
                 return current.value
-            return await self._fetch_locked()
+            return await self._fetch_locked(calls)
 
     async def refresh(self, stale: str) -> str:
         """Replace `stale` with a new token, unless a concurrent request already did."""
+        calls = self._calls
         async with self._lock:
             current = self._token
             if current is not None and current.value != stale:
                 return current.value
-            return await self._fetch_locked()
+            return await self._fetch_locked(calls)
 
-    async def _fetch_locked(self) -> str:
+    async def _fetch_locked(self, calls_seen: int) -> str:
+        """Fetch a token, unless a call made while this request waited failed: share that."""
+        if self._calls != calls_seen and self._failure is not None:
+            raise self._failure
+        self._failure = None  # a cancelled call leaves none: its waiters then call again
         sent_at = self.clock()
-        body = await self._fetch()
+        try:
+            body = await self._fetch()
+            token = parse_token(
+                body,
+                sent_at=sent_at,
+                monotonic_now=self.clock(),
+                wall_now=self.wall_clock(),
+                refresh_margin=self._refresh_margin,
+            )
+        except Exception as error:
+            self._failure = error
+            raise
+        finally:
+            self._calls += 1
         self.fetches += 1
-        token = parse_token(
-            body,
-            sent_at=sent_at,
-            monotonic_now=self.clock(),
-            wall_now=self.wall_clock(),
-            refresh_margin=self._refresh_margin,
-        )
         self._token = token
         self._seen.append(token.value)
         del self._seen[:-_REMEMBERED_TOKENS]

@@ -493,3 +493,25 @@ def test_a_retry_after_beyond_the_deadline_does_not_hold_back_later_requests() -
 
     flows, _ = run(Recorder(api), action, deadline=2.0)
     assert [f["id"] for f in flows] == ["id-1"]
+
+
+def test_a_failed_token_call_fails_every_request_that_waited_for_it() -> None:
+    # Eight requests wait for one token; the token endpoint is down. They share that one
+    # failure instead of each retrying the token call in turn (8 x the attempts and deadline).
+    recorder = Recorder(
+        lambda r: httpx.Response(200, json={"data": []}),
+        token=lambda r: httpx.Response(503, json={"errors": [{"title": "down"}]}),
+    )
+
+    async def action(client: Client) -> list[BaseException | list[Any]]:
+        outcomes = await asyncio.gather(
+            *(client.list_flows() for _ in range(8)), return_exceptions=True
+        )
+        assert recorder.calls == [("POST", "/oauth/access_token")] * 3
+        with pytest.raises(AuthError):  # a later request tries again
+            await client.list_flows()
+        assert recorder.calls == [("POST", "/oauth/access_token")] * 6
+        return outcomes
+
+    outcomes, _ = run(recorder, action, max_attempts=3)
+    assert all(isinstance(outcome, AuthError) for outcome in outcomes)
