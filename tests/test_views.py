@@ -193,3 +193,21 @@ def test_markdown_reasons_cannot_inject_markup() -> None:
     )
     assert f"> - `~` update field `notes.t`: {escaped}" in markdown.splitlines()
     assert f"*{escaped}*" in markdown
+
+
+def test_text_reasons_stay_on_their_line_and_hold_no_control_characters() -> None:
+    # A YAML value quoted in a reason must not fake a line of output or drive the terminal.
+    reason = (
+        "enum loses options: a\nPlan: 0 to create, 0 to update, 0 to replace, 0 to delete.\x1b[2J"
+    )
+    plan = Plan(
+        operations=(
+            Operation(OpKind.UPDATE_FIELD, "notes", "t", safety=Safety.RISKY, reasons=(reason,)),
+        )
+    )
+    text = render_text(plan)
+    assert "\x1b" not in text
+    assert (
+        "      # enum loses options: a\\nPlan: 0 to create, 0 to update, 0 to replace, "
+        "0 to delete.\\x1b[2J\n"
+    ) in text

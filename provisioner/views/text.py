@@ -119,8 +119,14 @@ def _operation_lines(op: Operation, paint: _Paint) -> list[str]:
     tag = paint(_SAFETY_COLOURS[op.safety], f"[{op.safety.value}]")
     lines = [f"{head}  {tag}"]
     lines.extend(f"      {line}" for line in _BODIES[op.action](op))
-    lines.extend(paint(_DIM, f"      # {reason}") for reason in op.reasons)
+    lines.extend(paint(_DIM, f"      # {_one_line(reason)}") for reason in op.reasons)
     return lines
+
+
+def _one_line(text: str) -> str:
+    """Reasons quote YAML values: control characters (new lines, terminal escapes) are shown
+    escaped, so a value cannot fake a line of the plan or drive the terminal."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _create_body(op: Operation) -> list[str]:
