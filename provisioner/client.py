@@ -663,7 +663,8 @@ class Client:
         """Create a customer; after a lost answer adopt one with the same email and attributes.
 
         Emails need not be unique (§6), so a customer is adopted only when every attribute
-        sent (the password aside, which is never returned) matches.
+        sent matches, except those it does not show: the password (never returned) and keys
+        the store drops (no enabled field of the customers flow, §0) or omits (`omit_null`).
         """
         sent = _without_keys(attrs)
         email_address = sent.get("email")
@@ -672,7 +673,8 @@ class Client:
             found = await self.list_customers(filter=f"eq(email,{email_address})")
             comparable = {k: v for k, v in sent.items() if k != "password"}
             return next(
-                (c for c in found if all(c.get(k) == v for k, v in comparable.items())), None
+                (c for c in found if all(c[k] == v for k, v in comparable.items() if k in c)),
+                None,
             )
 
         body = {"data": {**sent, "type": "customer"}}

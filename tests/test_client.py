@@ -212,6 +212,19 @@ def test_customers_and_entries_round_trip(local_store: Store) -> None:
     with_client(config(local_store), action)
 
 
+def test_a_lost_customer_create_is_adopted_despite_keys_the_store_drops(
+    local_store_factory: StoreFactory,
+) -> None:
+    # `nickname` is no field of the customers flow, so the store drops it (section 0) and the
+    # customer read back has none: it is still the one created, never to be created again.
+    store = local_store_factory(lost_write_rate=1.0)
+    attrs = {"name": "Ron Swanson", "email": "ron@example.com", "nickname": "Ron"}
+    ron, client = with_client(config(store), lambda client: client.create_customer(attrs))
+    assert client.stats.adopted == 1
+    assert ron["email"] == "ron@example.com"
+    assert count(store_counts(store), "POST", "/v2/customers", 201) == 1
+
+
 def test_a_duplicate_without_a_lost_answer_is_an_error_not_an_adoption(local_store: Store) -> None:
     async def action(client: Client) -> None:
         await client.create_flow(flow_attrs("twice"))
