@@ -46,16 +46,16 @@ def failed(detail: str) -> Problem:
     return Problem(422, detail, "Failed Validation")
 
 
-def data_object(body: Any, type_name: str, *, require_type: bool = True) -> dict[str, Any]:
+def data_object(body: Any, type_name: str) -> dict[str, Any]:
     """`body["data"]` as an object whose `type` is `type_name` (2.1: `type` is required)."""
     if not isinstance(body, dict) or "data" not in body:
         raise failed("The data field is required.")
     data = body["data"]
     if not isinstance(data, dict):
         raise failed("data must be an object.")
-    if "type" not in data and require_type:
+    if "type" not in data:
         raise failed("The data.type field is required.")
-    if "type" in data and data["type"] != type_name:
+    if data["type"] != type_name:
         raise failed(f'data.type must be "{type_name}".')
     return data
 
