@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -169,6 +170,23 @@ def test_serve_prints_credentials_from_the_environment(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "export EPCC_CLIENT_ID=env-id" in result.output
     assert "export EPCC_CLIENT_SECRET=env-secret" in result.output
+
+
+def test_serve_that_cannot_listen_generates_no_credentials(tmp_path: Path) -> None:
+    # Generated credentials are shown once, by the start that serves: a start that fails to
+    # listen must not generate (and so hide) them.
+    db = tmp_path / "store.sqlite"
+    env = {"EPCC_CLIENT_ID": "", "EPCC_CLIENT_SECRET": ""}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        result = CliRunner().invoke(serve_command, ["--db", str(db), "--port", port], env=env)
+    assert result.exit_code != 0
+    assert "cannot listen" in result.output
+    storage = Storage(db)
+    with storage.transaction(write=False) as conn:
+        assert storage.get_setting(conn, "client_id") is None
 
 
 def start_serve(db: Path) -> tuple[subprocess.Popen[str], str, list[str]]:

@@ -109,13 +109,24 @@ def command(
 
     client_id = os.environ.get("EPCC_CLIENT_ID") or None
     client_secret = os.environ.get("EPCC_CLIENT_SECRET") or None
-    credentials = ensure_credentials(Storage(db_path), client_id, client_secret)
     if print_credentials:
+        credentials = ensure_credentials(Storage(db_path), client_id, client_secret)
         click.echo(
             _export_lines(f"http://{host}:{port}", credentials.client_id, credentials.client_secret)
         )
         return 0
 
+    # Listen first: credentials generated now are shown once, so only by a start that serves.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
+    sock.listen(128)
+    credentials = ensure_credentials(Storage(db_path), client_id, client_secret)
     settings = StoreSettings(
         latency_ms=latency_ms,
         rate_limit=rate_limit,
@@ -127,15 +138,6 @@ def command(
         client_id=credentials.client_id,
         client_secret=credentials.client_secret,
     )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
-    sock.listen(128)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if family == socket.AF_INET6 else host
     base_url = f"http://{shown_host}:{bound_port}"
