@@ -189,6 +189,21 @@ def test_serve_that_cannot_listen_generates_no_credentials(tmp_path: Path) -> No
         assert storage.get_setting(conn, "client_id") is None
 
 
+@pytest.mark.parametrize("print_credentials", [False, True])
+def test_serve_with_an_unusable_database_is_a_clean_error(
+    tmp_path: Path, print_credentials: bool
+) -> None:
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("not SQLite\n" * 100)
+    args = ["--db", str(not_a_database), "--port", "0"]
+    if print_credentials:
+        args.append("--print-credentials")
+    result = CliRunner().invoke(serve_command, args)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code != 0
+    assert "cannot open the database" in result.output
+
+
 def start_serve(db: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EPCC_")}
     process = subprocess.Popen(

@@ -11,9 +11,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from provisioner.localstore.auth import Credentials
 
 DEFAULT_PORT = 8710
 
@@ -25,6 +30,18 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _credentials(db_path: Path, client_id: str | None, client_secret: str | None) -> Credentials:
+    """The store's credentials (generated on first use); a database that cannot be used is a
+    clean error, not a traceback."""
+    from provisioner.localstore.auth import ensure_credentials
+    from provisioner.localstore.storage import Storage
+
+    try:
+        return ensure_credentials(Storage(db_path), client_id, client_secret)
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"cannot open the database {db_path}: {error}") from error
 
 
 def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
@@ -103,14 +120,12 @@ def command(
     import uvicorn
 
     from provisioner.localstore import StoreSettings, create_app
-    from provisioner.localstore.auth import ensure_credentials
     from provisioner.localstore.server import quiet_lost_writes
-    from provisioner.localstore.storage import Storage
 
     client_id = os.environ.get("EPCC_CLIENT_ID") or None
     client_secret = os.environ.get("EPCC_CLIENT_SECRET") or None
     if print_credentials:
-        credentials = ensure_credentials(Storage(db_path), client_id, client_secret)
+        credentials = _credentials(db_path, client_id, client_secret)
         click.echo(
             _export_lines(f"http://{host}:{port}", credentials.client_id, credentials.client_secret)
         )
@@ -126,7 +141,11 @@ def command(
         sock.close()
         raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
     sock.listen(128)
-    credentials = ensure_credentials(Storage(db_path), client_id, client_secret)
+    try:
+        credentials = _credentials(db_path, client_id, client_secret)
+    except click.ClickException:
+        sock.close()
+        raise
     settings = StoreSettings(
         latency_ms=latency_ms,
         rate_limit=rate_limit,
