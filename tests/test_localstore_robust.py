@@ -80,6 +80,12 @@ def test_malformed_page_numbers_are_400(api: httpx.Client) -> None:
         assert_error(api.get("/v2/flows", params={"page[offset]": value}), 400)
 
 
+def test_malformed_customer_sorts_are_400(api: httpx.Client) -> None:
+    for sort in ("--name", "-", "name,email", "password"):
+        assert_error(api.get("/v2/customers", params={"sort": sort}), 400)
+    assert api.get("/v2/customers", params={"sort": "-name"}).status_code == 200
+
+
 def test_bodies_of_the_wrong_shape_are_422(api: httpx.Client) -> None:
     for body in ([], {"data": []}, {"data": {"name": "x"}}, {"data": {"type": "field"}}, {}):
         assert_error(api.post("/v2/flows", json=body), 422, "Failed Validation")

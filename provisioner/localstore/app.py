@@ -747,7 +747,7 @@ async def customers_endpoint(request: Request) -> Response:
     text = request.query_params.get("filter")
     filters = parse_filter(text) if text else []
     sort = request.query_params.get("sort") or "-created_at"  # 6: newest first by default
-    if sort.lstrip("-") not in CUSTOMER_SORTS:
+    if sort.removeprefix("-") not in CUSTOMER_SORTS:
         raise Problem(400, f"Customers cannot be sorted by {sort!r}")
     fields, customers, total = await run(ctx.storage.list_customers, filters, sort, limit, offset)
     items = [render_customer(request, fields, customer) for customer in customers]
