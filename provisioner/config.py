@@ -423,13 +423,6 @@ def _translate(
         yield path, where, message, expected
     elif kind == "minLength":
         yield path, where, "is empty", "a non-empty string"
-    elif kind == "maxProperties":
-        yield (
-            path,
-            where,
-            f"{len(instance)} fields in one flow",
-            f"at most {MAX_FIELDS_PER_FLOW} fields per flow, the API's limit",
-        )
     elif kind == "minItems":
         if last == "options":
             yield path, where, "no options", "at least one option"
@@ -539,6 +532,15 @@ class _Semantics:
                 "core flows cannot be deleted",
                 "no `state: absent` on a core flow; the API answers 405",
                 value=True,
+            )
+        # 4.2: the API's limit counts the fields a flow will have; `state: absent` ones go.
+        kept = sum(1 for _, raw in decl.fields() if raw.get("state") != "absent")
+        if kept > MAX_FIELDS_PER_FLOW:
+            self.add(
+                decl,
+                (*decl.path, "fields"),
+                f"{kept} fields in one flow",
+                f"at most {MAX_FIELDS_PER_FLOW} fields per flow, the API's limit",
             )
         for field_slug, raw in decl.fields():
             self.field(decl, field_slug, raw)
