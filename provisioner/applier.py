@@ -93,7 +93,7 @@ def check_safe(plan: Plan, allow_destructive: bool) -> None:
     if plan.destructive and not allow_destructive:
         raise UnsafePlanError(
             [
-                f"{op.describe()} ({'; '.join(op.reasons)})" if op.reasons else op.describe()
+                f"{op.describe()}: {'; '.join(op.reasons)}" if op.reasons else op.describe()
                 for op in plan.destructive
             ]
         )

@@ -137,7 +137,7 @@ class UnsafePlanError(ProvisionerError):
 
     def __init__(self, operations: Sequence[str]) -> None:
         self.operations = tuple(operations)
-        listed = "\n".join(f"  - {op}" for op in self.operations)
+        listed = "\n".join(f"  {op}" for op in self.operations)
         super().__init__(
             "refusing to apply: the plan holds destructive operations "
             f"(re-run with --allow-destructive to apply them):\n{listed}"
