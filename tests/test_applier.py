@@ -191,7 +191,7 @@ def test_destructive_operations_need_permission_and_nothing_is_applied() -> None
     with pytest.raises(UnsafePlanError) as caught:
         _run(client, plan)
     assert caught.value.exit_code == 3
-    assert "- delete_flow old (deletes the flow and its entries)" in str(caught.value)
+    assert "\n  - delete_flow old: deletes the flow and its entries" in str(caught.value)
     assert client.calls == []
     check_safe(plan, allow_destructive=True)
 
