@@ -153,6 +153,17 @@ def test_flow_slug_rules(api: httpx.Client) -> None:
     assert api.post("/v2/flows", json=flow_body("products(book)")).status_code == 201
 
 
+def test_blank_names_are_refused(api: httpx.Client) -> None:
+    blank = flow_body("reviews")
+    blank["data"]["name"] = "  "
+    assert_error(api.post("/v2/flows", json=blank), 422, "Failed Validation")
+    flow = create_flow(api, "reviews")
+    assert_error(
+        api.put(f"/v2/flows/{flow['id']}", json={"data": {"type": "flow", "name": ""}}), 422
+    )
+    assert_error(api.post("/v2/fields", json=field_body(flow["id"], "title", name="")), 422)
+
+
 def test_core_flow_cannot_be_deleted_but_can_be_renamed(api: httpx.Client) -> None:
     flow = create_flow(api, "customers")
     assert_error(api.delete(f"/v2/flows/{flow['id']}"), 405)

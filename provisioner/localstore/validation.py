@@ -106,6 +106,12 @@ def check_flow_slug(slug: str) -> None:
         raise failed(f'data.slug "{slug}" is a reserved value.')
 
 
+def _check_name(attrs: Mapping[str, Any]) -> None:
+    """A blank name is no name (REC: 422 "The data.name field is required.")."""
+    if "name" in attrs and not attrs["name"].strip():
+        raise failed("The data.name field is required.")
+
+
 def flow_attributes(data: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
     """Flow attributes from a POST (name, slug, description required) or a partial PUT."""
     attrs: dict[str, Any] = {}
@@ -113,6 +119,7 @@ def flow_attributes(data: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
         value = _string(data, key, required=create)
         if value is not None:
             attrs[key] = value
+    _check_name(attrs)
     if "slug" in attrs:
         check_flow_slug(attrs["slug"])
     enabled = _boolean(data, "enabled")
@@ -163,6 +170,7 @@ def field_attributes(data: Mapping[str, Any], *, create: bool) -> dict[str, Any]
         value = _string(data, key, required=create)
         if value is not None:
             attrs[key] = value
+    _check_name(attrs)
     if "slug" in attrs:
         check_field_slug(attrs["slug"])
     if "field_type" in attrs and attrs["field_type"] not in FIELD_TYPES:
@@ -348,8 +356,7 @@ def customer_attributes(data: Mapping[str, Any], *, create: bool) -> dict[str, A
             attrs[key] = value
     if "email" in attrs and not EMAIL_RE.match(attrs["email"]):
         raise failed("data.email must be an email address.")
-    if "name" in attrs and not attrs["name"].strip():
-        raise failed("The data.name field is required.")
+    _check_name(attrs)
     if "password" in data:
         password = data["password"]
         if password is not None and not isinstance(password, str):
