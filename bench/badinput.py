@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from provisioner.cli import main
 from provisioner.config import validate_paths
-from provisioner.model import FIELD_TYPES
+from provisioner.model import FIELD_ATTRIBUTES, FIELD_TYPES
 
 # Variables that select a store or change output; unset around every CLI run, then set.
 CLI_VARIABLES = (
@@ -90,20 +90,8 @@ INTERESTING_STRINGS = (
     "\u202e",
     "\ud7ff",
 )
-FIELD_KEYS = (
-    "name",
-    "description",
-    "field_type",
-    "required",
-    "unique",
-    "default",
-    "enabled",
-    "order",
-    "omit_null",
-    "validation_rules",
-    "state",
-    "renamed_from",
-)
+# Every key a field may carry: the API attributes, then ours.
+FIELD_KEYS = (*FIELD_ATTRIBUTES, "state", "renamed_from")
 JUNK_KEYS = ("type", "id", "slug", "bogus", "Name", "fields ", "validation_rule")
 RULE_TYPES = ("enum", "email", "slug", "uuid", "between", "one-to-many", "one-to-one", "regex")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.model import Field, Flow, State
+from provisioner.model import FIELD_ATTRIBUTES, Field, Flow, State
 from provisioner.normalize import (
     attributes_create_body,
     field_attributes,
@@ -99,18 +99,7 @@ def test_state_from_api_attaches_fields_by_flow_id_and_sorts() -> None:
 
 def test_canonical_field_attributes_fill_defaults_and_order_rule_keys() -> None:
     attributes = field_attributes(field_from_api(API_FIELD))
-    assert list(attributes) == [
-        "name",
-        "description",
-        "field_type",
-        "required",
-        "unique",
-        "default",
-        "enabled",
-        "order",
-        "omit_null",
-        "validation_rules",
-    ]
+    assert tuple(attributes) == FIELD_ATTRIBUTES
     assert attributes["unique"] is False
     rule = attributes["validation_rules"][0]
     assert list(rule) == ["type", "options"]
