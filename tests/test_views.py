@@ -211,3 +211,17 @@ def test_text_reasons_stay_on_their_line_and_hold_no_control_characters() -> Non
         "      # enum loses options: a\\nPlan: 0 to create, 0 to update, 0 to replace, "
         "0 to delete.\\x1b[2J\n"
     ) in text
+
+
+def test_many_unmanaged_fields_take_one_line() -> None:
+    few = Plan(unmanaged=tuple(f"field:things.f{n}" for n in range(5)))
+    assert render_text(few).count("unmanaged things.") == 5
+    many = Plan(unmanaged=tuple(f"field:things.f{n:03}" for n in range(100)))
+    text = render_text(many)
+    assert (
+        "  unmanaged: 100 fields not in the configuration, left alone: things.f000, "
+        "things.f001, things.f002, things.f003, things.f004 and 95 more\n"
+    ) in text
+    markdown = render_markdown(many)
+    assert "`things.f019` and 80 more" in markdown
+    assert "things.f020" not in markdown

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from provisioner.model import is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
 from provisioner.views.text import (
+    abridged,
     format_value,
     group_by_flow,
     shown_attributes,
@@ -75,7 +76,7 @@ def _flow_section(flow_slug: str, ops: Sequence[Operation], unmanaged: Sequence[
             lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     if unmanaged:
         lines.append("")
-        listed = ", ".join(_code(address) for address in unmanaged)
+        listed = abridged([_code(address) for address in unmanaged], most=20)
         lines.append(f"Unmanaged (not in the configuration, left alone): {listed}")
     return "\n".join(lines)
 

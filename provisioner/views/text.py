@@ -108,9 +108,31 @@ def _flow_block(
     lines = [paint(_BOLD, flow_title(flow_slug) + ":")]
     for op in ops:
         lines.extend(_operation_lines(op, paint))
-    for address in unmanaged:
-        lines.append(paint(_DIM, f"  unmanaged {address} (not in the configuration, left alone)"))
+    if len(unmanaged) <= UNMANAGED_LISTED:
+        for address in unmanaged:
+            lines.append(
+                paint(_DIM, f"  unmanaged {address} (not in the configuration, left alone)")
+            )
+    else:
+        # A store adopted flow by flow can hold dozens: one line, not one per field.
+        lines.append(
+            paint(
+                _DIM,
+                f"  unmanaged: {len(unmanaged)} fields not in the configuration, left alone: "
+                f"{abridged(unmanaged)}",
+            )
+        )
     return "\n".join(lines)
+
+
+UNMANAGED_LISTED = 5
+
+
+def abridged(addresses: Sequence[str], most: int = UNMANAGED_LISTED) -> str:
+    """`a, b, c, ... and 7 more`: a long list of names kept to one readable line."""
+    shown = ", ".join(addresses[:most])
+    rest = len(addresses) - most
+    return f"{shown} and {rest} more" if rest > 0 else shown
 
 
 def _operation_lines(op: Operation, paint: _Paint) -> list[str]:
