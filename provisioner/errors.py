@@ -17,6 +17,7 @@ is the one place that catches these, prints `str(error)` and exits with `error.e
     ├── TransportError       timeouts and connection failures once retries are exhausted
     ├── ReadOnlyError        a write attempted with read-only (implicit) credentials
     ├── UnsafePlanError      the plan holds destructive operations that were not allowed (exit 3)
+    ├── PlanError            the desired state cannot be reached in this store (e.g. field limit)
     ├── StalePlanError       a saved plan whose live objects changed since it was made
     ├── PlanFormatError      a saved plan file we cannot read
     ├── ApplyError           an apply that stopped part-way: what was applied, what failed
@@ -142,6 +143,10 @@ class UnsafePlanError(ProvisionerError):
             "refusing to apply: the plan holds destructive operations "
             f"(re-run with --allow-destructive to apply them):\n{listed}"
         )
+
+
+class PlanError(ProvisionerError):
+    """The configuration cannot be applied to this store as it stands (found while planning)."""
 
 
 class StalePlanError(ProvisionerError):

@@ -32,8 +32,17 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from provisioner.errors import PlanError
 from provisioner.graph import ordered
-from provisioner.model import FIELD_ATTRIBUTES, FLOW_ATTRIBUTES, Field, Flow, State, is_core_flow
+from provisioner.model import (
+    FIELD_ATTRIBUTES,
+    FLOW_ATTRIBUTES,
+    MAX_FIELDS_PER_FLOW,
+    Field,
+    Flow,
+    State,
+    is_core_flow,
+)
 from provisioner.normalize import (
     field_attributes,
     field_fingerprint,
@@ -96,11 +105,41 @@ class _Planner:
         for flow_slug in self.flow_slugs:
             self._plan_flow(self.desired.flows[flow_slug], self.live.flows.get(flow_slug))
         self._note_dangling_relationships()
+        self._check_field_limit()
         return Plan(
             operations=tuple(ordered(self.operations)),
             unmanaged=tuple(sorted(self.unmanaged)),
             fingerprints=dict(sorted(self.fingerprints.items())),
         )
+
+    def _check_field_limit(self) -> None:
+        """Refuse a plan that would leave a flow with more than 100 fields (4.2).
+
+        The API would refuse the creates one by one in the middle of an apply; unmanaged live
+        fields count too, which a reviewer cannot see from the files alone.
+        """
+        counts = {slug: len(flow.fields) for slug, flow in self.live.flows.items()}
+        for op in self.operations:
+            if op.kind is OpKind.CREATE_FIELD:
+                counts[op.flow_slug] = counts.get(op.flow_slug, 0) + 1
+            elif op.kind is OpKind.DELETE_FIELD:
+                counts[op.flow_slug] -= 1
+            elif op.kind is OpKind.REPLACE_FIELD and op.from_flow_slug is not None:
+                counts[op.from_flow_slug] -= 1
+                counts[op.flow_slug] = counts.get(op.flow_slug, 0) + 1
+        over = sorted(slug for slug, count in counts.items() if count > MAX_FIELDS_PER_FLOW)
+        if over:
+            raise PlanError(
+                "; ".join(
+                    f"flow {slug} would hold {counts[slug]} fields after this plan "
+                    f"({len(self.live.flows[slug].fields) if slug in self.live.flows else 0} "
+                    "in the store now, unmanaged ones included)"
+                    for slug in over
+                )
+                + f". The API allows at most {MAX_FIELDS_PER_FLOW} fields per flow: delete "
+                "fields (`state: absent`, or `prune: true` for the unmanaged ones) or declare "
+                "fewer."
+            )
 
     # -- renames and moves -----------------------------------------------------------------
 

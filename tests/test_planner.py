@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from provisioner.errors import PlanError
 from provisioner.model import Field, Flow, State
 from provisioner.normalize import field_fingerprint, flow_fingerprint
 from provisioner.plan import AttributeChange, OpKind, Plan, Safety
@@ -506,3 +507,23 @@ def test_deleting_a_flow_names_the_relationships_left_pointing_at_it() -> None:
         "the flow and its entries are deleted (state: absent)",
         "relationship fields left pointing at it: customers.wishlist, orders.wishlist",
     )
+
+
+def test_a_plan_that_would_overfill_a_flow_is_refused() -> None:
+    # 4.2: 100 fields per flow, unmanaged live ones included.
+    live = live_state(flow("things", *(field(f"f{n}") for n in range(99))))
+    two_more = desired_state(flow("things", field("extra"), field("extra2")))
+    with pytest.raises(PlanError, match=r"flow things would hold 101 fields .*99 in the store"):
+        plan(two_more, live)
+    # Deleting one first makes room: the same plan with a pruned field is fine.
+    pruned = desired_state(
+        flow("things", field("extra"), field("extra2"), field("f0", absent=True))
+    )
+    assert [op.kind for op in plan(pruned, live).operations].count(OpKind.CREATE_FIELD) == 2
+    # A field moving in from another flow counts too.
+    mover = live_state(
+        flow("things", *(field(f"f{n}") for n in range(100))), flow("other", field("x"))
+    )
+    moved = desired_state(flow("things", field("x", renamed_from=("other.x",))), flow("other"))
+    with pytest.raises(PlanError, match="would hold 101 fields"):
+        plan(moved, mover)
