@@ -252,23 +252,20 @@ def kill_run(
         process.stdout.close()
         ops_at_kill = done
         store.reset_stats()
-        second = subprocess.run(
-            _cli(["apply", "--auto-approve", str(path)], store, directory),
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=directory,
-            check=False,
-        )
+
+        def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                _cli([*args, str(path)], store, directory),
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=directory,
+                check=False,
+            )
+
+        second = run_cli("apply", "--auto-approve")
         second_writes = store.counts().writes
-        check = subprocess.run(
-            _cli(["plan", "--detailed-exitcode", str(path)], store, directory),
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=directory,
-            check=False,
-        )
+        check = run_cli("plan", "--detailed-exitcode")
         return KillRun(
             index=index,
             kill_after_ops=kill_after,
