@@ -119,6 +119,15 @@ def load_desired(paths: Sequence[str | Path]) -> State:
     return _build_state(sources)
 
 
+def check_documents(
+    documents: Sequence[tuple[str, LoadedDocument]],
+) -> tuple[State | None, list[Diagnostic]]:
+    """Check documents loaded already, under the names diagnostics give them (the overlay
+    merge builds them): every problem, sorted, and the `State` when there is none."""
+    sources, diagnostics = _check_sources(documents)
+    return (None if diagnostics else _build_state(sources)), diagnostics
+
+
 def validate_paths(paths: Sequence[str | Path]) -> list[Diagnostic]:
     """Every problem in `paths`, sorted; empty when the files are valid. Never raises for bad
     input (unreadable, binary or malformed files are diagnostics too)."""
@@ -237,12 +246,18 @@ class _Report:
 
 def _check(paths: Sequence[str | Path]) -> tuple[list[_Source], list[Diagnostic]]:
     files, diagnostics = find_yaml_files(paths)
+    return _check_sources([(str(file), load_file(file)) for file in files], diagnostics)
+
+
+def _check_sources(
+    documents: Sequence[tuple[str, LoadedDocument]], diagnostics: Sequence[Diagnostic] = ()
+) -> tuple[list[_Source], list[Diagnostic]]:
     report = _Report()
     for diagnostic in diagnostics:
         report.add(diagnostic)
     sources: list[_Source] = []
-    for file in files:
-        source = _Source(str(file), load_file(file))
+    for name, document in documents:
+        source = _Source(name, document)
         sources.append(source)
         for problem in source.document.problems:
             report.add(

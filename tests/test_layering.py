@@ -18,6 +18,8 @@ PURE_MODULES = [
     "provisioner.views.json",
     "provisioner.views.markdown",
     "provisioner.exporter",
+    "provisioner.project",
+    "provisioner.overlay",
 ]
 FORBIDDEN = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
 

@@ -18,9 +18,16 @@ from pathlib import Path
 import click
 
 from provisioner.applier import DEFAULT_PARALLELISM, apply_plan, check_fresh, check_safe
-from provisioner.commands._target import Target, open_client, store_options
+from provisioner.commands._environments import promotion_order
+from provisioner.commands._project import (
+    Choice,
+    load_selected,
+    open_store,
+    project_options,
+    select,
+)
+from provisioner.commands._target import Target, store_options
 from provisioner.commands.plan import echo_stats, render, use_color
-from provisioner.config import load_desired
 from provisioner.model import State
 from provisioner.plan import Plan
 from provisioner.planner import plan as make_plan
@@ -43,7 +50,7 @@ def _interactive() -> bool:
 
 
 @click.command("apply")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--allow-destructive",
     is_flag=True,
@@ -59,15 +66,23 @@ def _interactive() -> bool:
     show_default=True,
     help="Independent operations run at once (within the rate limit).",
 )
+@click.option(
+    "--skip-order-check",
+    is_flag=True,
+    help="With --env: apply even if an environment it comes `after` does not match yet.",
+)
 @click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
 @store_options
+@project_options(all_flag=False)
 def command(
     paths: Sequence[Path],
     allow_destructive: bool,
     auto_approve: bool,
     parallelism: int,
+    skip_order_check: bool,
     no_color: bool,
     target: Target,
+    choice: Choice,
 ) -> int:
     """Make the store match the YAML in PATHS, or execute a plan saved by `plan --out`.
 
@@ -76,20 +91,25 @@ def command(
       provisioner apply flows/                         shows the plan, asks to confirm
       provisioner apply flows/ --auto-approve          in CI (no terminal to ask on)
       provisioner apply plan.json --auto-approve       exactly a saved plan (refused if stale)
+      provisioner apply --env production --auto-approve   after its `after` environments
     Exit codes: 0 applied (or nothing to do), 1 error, 3 destructive changes not allowed
-    (pass --allow-destructive).
+    (pass --allow-destructive) or an earlier environment not applied yet (promotion order).
     """
+    selected = select(choice, paths, target)
+    target = selected.target
     saved = saved_plan(paths)
     desired: State | None = None
     if saved is None:
-        desired = load_desired(paths)
+        desired = load_selected(selected)
     else:
         # A saved plan is known before any request: refuse it at once if it is unsafe.
         check_safe(saved, allow_destructive)
     color = use_color(no_color)
 
     async def run() -> int:
-        async with open_client(target, max_in_flight=parallelism) as client:
+        if selected.env is not None and selected.project is not None:
+            await promotion_order(selected, skip_order_check)
+        async with open_store(target, selected.env, max_in_flight=parallelism) as client:
             live = await read_live_state(client)
             if saved is not None:
                 check_fresh(saved, live)

@@ -27,7 +27,8 @@ from pathlib import Path, PurePosixPath
 
 import click
 
-from provisioner.commands._target import Target, open_client, store_options
+from provisioner.commands._project import Choice, open_store, project_options, select
+from provisioner.commands._target import Target, store_options
 from provisioner.config import validate_paths
 from provisioner.errors import ProvisionerError
 from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
@@ -64,12 +65,14 @@ class ExportError(ProvisionerError):
     f"'' for none). Default: ./{DEFAULT_SCHEMA_LOCATION}, relative to each written file.",
 )
 @store_options
+@project_options(all_flag=False)
 def command(
     flow_slugs: Sequence[str],
     output: str | None,
     force: bool,
     schema_ref: str | None,
     target: Target,
+    choice: Choice,
 ) -> int:
     """Write the flows and fields of a store as YAML in provisioner's format.
 
@@ -78,11 +81,14 @@ def command(
       provisioner export                          print every flow
       provisioner export -o flows/                one file per flow: flows/customers.yaml, ...
       provisioner export --flow customers -o customers.yaml
+      provisioner export --env staging -o flows/   the store of an environment
     Then `provisioner plan flows/` shows no changes: the store is adopted.
     """
+    selected = select(choice, [Path(".")], target)  # export reads no PATH
+    target = selected.target
     if output is not None and not force and _is_file_target(output) and Path(output).exists():
         write_files({Path(output): ""}, force=False)  # refuse before spending any request
-    live = asyncio.run(_read(target, flow_slugs))
+    live = asyncio.run(_read(target, flow_slugs, selected.env))
     _check_flows_found(live, flow_slugs)
     if output is None:
         ref = DEFAULT_SCHEMA_LOCATION if schema_ref is None else schema_ref
@@ -109,8 +115,8 @@ def _is_file_target(output: str) -> bool:
     return not (output.endswith(("/", os.sep)) or Path(output).is_dir())
 
 
-async def _read(target: Target, flow_slugs: Sequence[str]) -> State:
-    async with open_client(target) as client:
+async def _read(target: Target, flow_slugs: Sequence[str], env: str | None = None) -> State:
+    async with open_store(target, env) as client:
         live = await read_live_state(client, flow_slugs or None)
         if target.verbose:
             click.echo(client.stats.summary(), err=True)

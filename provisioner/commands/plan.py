@@ -17,8 +17,14 @@ from pathlib import Path
 import click
 
 from provisioner.client import Client
-from provisioner.commands._target import Target, open_client, store_options
-from provisioner.config import load_desired
+from provisioner.commands._project import (
+    Choice,
+    load_selected,
+    open_store,
+    project_options,
+    select,
+)
+from provisioner.commands._target import Target, store_options
 from provisioner.model import State
 from provisioner.plan import Plan
 from provisioner.planner import plan as make_plan
@@ -59,7 +65,7 @@ def echo_stats(client: Client, target: Target) -> None:
 
 
 @click.command("plan")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",
     "output_format",
@@ -80,6 +86,7 @@ def echo_stats(client: Client, target: Target) -> None:
 )
 @click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
 @store_options
+@project_options(all_flag=False)
 def command(
     paths: Sequence[Path],
     output_format: str,
@@ -87,6 +94,7 @@ def command(
     detailed_exitcode: bool,
     no_color: bool,
     target: Target,
+    choice: Choice,
 ) -> int:
     """Show what `apply` would change in the store to match the YAML in PATHS.
 
@@ -95,13 +103,16 @@ def command(
       provisioner plan flows/                          text for people
       provisioner plan flows/ --format markdown        a pull-request comment
       provisioner plan flows/ --out plan.json --detailed-exitcode
+      provisioner plan --env staging                   an environment of provisioner.toml
     Exit codes: 0 no changes (or success), 1 error, 2 changes pending (--detailed-exitcode).
     """
     # Offline problems first: a bad file never costs a request.
-    desired = load_desired(paths)
+    selected = select(choice, paths, target)
+    desired = load_selected(selected)
+    target = selected.target
 
     async def run() -> Plan:
-        async with open_client(target) as client:
+        async with open_store(target, selected.env) as client:
             plan = await plan_against(client, desired)
             echo_stats(client, target)
             return plan

@@ -8,10 +8,13 @@ prints one JSON object for machines. Exit 0 when the files are valid, 1 otherwis
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
+from provisioner.commands._environments import validate_environments
+from provisioner.commands._project import Choice, load_chosen, project_options, shared_paths
 from provisioner.config import find_yaml_files, load_desired
 from provisioner.errors import ConfigError, Diagnostic
 
@@ -20,7 +23,7 @@ EXIT_INVALID = 1
 
 
 @click.command("validate")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...", type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=str))
 @click.option(
     "--format",
     "output_format",
@@ -29,7 +32,8 @@ EXIT_INVALID = 1
     show_default=True,
     help="text for people, json for machines.",
 )
-def command(paths: tuple[str, ...], output_format: str) -> int:
+@project_options()
+def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
     """Check flow YAML files offline: format, JSON Schema and API rules.
 
     PATH is a file or a directory (its *.yaml and *.yml files, sorted, not recursive).
@@ -40,7 +44,14 @@ def command(paths: tuple[str, ...], output_format: str) -> int:
     Examples:
       provisioner validate flows/
       provisioner validate flows/customers.yaml flows/store.yaml --format json
+      provisioner validate --env staging           the shared files with staging's overlays
+      provisioner validate --all                   every environment of provisioner.toml
     """
+    project = load_chosen(choice, needed=not paths)
+    if choice.env is not None or choice.all:
+        assert project is not None
+        return validate_environments(project, [Path(p) for p in paths], choice.env, output_format)
+    paths = tuple(str(p) for p in shared_paths([Path(p) for p in paths], project))
     files, _ = find_yaml_files(paths)
     try:
         state = load_desired(paths)
