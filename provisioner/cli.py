@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from provisioner import __version__
-from provisioner.commands import apply, export, plan, schema, serve, validate
+from provisioner.commands import apply, diff, export, plan, schema, serve, validate
 from provisioner.errors import ProvisionerError
 
 EXIT_OK = 0
@@ -35,6 +35,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       provisioner plan flows/            show what would change in the store
       provisioner apply flows/           make the store match
       provisioner export -o flows/       write YAML from an existing store
+      provisioner plan --all             every environment of provisioner.toml
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -46,6 +47,7 @@ for _command in (
     plan.command,
     apply.command,
     export.command,
+    diff.command,
     serve.command,
 ):
     cli.add_command(_command)

@@ -12,7 +12,7 @@ COMMANDS = sorted(group.commands)
 
 
 def test_every_issue_command_is_registered() -> None:
-    assert COMMANDS == ["apply", "export", "plan", "schema", "serve", "validate"]
+    assert COMMANDS == ["apply", "diff", "export", "plan", "schema", "serve", "validate"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -20,6 +20,8 @@ PURE_MODULES = [
     "provisioner.exporter",
     "provisioner.project",
     "provisioner.overlay",
+    "provisioner.drift",
+    "provisioner.views.environments",
 ]
 FORBIDDEN = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
 

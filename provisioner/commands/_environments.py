@@ -1,4 +1,4 @@
-"""Several environments at once: `validate --env/--all`, the promotion-order check.
+"""Several environments at once: `validate`/`plan`/`apply --all`, the promotion-order check.
 
 Every environment is one store and one desired state (the shared files with its overlays,
 `provisioner.overlay`). This module runs the commands' work per environment and puts the
@@ -8,6 +8,7 @@ each client at its own environment's rate limit.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,12 +16,29 @@ from typing import Any
 
 import click
 
-from provisioner.commands._project import NO_VARIABLES, Selected, describe_env, env_target
+from provisioner.applier import ApplyEvent, EventKind, apply_plan, check_fresh
+from provisioner.commands._project import (
+    NO_VARIABLES,
+    Selected,
+    describe_env,
+    env_target,
+    read_record,
+    write_record,
+)
 from provisioner.commands._target import Target, open_client
-from provisioner.errors import ProvisionerError
+from provisioner.drift import drift_state, drifted
+from provisioner.errors import ConfigError, Diagnostic, ProvisionerError, UnsafePlanError
+from provisioner.model import State
 from provisioner.overlay import Checked, check_environment
 from provisioner.plan import Plan
 from provisioner.project import Project
+from provisioner.reader import read_live_state
+from provisioner.views.environments import (
+    EnvironmentPlan,
+    render_all_json,
+    render_all_markdown,
+    render_all_text,
+)
 
 
 def _checked(project: Project, name: str, paths: Sequence[Path]) -> Checked:
@@ -145,3 +163,220 @@ async def promotion_order(selected: Selected, skip: bool) -> None:
         )
         return
     await check_order(selected.project, selected.env, selected.paths, selected.target)
+
+
+# --------------------------------------------------------------------------- every environment
+
+
+def desired_states(project: Project, paths: Sequence[Path]) -> dict[str, State]:
+    """Every environment's merged desired state, offline; every problem of every one at once."""
+    states: dict[str, State] = {}
+    problems: set[Diagnostic] = set()
+    for name in project.environments:
+        checked = _checked(project, name, paths)
+        problems.update(checked.diagnostics)
+        if checked.state is not None:
+            states[name] = checked.state
+    if problems:
+        raise ConfigError(sorted(problems))
+    return states
+
+
+async def _plan_one(
+    project: Project, name: str, desired: State, base: Target
+) -> tuple[EnvironmentPlan, Target | None]:
+    from provisioner.commands.plan import plan_against
+
+    try:
+        target = env_target(project.environment(name), base)
+    except ProvisionerError as error:
+        return EnvironmentPlan(name, error=str(error)), None
+    store = describe_env(name, target)
+    try:
+        async with open_client(target, NO_VARIABLES, announce=False) as client:
+            plan = await plan_against(client, desired)
+            if base.verbose:
+                click.echo(f"{name}: {client.stats.summary()}", err=True)
+    except ProvisionerError as error:
+        return EnvironmentPlan(name, error=str(error), store=store), target
+    recorded = read_record(project, name)
+    drift = drifted(plan, desired, recorded)
+    return (
+        EnvironmentPlan(
+            name,
+            plan,
+            drift_state(plan, desired, recorded),
+            tuple(op.describe() for op in drift),
+            store=store,
+        ),
+        target,
+    )
+
+
+async def plan_every(
+    project: Project, states: dict[str, State], base: Target
+) -> list[tuple[EnvironmentPlan, Target | None]]:
+    """Plan every environment concurrently (each client at its own rate limit)."""
+    for name in states:
+        try:
+            target = env_target(project.environment(name), base)
+        except ProvisionerError:
+            continue
+        click.echo(describe_env(name, target), err=True)
+    return list(
+        await asyncio.gather(*(_plan_one(project, name, states[name], base) for name in states))
+    )
+
+
+def render_every(results: Sequence[EnvironmentPlan], output_format: str, color: bool) -> str:
+    if output_format == "json":
+        return render_all_json(results)
+    if output_format == "markdown":
+        return render_all_markdown(results)
+    return render_all_text(results, color=color)
+
+
+def plan_all(
+    project: Project,
+    paths: Sequence[Path],
+    base: Target,
+    output_format: str,
+    detailed_exitcode: bool,
+    color: bool,
+) -> int:
+    """`plan --all`: every environment planned concurrently; a matrix, then each plan."""
+    states = desired_states(project, paths)
+    results = [result for result, _ in asyncio.run(plan_every(project, states, base))]
+    text = render_every(results, output_format, color)
+    click.echo(text, nl=not text.endswith("\n"))
+    if any(result.error is not None for result in results):
+        failed = ", ".join(r.name for r in results if r.error is not None)
+        click.echo(f"Error: could not plan {failed}.", err=True)
+        return 1
+    if detailed_exitcode and any(r.plan is not None and not r.plan.is_empty for r in results):
+        return 2
+    return 0
+
+
+def apply_all(
+    project: Project,
+    paths: Sequence[Path],
+    base: Target,
+    *,
+    allow_destructive: bool,
+    auto_approve: bool,
+    parallelism: int,
+    color: bool,
+    interactive: bool,
+) -> int:
+    """`apply --all`: plan every environment, then apply them in `after` order, independent
+    ones concurrently; an environment whose `after` failed is stopped, not applied."""
+    states = desired_states(project, paths)
+    planned = asyncio.run(plan_every(project, states, base))
+    results = [result for result, _ in planned]
+    text = render_all_text(results, color=color)
+    click.echo(text, nl=not text.endswith("\n"))
+    failed = [r.name for r in results if r.error is not None]
+    if failed:
+        raise ProvisionerError(
+            f"could not plan {', '.join(failed)}: nothing was applied to any environment."
+        )
+    destructive = [
+        f"{r.name}: {op.describe()}"
+        for r in results
+        if r.plan is not None
+        for op in r.plan.destructive
+    ]
+    if destructive and not allow_destructive:
+        raise UnsafePlanError(destructive)
+    pending = [r for r in results if r.plan is not None and not r.plan.is_empty]
+    if not pending:
+        for name, state in states.items():
+            write_record(project, name, state)
+        click.echo("Every environment matches the files.", err=True)
+        return 0
+    if not auto_approve:
+        if not interactive:
+            raise click.ClickException(
+                "refusing to apply without confirmation: there is no terminal to ask on. "
+                "Review the plans and pass --auto-approve to apply non-interactively."
+            )
+        names = ", ".join(r.name for r in pending)
+        if not click.confirm(f"Apply these changes to {names}?", default=False):
+            click.echo("Apply cancelled: nothing was changed.", err=True)
+            return 1
+    targets = {result.name: target for result, target in planned}
+    plans = {r.name: r.plan for r in results if r.plan is not None}
+    outcome = asyncio.run(
+        _apply_in_order(project, states, plans, targets, allow_destructive, parallelism)
+    )
+    click.echo("", err=True)
+    for name in project.order():
+        click.echo(f"{name}: {outcome[name]}", err=True)
+    bad = [n for n, o in outcome.items() if o.startswith(("failed", "stopped"))]
+    if bad:
+        raise ProvisionerError(
+            f"apply --all stopped: {', '.join(bad)} not applied. Fix the cause and run it "
+            "again: environments already matching have nothing to do."
+        )
+    return 0
+
+
+async def _apply_in_order(
+    project: Project,
+    states: dict[str, State],
+    plans: dict[str, Plan],
+    targets: dict[str, Target | None],
+    allow_destructive: bool,
+    parallelism: int,
+) -> dict[str, str]:
+    done = {name: asyncio.Event() for name in states}
+    outcome: dict[str, str] = {}
+
+    async def run(name: str) -> None:
+        env = project.environment(name)
+        try:
+            for earlier in env.after:
+                await done[earlier].wait()
+            blocked = [e for e in env.after if not outcome[e].startswith(("applied", "in sync"))]
+            if blocked:
+                outcome[name] = f"stopped: it comes after {', '.join(blocked)}, which did not apply"
+                return
+            plan, target = plans[name], targets[name]
+            assert target is not None
+            if plan.is_empty:
+                write_record(project, name, states[name])
+                outcome[name] = "in sync, nothing to do"
+                return
+            async with open_client(
+                target, NO_VARIABLES, announce=False, max_in_flight=parallelism
+            ) as client:
+                live = await read_live_state(client)
+                check_fresh(plan, live)  # what was shown is what is applied
+
+                def show(event: ApplyEvent) -> None:
+                    if event.kind is EventKind.SUCCEEDED:
+                        click.echo(f"[{name}] {event.operation.describe()} ... done")
+                    elif event.kind is EventKind.FAILED:
+                        click.echo(
+                            f"[{name}] {event.operation.describe()} ... failed: {event.error}"
+                        )
+
+                await apply_plan(
+                    client,
+                    plan,
+                    parallelism=parallelism,
+                    allow_destructive=allow_destructive,
+                    on_event=show,
+                )
+                stats = client.stats.summary()
+            write_record(project, name, states[name])
+            outcome[name] = f"applied {len(plan.operations)} operation(s); {stats}"
+        except ProvisionerError as error:
+            first = str(error).splitlines()[0]
+            outcome[name] = f"failed: {first}"
+        finally:
+            done[name].set()
+
+    await asyncio.gather(*(run(name) for name in project.order()))
+    return outcome

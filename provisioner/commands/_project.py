@@ -11,6 +11,7 @@ runs the command against that environment's store with its overlays merged in
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -24,6 +25,7 @@ from click.core import ParameterSource
 from provisioner.client import Client
 from provisioner.commands._target import Target, describe, open_client
 from provisioner.config import load_desired
+from provisioner.drift import record, recorded_objects
 from provisioner.errors import TargetError
 from provisioner.model import State
 from provisioner.overlay import load_environment
@@ -233,3 +235,42 @@ def load_selected(selected: Selected) -> State:
         env = selected.project.environment(selected.env)
         return desired_state(selected.project, env, selected.paths)
     return load_desired(shared_paths(selected.paths, selected.project))
+
+
+def record_path(project: Project, name: str) -> Path:
+    """Where the applied record of environment `name` is kept (`provisioner.drift`)."""
+    return project.file.parent / ".provisioner" / "applied" / f"{name}.json"
+
+
+def read_record(project: Project, name: str) -> dict[str, str] | None:
+    """The objects of the environment's applied record; None when there is none (or it is
+    not one we can read: drift is then unknown, never guessed)."""
+    path = record_path(project, name)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return recorded_objects(document)
+
+
+def write_record(project: Project, name: str, desired: State) -> None:
+    """Remember that the environment's store now matches `desired` (written atomically)."""
+    path = record_path(project, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(record(name, desired), indent=1) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def select_all(choice: Choice) -> Project:
+    """The project for `--all` (store options on the command line are refused)."""
+    refuse_store_options()
+    project = load_chosen(choice, needed=True)
+    assert project is not None  # load_chosen raises without one under --all
+    return project
+
+
+def remember(selected: Selected, desired: State | None) -> None:
+    """After `apply --env` left the store matching the files: the applied record."""
+    if selected.env is not None and selected.project is not None and desired is not None:
+        write_record(selected.project, selected.env, desired)

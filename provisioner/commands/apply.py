@@ -18,13 +18,15 @@ from pathlib import Path
 import click
 
 from provisioner.applier import DEFAULT_PARALLELISM, apply_plan, check_fresh, check_safe
-from provisioner.commands._environments import promotion_order
+from provisioner.commands._environments import apply_all, promotion_order
 from provisioner.commands._project import (
     Choice,
     load_selected,
     open_store,
     project_options,
+    remember,
     select,
+    select_all,
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.commands.plan import echo_stats, render, use_color
@@ -73,7 +75,7 @@ def _interactive() -> bool:
 )
 @click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
 @store_options
-@project_options(all_flag=False)
+@project_options()
 def command(
     paths: Sequence[Path],
     allow_destructive: bool,
@@ -92,9 +94,21 @@ def command(
       provisioner apply flows/ --auto-approve          in CI (no terminal to ask on)
       provisioner apply plan.json --auto-approve       exactly a saved plan (refused if stale)
       provisioner apply --env production --auto-approve   after its `after` environments
+      provisioner apply --all --auto-approve           every environment, in `after` order
     Exit codes: 0 applied (or nothing to do), 1 error, 3 destructive changes not allowed
     (pass --allow-destructive) or an earlier environment not applied yet (promotion order).
     """
+    if choice.all:
+        return apply_all(
+            select_all(choice),
+            paths,
+            target,
+            allow_destructive=allow_destructive,
+            auto_approve=auto_approve,
+            parallelism=parallelism,
+            color=use_color(no_color),
+            interactive=_interactive(),
+        )
     selected = select(choice, paths, target)
     target = selected.target
     saved = saved_plan(paths)
@@ -121,6 +135,7 @@ def command(
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:
                 echo_stats(client, target)
+                remember(selected, desired)
                 return EXIT_OK
             check_safe(plan, allow_destructive)
             if not auto_approve:
@@ -143,6 +158,7 @@ def command(
                     )
                 finally:
                     progress.finish(client.stats.summary())
+            remember(selected, desired)
             return EXIT_OK
 
     return asyncio.run(run())

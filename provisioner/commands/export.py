@@ -27,7 +27,13 @@ from pathlib import Path, PurePosixPath
 
 import click
 
-from provisioner.commands._project import Choice, open_store, project_options, select
+from provisioner.commands._project import (
+    Choice,
+    Selected,
+    open_store,
+    project_options,
+    select,
+)
 from provisioner.commands._target import Target, store_options
 from provisioner.config import validate_paths
 from provisioner.errors import ProvisionerError
@@ -81,11 +87,13 @@ def command(
       provisioner export                          print every flow
       provisioner export -o flows/                one file per flow: flows/customers.yaml, ...
       provisioner export --flow customers -o customers.yaml
-      provisioner export --env staging -o flows/   the store of an environment
+      provisioner export --env staging             adopt it: the project's shared files
     Then `provisioner plan flows/` shows no changes: the store is adopted.
     """
     selected = select(choice, [Path(".")], target)  # export reads no PATH
     target = selected.target
+    if output is None and selected.env is not None:
+        output = adopt_into(selected)
     if output is not None and not force and _is_file_target(output) and Path(output).exists():
         write_files({Path(output): ""}, force=False)  # refuse before spending any request
     live = asyncio.run(_read(target, flow_slugs, selected.env))
@@ -108,6 +116,18 @@ def command(
     _report(live, where, modeline_default=schema_ref is None)
     _warn_if_invalid(list(files))
     return EXIT_OK
+
+
+def adopt_into(selected: Selected) -> str | None:
+    """Where `export --env NAME` writes without `-o`: an environment without overlays is
+    adopted as the project's shared files (its first `paths` directory); else stdout."""
+    project = selected.project
+    assert project is not None
+    assert selected.env is not None
+    env = project.environment(selected.env)
+    if env.overlays or not project.paths or not project.paths[0].is_dir():
+        return None
+    return f"{project.paths[0]}{os.sep}"
 
 
 def _is_file_target(output: str) -> bool:

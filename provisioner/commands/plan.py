@@ -17,12 +17,14 @@ from pathlib import Path
 import click
 
 from provisioner.client import Client
+from provisioner.commands._environments import plan_all
 from provisioner.commands._project import (
     Choice,
     load_selected,
     open_store,
     project_options,
     select,
+    select_all,
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.model import State
@@ -86,7 +88,7 @@ def echo_stats(client: Client, target: Target) -> None:
 )
 @click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
 @store_options
-@project_options(all_flag=False)
+@project_options()
 def command(
     paths: Sequence[Path],
     output_format: str,
@@ -104,9 +106,17 @@ def command(
       provisioner plan flows/ --format markdown        a pull-request comment
       provisioner plan flows/ --out plan.json --detailed-exitcode
       provisioner plan --env staging                   an environment of provisioner.toml
+      provisioner plan --all --format markdown         every environment: a matrix, each plan
     Exit codes: 0 no changes (or success), 1 error, 2 changes pending (--detailed-exitcode).
     """
     # Offline problems first: a bad file never costs a request.
+    if choice.all:
+        if out is not None:
+            raise click.UsageError("--out saves one plan: use it with --env, not --all.")
+        project = select_all(choice)
+        return plan_all(
+            project, paths, target, output_format, detailed_exitcode, use_color(no_color)
+        )
     selected = select(choice, paths, target)
     desired = load_selected(selected)
     target = selected.target

@@ -1,0 +1,97 @@
+"""Drift: live changes that no file asked for.
+
+A plan says how a store differs from the files, not why: a difference is either a change in
+the files not applied yet, or a change made in the store behind the files' back (drift).
+Telling them apart needs to know what the files said when the store was last made to match
+them. `apply --env`/`--all` therefore keep, per environment, an *applied record*: a digest of
+every object's desired form at the last apply that left the store matching the files
+(`record`). A planned operation is drift when the files did not change that object since
+(its desired digest equals the recorded one, or, for a field the files never declared, it was
+not in the record either: it appeared in the store by hand). Without a record, drift is
+unknown (None).
+
+Pure: no I/O; the commands read and write the record file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.model import State
+from provisioner.normalize import field_attributes, flow_attributes
+from provisioner.plan import Operation, Plan, field_key, flow_key
+
+RECORD_VERSION = 1
+ABSENT = "absent"
+
+
+def _digest(attributes: Mapping[str, Any]) -> str:
+    text = json.dumps(attributes, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def desired_digests(desired: State) -> dict[str, str]:
+    """Each object the files declare -> a digest of its desired form (`absent` when marked)."""
+    digests: dict[str, str] = {}
+    for flow_slug, flow in desired.flows.items():
+        digests[flow_key(flow_slug)] = ABSENT if flow.absent else _digest(flow_attributes(flow))
+        if flow.prune:
+            digests[flow_key(flow_slug)] += "+prune"
+        for field_slug, field in flow.fields.items():
+            key = field_key(flow_slug, field_slug)
+            digests[key] = ABSENT if field.absent else _digest(field_attributes(field))
+    return dict(sorted(digests.items()))
+
+
+def record(environment: str, desired: State) -> dict[str, Any]:
+    """The applied record of an environment whose store now matches `desired`."""
+    return {
+        "format_version": RECORD_VERSION,
+        "environment": environment,
+        "objects": desired_digests(desired),
+    }
+
+
+def recorded_objects(document: Any) -> dict[str, str] | None:
+    """The objects of a record read back; None for anything that is not a record we wrote."""
+    if not isinstance(document, dict) or document.get("format_version") != RECORD_VERSION:
+        return None
+    objects = document.get("objects")
+    if not isinstance(objects, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in objects.items()
+    ):
+        return None
+    return dict(objects)
+
+
+def drifted(plan: Plan, desired: State, recorded: Mapping[str, str] | None) -> list[Operation]:
+    """The operations of `plan` that undo live changes no file asked for.
+
+    Raises nothing; with no record (`recorded` None) the answer is every operation whose
+    object the files do not declare at all (a pruned field: it can only come from the store).
+    """
+    current = desired_digests(desired)
+    found: list[Operation] = []
+    for op in plan.operations:
+        key = op.key
+        wanted = current.get(key)
+        if wanted is None:
+            # Only `prune` deletes objects the files do not declare: unless the last apply
+            # saw it, the object appeared in the store behind the files' back.
+            if recorded is None or key not in recorded:
+                found.append(op)
+        elif recorded is not None and recorded.get(key) == wanted:
+            found.append(op)
+    return found
+
+
+def drift_state(plan: Plan, desired: State, recorded: Mapping[str, str] | None) -> bool | None:
+    """True: the store drifted; False: it did not; None: unknown (no record, no sure sign)."""
+    if drifted(plan, desired, recorded):
+        return True
+    if recorded is None and not plan.is_empty:
+        return None
+    return False
