@@ -15,8 +15,11 @@ What each operation sends (`epcc-api.md` 3.5 and 4.6: PUT is partial):
   (4.6), so this is the only way, and the stored values are lost;
 - delete: one DELETE.
 
-On a failure nothing new starts, the operations already running finish, and `ApplyError` names
-what was applied and what failed; a fresh plan on the next run finishes the job, because every
+A failed operation stops only what depends on it, as Terraform walks its graph: every
+operation that does not depend on it (other flows, other fields of the same flow) still runs;
+its dependants, direct and transitive, are skipped and reported (`SKIPPED` events, naming the
+failed operation they wait for). When nothing more can run, `ApplyError` names every failure
+and every skipped operation; a fresh plan on the next run finishes the job, because every
 create adopts an object a lost answer may have left behind (client) and the planner compares
 the store as it is.
 
@@ -62,6 +65,7 @@ class EventKind(StrEnum):
     STARTED = "started"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    SKIPPED = "skipped"  # not run: it depends on an operation that failed (`error` names it)
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,8 @@ async def apply_plan(
     """Run every operation of `plan` in dependency order, `parallelism` at a time.
 
     Raises `UnsafePlanError` (nothing applied) for destructive operations not allowed, and
-    `ApplyError` when an operation fails (after the running ones finished).
+    `ApplyError` when an operation failed: after everything that did not depend on a failed
+    operation ran, and with the skipped dependants listed.
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
@@ -207,46 +212,77 @@ async def apply_plan(
     emit = on_event or (lambda event: None)
     run = _Run(client, plan)
 
-    sorter: TopologicalSorter[int] = TopologicalSorter()
     graph = dependencies(operations)
+    sorter: TopologicalSorter[int] = TopologicalSorter()
     for index in range(total):
         sorter.add(index, *sorted(graph.get(index, ())))
     try:
-        sorter.prepare()
+        sorter.prepare()  # only to refuse a cycle before anything runs
     except CycleError:
         ordered(operations)  # raises graph.CycleError, which names the operations
         raise
 
-    ready: list[int] = []
+    # Our own walk of the same graph: a failure must hold back its dependants only, which
+    # TopologicalSorter cannot express (an operation never marked done blocks nothing else,
+    # but the sorter then never finishes).
+    dependents: dict[int, list[int]] = {index: [] for index in range(total)}
+    waiting = {index: len(graph.get(index, ())) for index in range(total)}
+    for index in range(total):
+        for before in graph.get(index, ()):
+            dependents[before].append(index)
+    ready: list[int] = [index for index in range(total) if waiting[index] == 0]
     running: dict[asyncio.Task[None], int] = {}
     applied: list[Operation] = []
     failed: list[tuple[Operation, BaseException]] = []
+    skipped: list[tuple[Operation, str]] = []
+    held: set[int] = set()
+
+    def skip_dependants(index: int) -> None:
+        # Nothing depending on a failed operation has started (it waits for every one of its
+        # dependencies to succeed); those already held back by an earlier failure stay listed
+        # under that one.
+        cause = operations[index].describe()
+        stack, newly_held = list(dependents[index]), []
+        while stack:
+            dependant = stack.pop()
+            if dependant not in held:
+                held.add(dependant)
+                newly_held.append(dependant)
+                stack.extend(dependents[dependant])
+        for dependant in sorted(newly_held):
+            why = f"depends on {cause}, which failed"
+            skipped.append((operations[dependant], why))
+            emit(ApplyEvent(EventKind.SKIPPED, dependant, total, operations[dependant], why))
 
     while True:
-        if not failed:
-            ready.extend(sorted(sorter.get_ready()))
-            while ready and len(running) < parallelism:
-                index = ready.pop(0)
-                emit(ApplyEvent(EventKind.STARTED, index, total, operations[index]))
-                running[asyncio.create_task(run.execute(operations[index]))] = index
+        ready.sort()
+        while ready and len(running) < parallelism:
+            index = ready.pop(0)
+            emit(ApplyEvent(EventKind.STARTED, index, total, operations[index]))
+            running[asyncio.create_task(run.execute(operations[index]))] = index
         if not running:
             break
-        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for task in sorted(done, key=running.__getitem__):
+        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in sorted(finished, key=running.__getitem__):
             index = running.pop(task)
             op = operations[index]
             error = task.exception()
             if error is None:
                 applied.append(op)
-                sorter.done(index)
                 emit(ApplyEvent(EventKind.SUCCEEDED, index, total, op))
+                for dependant in dependents[index]:
+                    waiting[dependant] -= 1
+                    if waiting[dependant] == 0 and dependant not in held:
+                        ready.append(dependant)
             else:
                 failed.append((op, error))
                 emit(ApplyEvent(EventKind.FAILED, index, total, op, str(error)))
+                skip_dependants(index)
 
     if failed:
         raise ApplyError(
             [op.describe() for op in applied],
             [(op.describe(), str(error) or type(error).__name__) for op, error in failed],
+            [(op.describe(), why) for op, why in skipped],
         ) from failed[0][1]
     return ApplyResult(applied=tuple(applied))

@@ -166,14 +166,32 @@ class PlanFormatError(ProvisionerError):
 
 
 class ApplyError(ProvisionerError):
-    """An apply stopped part-way; `applied` and `failed` name the operations."""
+    """An apply that could not finish: what was applied, what failed, what was skipped.
 
-    def __init__(self, applied: Sequence[str], failed: Sequence[tuple[str, str]]) -> None:
+    Operations that did not depend on a failed one ran anyway; `skipped` holds the dependants
+    of the failures (operation, why), which were not attempted.
+    """
+
+    def __init__(
+        self,
+        applied: Sequence[str],
+        failed: Sequence[tuple[str, str]],
+        skipped: Sequence[tuple[str, str]] = (),
+        *,
+        listed_above: bool = False,
+    ) -> None:
         self.applied = tuple(applied)
         self.failed = tuple(failed)
-        lines = [f"apply stopped: {len(self.failed)} operation(s) failed."]
-        lines += [f"  failed: {op}: {why}" for op, why in self.failed]
-        lines.append(f"  applied before stopping: {len(self.applied)} operation(s).")
+        self.skipped = tuple(skipped)
+        head = f"apply stopped: {len(self.failed)} operation(s) failed"
+        if self.skipped:
+            head += f", {len(self.skipped)} skipped because they depend on a failed one"
+        head += f"; {len(self.applied)} applied"
+        # `listed_above`: the progress view already printed every operation (one summary).
+        lines = [head + (" (listed above)." if listed_above else ".")]
+        if not listed_above:
+            lines += [f"  failed: {op}: {why}" for op, why in self.failed]
+            lines += [f"  skipped: {op} ({why})" for op, why in self.skipped]
         lines.append("Fix the cause and run apply again: it finishes the job.")
         super().__init__("\n".join(lines))
 

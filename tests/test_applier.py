@@ -209,25 +209,82 @@ def test_parallelism_bounds_the_operations_in_flight() -> None:
     assert serial.max_in_flight == 1
 
 
-def test_a_failure_starts_nothing_new_lets_running_ones_finish_and_names_both() -> None:
+def test_a_failure_stops_only_what_depends_on_it_and_names_every_failure_and_skip() -> None:
+    # Issue 17.1 (this replaces "a failure starts nothing new"): independent operations go
+    # on; the failed flow's fields, and a relationship field pointing at it, are skipped.
+    target = {"name": "Owner", "field_type": "relationship"}
+    owner = {
+        **_field_after("owner", field_type="relationship"),
+        **target,
+        "validation_rules": [{"type": "one-to-one", "to": "broken"}],
+    }
+    flow_after = {"name": "X", "description": "", "enabled": True}
     ops = (
-        _create_field("customers", "slow_ok", flow_id="c-1"),
-        _create_field("customers", "broken", flow_id="c-1"),
-        _create_field("customers", "later_1", flow_id="c-1"),
-        _create_field("customers", "later_2", flow_id="c-1"),
+        Operation(OpKind.CREATE_FLOW, "broken", after=flow_after),
+        _create_field("broken", "inside_1"),
+        _create_field("broken", "inside_2"),
+        Operation(OpKind.CREATE_FLOW, "fine", after=flow_after),
+        _create_field("fine", "other"),
+        Operation(OpKind.CREATE_FIELD, "customers", "owner", flow_id="c-1", after=owner),
+        _create_field("customers", "also_broken", flow_id="c-1"),
+        _create_field("customers", "independent", flow_id="c-1"),
     )
-    client = RecordingClient(fail={"broken"}, slow={"slow_ok"})
+    client = RecordingClient(fail={"broken", "also_broken"})
     events: list[ApplyEvent] = []
     with pytest.raises(ApplyError) as caught:
-        asyncio.run(apply_plan(client, Plan(operations=ops), parallelism=2, on_event=events.append))
+        asyncio.run(apply_plan(client, Plan(operations=ops), parallelism=1, on_event=events.append))
     error = caught.value
-    assert error.applied == ("+ create_field customers.slow_ok",)
-    assert [op for op, _ in error.failed] == ["+ create_field customers.broken"]
-    assert "broken" in error.failed[0][1]
-    assert [attrs["slug"] for _, _, attrs in client.calls] == ["slow_ok"]
-    started = {event.operation.field_slug for event in events if event.kind is EventKind.STARTED}
-    assert started == {"slow_ok", "broken"}
+    assert sorted(error.applied) == [
+        "+ create_field customers.independent",
+        "+ create_field fine.other",
+        "+ create_flow fine",
+    ]
+    assert sorted(op for op, _ in error.failed) == [
+        "+ create_field customers.also_broken",
+        "+ create_flow broken",
+    ]
+    assert [op for op, _ in error.skipped] == [
+        "+ create_field broken.inside_1",
+        "+ create_field broken.inside_2",
+        "+ create_field customers.owner",
+    ]
+    assert {why for _, why in error.skipped} == {"depends on + create_flow broken, which failed"}
+    sent = sorted(str(attrs["slug"]) for _, _, attrs in client.calls)
+    assert sent == ["fine", "independent", "other"]
+    skipped = [event.operation.describe() for event in events if event.kind is EventKind.SKIPPED]
+    assert skipped == [op for op, _ in error.skipped]
+    started = {event.index for event in events if event.kind is EventKind.STARTED}
+    assert started == {0, 3, 4, 6, 7}
+    text = str(error)
+    assert text.startswith("apply stopped: 2 operation(s) failed, 3 skipped")
+    assert "  skipped: + create_field customers.owner (depends on + create_flow broken" in text
     assert isinstance(error.__cause__, ValidationApiError)
+
+
+def test_a_skipped_operation_holds_back_its_own_dependants() -> None:
+    # Transitive: the move into a flow whose creation failed is skipped, and so is the new
+    # field that takes the slug the move would have freed (it depends on the move only).
+    flow_after = {"name": "X", "description": "", "enabled": True}
+    moved = Operation(
+        OpKind.REPLACE_FIELD,
+        "second",
+        "f",
+        id="f-1",
+        from_flow_slug="first",
+        after=_field_after("f"),
+        safety=Safety.DESTRUCTIVE,
+    )
+    ops = (
+        Operation(OpKind.CREATE_FLOW, "second", after=flow_after),
+        moved,
+        _create_field("first", "f", flow_id="fi-1"),
+    )
+    client = RecordingClient(fail={"second"})
+    with pytest.raises(ApplyError) as caught:
+        asyncio.run(apply_plan(client, Plan(operations=ops), allow_destructive=True))
+    assert caught.value.applied == ()
+    assert [op for op, _ in caught.value.skipped] == [ops[1].describe(), ops[2].describe()]
+    assert client.calls == []
 
 
 def _live() -> State:

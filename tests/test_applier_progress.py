@@ -69,3 +69,23 @@ def test_a_terminal_gets_a_bar_and_still_every_finished_operation() -> None:
     for op in OPS:
         assert f"{op.describe()} ... done" in output
     assert "Apply complete: 3 operation(s) applied." in output
+
+
+def test_skipped_operations_are_shown_and_summarised_with_the_failures() -> None:
+    stream = io.StringIO()
+    with ApplyProgress(len(OPS), stream=stream) as progress:
+        progress(ApplyEvent(EventKind.STARTED, 0, len(OPS), OPS[0]))
+        progress(ApplyEvent(EventKind.FAILED, 0, len(OPS), OPS[0], "500 Internal"))
+        why = "depends on + create_flow wishlists, which failed"
+        progress(ApplyEvent(EventKind.SKIPPED, 1, len(OPS), OPS[1], why))
+        progress(ApplyEvent(EventKind.STARTED, 2, len(OPS), OPS[2]))
+        progress(ApplyEvent(EventKind.SUCCEEDED, 2, len(OPS), OPS[2]))
+    progress.finish()
+    lines = stream.getvalue().splitlines()
+    assert f"+ create_field customers.nickname ... skipped: {why}" in lines
+    assert lines[-4:] == [
+        "Apply stopped: 1 of 3 operation(s) applied, 1 failed, 1 skipped.",
+        "  applied: - delete_field customers.legacy",
+        "  failed:  + create_flow wishlists: 500 Internal",
+        f"  skipped: + create_field customers.nickname ({why})",
+    ]

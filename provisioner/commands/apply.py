@@ -30,6 +30,7 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.commands.plan import echo_stats, render, use_color
+from provisioner.errors import ApplyError
 from provisioner.model import State
 from provisioner.plan import Plan
 from provisioner.planner import plan as make_plan
@@ -156,8 +157,16 @@ def command(
                         allow_destructive=allow_destructive,
                         on_event=progress,
                     )
-                finally:
+                except ApplyError as error:
                     progress.finish(client.stats.summary())
+                    # The progress summary listed every operation: the error only counts them.
+                    raise ApplyError(
+                        error.applied, error.failed, error.skipped, listed_above=True
+                    ) from error
+                except BaseException:
+                    progress.finish(client.stats.summary())
+                    raise
+                progress.finish(client.stats.summary())
             remember(selected, desired)
             return EXIT_OK
 

@@ -40,6 +40,7 @@ class ApplyProgress:
         self.total = total
         self.applied: list[Operation] = []
         self.failed: list[tuple[Operation, str]] = []
+        self.skipped: list[tuple[Operation, str]] = []
         self._console = Console(
             file=stream,
             force_terminal=terminal,
@@ -84,6 +85,9 @@ class ApplyProgress:
         if event.kind is EventKind.SUCCEEDED:
             self.applied.append(op)
             self._line(f"{op.describe()} ... done")
+        elif event.kind is EventKind.SKIPPED:
+            self.skipped.append((op, event.error or "a dependency failed"))
+            self._line(f"{op.describe()} ... skipped: {event.error}", style="yellow")
         else:
             self.failed.append((op, event.error or "failed"))
             self._line(f"{op.describe()} ... FAILED: {event.error}", style="red")
@@ -97,17 +101,25 @@ class ApplyProgress:
         self._console.print(text, style=style, markup=False)
 
     def finish(self, stats_summary: str | None = None) -> None:
-        """Print the outcome (and what was applied when something failed) and the stats."""
+        """Print the outcome and the stats; after a failure, one summary of every operation.
+
+        The summary lists what was applied, every failure with its reason and every operation
+        skipped because it depends on a failed one (Terraform's graph walk: independent
+        operations still ran).
+        """
         if self.failed:
+            skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
             self._line(
                 f"Apply stopped: {len(self.applied)} of {self.total} operation(s) applied, "
-                f"{len(self.failed)} failed.",
+                f"{len(self.failed)} failed{skipped}.",
                 style="red",
             )
             for op in self.applied:
                 self._line(f"  applied: {op.describe()}")
             for op, why in self.failed:
                 self._line(f"  failed:  {op.describe()}: {why}")
+            for op, why in self.skipped:
+                self._line(f"  skipped: {op.describe()} ({why})")
         else:
             self._line(f"Apply complete: {len(self.applied)} operation(s) applied.")
         if stats_summary:
