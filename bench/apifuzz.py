@@ -99,7 +99,10 @@ class Objects:
             result: dict[str, Any] = response.json()["data"]
             return result
 
-        flow = post("/v2/flows", {"type": "flow", "name": "F", "slug": slug, "description": "d"})
+        flow = post(
+            "/v2/flows",
+            {"type": "flow", "name": "F", "slug": slug, "description": "d", "enabled": True},
+        )
         relation = {"flow": {"data": {"type": "flow", "id": flow["id"]}}}
         note = post(
             "/v2/fields",

@@ -47,6 +47,7 @@ import httpx
 
 from provisioner import __version__
 from provisioner.auth import TOKEN_PATH, TokenAuth
+from provisioner.epcc import flows as api
 from provisioner.errors import (
     ApiError,
     AuthError,
@@ -607,7 +608,10 @@ class Client:
         async def find() -> JsonObject | None:
             return next((f for f in await self.list_flows() if f.get("slug") == slug), None)
 
-        body = {"data": {**_without_keys(attrs), "type": "flow"}}
+        sent = _with_required(
+            _without_keys(attrs), api.FLOW_CREATE_REQUIRED, api.FLOW_SERVER_DEFAULTS
+        )
+        body = {"data": {**sent, "type": "flow"}}
         return await self._create("/v2/flows", body, find if isinstance(slug, str) else None)
 
     async def update_flow(self, flow_id: str, attrs: Mapping[str, Any]) -> JsonObject:
@@ -645,7 +649,10 @@ class Client:
             return next((f for f in fields if f.get("slug") == slug), None)
 
         relationships = {"flow": {"data": {"type": "flow", "id": flow_id}}}
-        data = {**_without_keys(attrs), "type": "field", "relationships": relationships}
+        sent = _with_required(
+            _without_keys(attrs), api.FIELD_CREATE_REQUIRED, api.FIELD_SERVER_DEFAULTS
+        )
+        data = {**sent, "type": "field", "relationships": relationships}
         return await self._create("/v2/fields", {"data": data}, find if slug else None)
 
     async def update_field(self, field_id: str, attrs: Mapping[str, Any]) -> JsonObject:
@@ -972,6 +979,15 @@ def _segment(value: str) -> str:
 
 def _without_keys(attrs: Mapping[str, Any]) -> JsonObject:
     return {k: v for k, v in attrs.items() if k not in ("type", "id")}
+
+
+def _with_required(
+    attrs: JsonObject, required: Iterable[str], defaults: Mapping[str, Any]
+) -> JsonObject:
+    """A create body holding every key spec 25.1201 requires: a key the caller left out takes
+    the API's default (`description: ""`, `enabled: true`, `required: false`)."""
+    missing = {k: defaults[k] for k in required if k not in attrs and k in defaults}
+    return {**attrs, **missing}
 
 
 def _int_at(mapping: Mapping[str, Any], *keys: str) -> int | None:

@@ -19,8 +19,6 @@ defaults) for everything left out. This module is pure: no network, no CLI libra
 
 from __future__ import annotations
 
-import datetime
-import difflib
 import functools
 import importlib.resources
 import json
@@ -37,16 +35,11 @@ from jsonschema import (  # type: ignore[import-untyped]
     validators,
 )
 
+from provisioner import rules
+from provisioner.epcc import flows as api
 from provisioner.errors import ConfigError, Diagnostic
 from provisioner.model import (
-    CORE_FLOW_SLUGS,
-    CORE_RELATIONSHIP_TARGETS,
-    CORE_RESOURCE_ATTRIBUTES,
     FIELD_ATTRIBUTES,
-    FIELD_TYPES,
-    MAX_FIELDS_PER_FLOW,
-    RESERVED_FIELD_SLUGS,
-    RESERVED_FLOW_SLUGS,
     Field,
     Flow,
     Location,
@@ -57,52 +50,18 @@ from provisioner.yamlload import LoadedDocument, PathKey, load_file
 SCHEMA_FILE = "provisioner.schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
 
-RULE_TYPES = ("enum", "email", "slug", "uuid", "between", "one-to-many", "one-to-one")  # 4.5
-RELATIONSHIP_RULES = ("one-to-many", "one-to-one")
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2}))?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_TEMPLATE = re.compile(r"^[A-Za-z0-9_-]+\([A-Za-z0-9_-]+\)$")  # PXM `products(book)` (3.4)
-
-# 4.5: relationships name a core resource in singular form; these are the plural core flows
-# people write by mistake, with the singular they meant.
-_SINGULAR_OF_CORE_FLOW: Mapping[str, str] = {
-    "accounts": "account",
-    "addresses": "address",
-    "brands": "brand",
-    "carts": "cart",
-    "cart_items": "cart_item",
-    "categories": "category",
-    "collections": "collection",
-    "customers": "customer",
-    "orders": "order",
-    "order_items": "order_item",
-    "products": "product",
-    "promotions": "promotion",
-}
+_RENAMED = re.compile(r"^([A-Za-z0-9_-]+(\([A-Za-z0-9_-]+\))?\.)?[A-Za-z0-9_-]+$")
 
 # What a missing required key should have held, for "required key is missing" diagnostics.
 _EXPECTED_FOR_KEY: Mapping[str, str] = {
     "flows": "a mapping of flow slugs to flows",
     "name": "a non-empty display name",
-    "field_type": "one of " + ", ".join(FIELD_TYPES),
+    "field_type": "one of " + ", ".join(api.FIELD_TYPES),
     "type": "a rule type",
     "options": "the rule's options",
     "from": "a number",
     "to": "a singular core resource or a flow declared in these files",  # `between`: below
 }
-
-_TYPE_WORDS: Mapping[str, str] = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "true or false",
-    "null": "null",
-    "object": "a mapping",
-    "array": "a list",
-}
-
 
 # ---------------------------------------------------------------------------------------------
 # Public interface
@@ -280,39 +239,11 @@ def _dotted(path: PathKey) -> str:
     return ".".join(str(part) for part in path)
 
 
-def _quote(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {_quote(value)}"
-    if isinstance(value, dict):
-        return "a mapping"
-    return "a list"
-
-
-def _one_of(values: Sequence[Any]) -> str:
-    words = [str(v) if isinstance(v, str) else _quote(v) for v in values]
-    return "one of " + ", ".join(words) if len(words) > 1 else (words[0] if words else "nothing")
-
-
-def _a(word: str) -> str:
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
-
-
-def _suggest(word: str, candidates: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.75)
-    return f"; did you mean `{close[0]}`?" if close else ""
+_quote = rules.quote
+_describe = rules.describe
+_one_of = rules.one_of
+_a = rules.article
+_suggest = rules.suggest
 
 
 def _field_type_at(data: Any, path: PathKey) -> str | None:
@@ -323,7 +254,7 @@ def _field_type_at(data: Any, path: PathKey) -> str | None:
         field_type = data["flows"][path[1]]["fields"][path[3]]["field_type"]
     except (KeyError, TypeError, IndexError):
         return None
-    return field_type if field_type in FIELD_TYPES else None
+    return field_type if field_type in api.FIELD_TYPES else None
 
 
 def _slug_expectation(path: PathKey) -> tuple[str, str]:
@@ -396,15 +327,13 @@ def _translate(
 
     if kind == "type":
         types = error.validator_value
-        expected = " or ".join(
-            _TYPE_WORDS.get(t, t) for t in ([types] if isinstance(types, str) else types)
-        )
+        expected = rules.type_words([types] if isinstance(types, str) else types)
         if field_type and (last == "default" or "options" in path):
             expected += f" for {_a(field_type)} field"
         yield path, where, f"got {_describe(instance)}", expected
     elif kind == "enum":
         values = list(error.validator_value)
-        if last == "type" and "validation_rules" in path and instance not in RULE_TYPES:
+        if last == "type" and "validation_rules" in path and instance not in api.RULE_TYPES:
             message = f"unknown rule type {_quote(instance)}"
         elif last == "type" and "validation_rules" in path and field_type:
             message = f"the `{instance}` rule does not apply to {field_type} fields"
@@ -424,7 +353,10 @@ def _translate(
         else:
             yield path, where, f"got {_describe(instance)}", _quote(error.validator_value)
     elif kind == "pattern":
-        if last == "default" or field_type == "date":
+        if last == "name":
+            message = "is blank"
+            expected = "a non-empty display name"
+        elif last == "default" or field_type == "date":
             message = f"{_quote(instance)} is not a date"
             expected = "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
         elif "renamed_from" in path:
@@ -448,19 +380,12 @@ def _translate(
         yield path, where, f"{what} takes no validation rules", "no validation_rules"
     elif kind == "uniqueItems":
         repeated = next(
-            (v for i, v in enumerate(instance) if any(_same(v, w) for w in instance[:i])), None
+            (v for i, v in enumerate(instance) if any(rules.same(v, w) for w in instance[:i])),
+            None,
         )
         yield path, where, f"{_quote(repeated)} is listed more than once", "each value once"
     else:  # a keyword we did not word ourselves: jsonschema's own message
         yield path, where, error.message, ""
-
-
-def _same(a: Any, b: Any) -> bool:
-    return (type(a) is type(b) and a == b) or (_is_number(a) and _is_number(b) and a == b)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # --- pass 3: semantic checks ------------------------------------------------------------------
@@ -500,7 +425,21 @@ def _flow_decls(sources: Sequence[_Source]) -> list[_FlowDecl]:
 
 class _Semantics:
     """The checks beyond the schema, across all files (relationship targets, renames and
-    duplicate flows need to see every file)."""
+    duplicate flows need to see every file). The API's rules are `provisioner.rules`; the
+    violations the schema already reported (`rules.SCHEMA_CODES`) are left out."""
+
+    # Violations located at their object's key rather than at the offending value.
+    _AT_KEY = frozenset(
+        {
+            "slug_pattern",
+            "reserved_flow_slug",
+            "reserved_field_slug",
+            "builtin_attribute",
+            "too_many_fields",
+            "between_order",
+            "relationship_rule_missing",
+        }
+    )
 
     def __init__(self, decls: Sequence[_FlowDecl], report: _Report) -> None:
         self.decls = decls
@@ -509,6 +448,10 @@ class _Semantics:
         for decl in decls:
             self.by_slug.setdefault(decl.slug, decl)
         self.renames: dict[tuple[str, str], str] = {}
+        # 4.5: relationship targets: the declared flows, and whether each is kept.
+        self.targets = {
+            slug: decl.raw.get("state") != "absent" for slug, decl in self.by_slug.items()
+        }
 
     def add(
         self, decl: _FlowDecl, path: PathKey, message: str, expected: str, *, value: bool = False
@@ -518,6 +461,16 @@ class _Semantics:
         self.report.add(
             Diagnostic(decl.source.name, line, column, _dotted(path), message, expected)
         )
+
+    def violations(self, decl: _FlowDecl, base: PathKey, found: Sequence[rules.Violation]) -> None:
+        """Reports `found` (paths relative to the object at `base`); a slug's violation is
+        located at the object's own key."""
+        for violation in found:
+            if violation.code in rules.SCHEMA_CODES:
+                continue
+            relative = () if violation.path == ("slug",) else violation.path
+            at_key = violation.code in self._AT_KEY
+            self.add(decl, (*base, *relative), violation.what, violation.expected, value=not at_key)
 
     def run(self) -> None:
         for decl in self.decls:
@@ -533,14 +486,8 @@ class _Semantics:
                 f"flow `{decl.slug}` is also declared at {first.source.name}:{line}:{column}",
                 "each flow declared in one place",
             )
-        if decl.slug in RESERVED_FLOW_SLUGS:
-            self.add(
-                decl,
-                decl.path,
-                f"`{decl.slug}` is reserved by the API (a singular resource name)",
-                "another slug; to extend a core resource use its plural slug, e.g. `customers`",
-            )
-        if decl.raw.get("state") == "absent" and decl.slug in CORE_FLOW_SLUGS:
+        self.violations(decl, decl.path, rules.flow_slug_violations(decl.slug))
+        if decl.raw.get("state") == "absent" and api.is_core_flow(decl.slug):
             self.add(
                 decl,
                 (*decl.path, "state"),
@@ -550,176 +497,28 @@ class _Semantics:
             )
         # 4.2: the API's limit counts the fields a flow will have; `state: absent` ones go.
         kept = sum(1 for _, raw in decl.fields() if raw.get("state") != "absent")
-        if kept > MAX_FIELDS_PER_FLOW:
-            self.add(
-                decl,
-                (*decl.path, "fields"),
-                f"{kept} fields in one flow",
-                f"at most {MAX_FIELDS_PER_FLOW} fields per flow, the API's limit",
-            )
+        self.violations(decl, decl.path, rules.field_count_violations(kept))
         for field_slug, raw in decl.fields():
             self.field(decl, field_slug, raw)
 
     def field(self, decl: _FlowDecl, slug: str, raw: Mapping[str, Any]) -> None:
         path: PathKey = (*decl.path, "fields", slug)
-        if slug in RESERVED_FIELD_SLUGS:
-            self.add(
-                decl,
-                path,
-                f"`{slug}` is reserved by the API",
-                "a slug other than " + ", ".join(sorted(RESERVED_FIELD_SLUGS)),
-            )
-        builtin = CORE_RESOURCE_ATTRIBUTES.get(decl.slug, frozenset())
-        if slug in builtin:
-            self.add(
-                decl,
-                path,
-                f"`{slug}` collides with the built-in `{slug}` attribute of {decl.slug}",
-                "a slug other than " + ", ".join(sorted(builtin)),
-            )
+        self.violations(decl, path, rules.field_slug_violations(slug, decl.slug))
         absent = raw.get("state") == "absent"
         field_type = raw.get("field_type")
-        if field_type == "relationship" and _TEMPLATE.match(decl.slug):
-            self.add(
-                decl,
-                (*path, "field_type"),
-                "relationship fields cannot be used in product templates",
-                "string, integer, boolean, float or date (epcc-api.md 4.5)",
-                value=True,
-            )
+        self.violations(
+            decl, path, rules.field_type_violations(field_type, decl.slug, raw.get("required"))
+        )
         self.renamed_from(decl, slug, raw, absent)
-        if absent or field_type not in FIELD_TYPES:
+        if absent or not isinstance(field_type, str) or field_type not in api.FIELD_TYPES_TABLE:
             return
-        rules = self.rules(decl, path, field_type, raw.get("validation_rules"))
-        if "default" in raw and raw["default"] is not None:
-            self.default(decl, path, field_type, raw["default"], rules)
-
-    def rules(
-        self, decl: _FlowDecl, path: PathKey, field_type: str, raw_rules: Any
-    ) -> list[Mapping[str, Any]]:
-        """Checks each rule; returns the well-formed ones (for the default's check)."""
-        rules: list[Mapping[str, Any]] = []
-        if not isinstance(raw_rules, list):
-            raw_rules = []
-        seen: set[str] = set()
-        relationship_rules = 0
-        for index, rule in enumerate(raw_rules):
-            if not isinstance(rule, dict) or not isinstance(rule.get("type"), str):
-                continue
-            rule_path: PathKey = (*path, "validation_rules", index)
-            kind = rule["type"]
-            if kind in seen:
-                self.add(
-                    decl,
-                    (*rule_path, "type"),
-                    f"a second `{kind}` rule",
-                    "each rule type once per field",
-                    value=True,
-                )
-            seen.add(kind)
-            rules.append(rule)
-            if kind == "between":
-                self.between(decl, rule_path, rule.get("options"))
-            elif kind == "enum" and field_type == "date":
-                for option_index, option in enumerate(_as_list(rule.get("options"))):
-                    if isinstance(option, str) and _DATE.match(option) and not _real_date(option):
-                        self.add(
-                            decl,
-                            (*rule_path, "options", option_index),
-                            f"{_quote(option)} is not a real date",
-                            "a valid calendar date",
-                            value=True,
-                        )
-            elif kind in RELATIONSHIP_RULES and field_type == "relationship":
-                relationship_rules += 1
-                if relationship_rules == 2:
-                    self.add(
-                        decl,
-                        (*rule_path, "type"),
-                        "a second relationship rule",
-                        "one one-to-one or one-to-many rule",
-                        value=True,
-                    )
-                self.target(decl, (*rule_path, "to"), rule.get("to"))
-        if field_type == "relationship" and relationship_rules == 0:
-            self.add(
-                decl,
-                (*path, "validation_rules"),
-                "a relationship field needs a one-to-one or one-to-many rule",
-                "a rule such as {type: one-to-many, to: product}",
-            )
-        return rules
-
-    def between(self, decl: _FlowDecl, rule_path: PathKey, options: Any) -> None:
-        if not isinstance(options, dict):
-            return
-        low: Any = options.get("from")
-        high: Any = options.get("to")
-        if _is_number(low) and _is_number(high) and low > high:
-            self.add(
-                decl,
-                (*rule_path, "options"),
-                f"`from` {low} is greater than `to` {high}",
-                "from <= to",
-            )
-
-    def target(self, decl: _FlowDecl, path: PathKey, to: Any) -> None:
-        if not isinstance(to, str) or not to or to in CORE_RELATIONSHIP_TARGETS:
-            return
-        known = sorted(CORE_RELATIONSHIP_TARGETS | set(self.by_slug))
-        if to in _SINGULAR_OF_CORE_FLOW:
-            singular = _SINGULAR_OF_CORE_FLOW[to]
-            self.add(
-                decl,
-                path,
-                f"`{to}` is a core flow: relationships name the resource in singular form",
-                f"`{singular}`",
-                value=True,
-            )
-        elif to in self.by_slug:
-            if self.by_slug[to].raw.get("state") == "absent":
-                self.add(
-                    decl,
-                    path,
-                    f"the flow `{to}` is marked `state: absent`",
-                    "a flow that is kept",
-                    value=True,
-                )
-        else:
-            self.add(
-                decl,
-                path,
-                f"unknown relationship target `{to}`{_suggest(to, known)}",
-                "a flow declared in these files or a singular core resource: "
-                + ", ".join(sorted(CORE_RELATIONSHIP_TARGETS)),
-                value=True,
-            )
-
-    def default(
-        self,
-        decl: _FlowDecl,
-        path: PathKey,
-        field_type: str,
-        default: Any,
-        rules: Sequence[Mapping[str, Any]],
-    ) -> None:
-        default_path = (*path, "default")
-        if not _of_type(default, field_type):
-            return  # the schema already said so
-        if field_type == "date" and _DATE.match(default) and not _real_date(default):
-            self.add(
-                decl,
-                default_path,
-                f"{_quote(default)} is not a real date",
-                "a valid calendar date",
-                value=True,
-            )
-            return
-        for rule in rules:
-            problem = _breaks_rule(default, rule)
-            if problem is not None:
-                message, expected = problem
-                self.add(decl, default_path, message, expected, value=True)
+        found, well_formed = rules.rule_list_violations(
+            field_type, raw.get("validation_rules"), self.targets
+        )
+        self.violations(decl, path, found)
+        self.violations(
+            decl, path, rules.default_violations(raw.get("default"), field_type, well_formed)
+        )
 
     def renamed_from(
         self, decl: _FlowDecl, slug: str, raw: Mapping[str, Any], absent: bool
@@ -771,78 +570,12 @@ class _Semantics:
                 )
 
 
-_RENAMED = re.compile(r"^([A-Za-z0-9_-]+(\([A-Za-z0-9_-]+\))?\.)?[A-Za-z0-9_-]+$")
-
-
 def _split_rename(flow_slug: str, item: str) -> tuple[str, str]:
     """`old` -> (this flow, old); `other.old` -> (other, old)."""
     if "." in item:
         other, old = item.rsplit(".", 1)
         return other, old
     return flow_slug, item
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _real_date(text: str) -> bool:
-    match = _DATE.match(text)
-    if match is None:
-        return False
-    parts = [int(p) for p in match.groups() if p is not None]
-    try:
-        datetime.datetime(*parts)  # type: ignore[arg-type]
-    except ValueError:
-        return False
-    return True
-
-
-def _of_type(value: Any, field_type: str) -> bool:
-    if field_type in ("string", "date"):
-        return isinstance(value, str)
-    if field_type == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if field_type == "float":
-        return _is_number(value)
-    if field_type == "boolean":
-        return isinstance(value, bool)
-    return False
-
-
-def _breaks_rule(value: Any, rule: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(what is wrong, expected) when `value` breaks `rule`, else None."""
-    kind = rule.get("type")
-    if kind == "enum":
-        options = _as_list(rule.get("options"))
-        if options and not any(_same(value, option) for option in options):
-            return f"{_quote(value)} is not one of the enum options", _one_of(options)
-    elif kind == "between":
-        between = rule.get("options")
-        if isinstance(between, dict) and _is_number(value):
-            low, high = between.get("from"), between.get("to")
-            if _is_number(low) and _is_number(high) and not low <= value <= high:
-                return f"{value} is outside the between range", f"a value from {low} to {high}"
-    elif kind == "email" and isinstance(value, str) and not _EMAIL.match(value):
-        return (
-            f"{_quote(value)} is not an email address",
-            "an email address, as the field has an `email` rule",
-        )
-    elif kind == "slug" and isinstance(value, str) and not _SLUG.match(value):
-        return (
-            f"{_quote(value)} is not a slug",
-            "letters, digits, `-` and `_` only, as the field has a `slug` rule",
-        )
-    elif kind == "uuid" and isinstance(value, str) and not _is_uuid(value):
-        return (
-            f"{_quote(value)} is not a UUID",
-            "a UUID, as the field has a `uuid` rule",
-        )
-    return None
-
-
-def _is_uuid(text: str) -> bool:
-    return _UUID.match(text) is not None
 
 
 def _semantic_pass(sources: Sequence[_Source], report: _Report) -> None:
@@ -884,18 +617,18 @@ def _build_field(
 ) -> Field:
     attributes: dict[str, Any] = {k: raw[k] for k in _FIELD_KEYS if k in raw}
     float_field = raw.get("field_type") == "float"
-    if float_field and _is_number(attributes.get("default")):
+    if float_field and rules.is_number(attributes.get("default")):
         # Values of a float field are floats: the API echoes 5.0 for 5, and the planner must
         # not see a difference between the two (4.3).
         attributes["default"] = float(attributes["default"])
-    rules = tuple(_build_rule(rule, float_field) for rule in raw.get("validation_rules", ()))
+    built_rules = tuple(_build_rule(rule, float_field) for rule in raw.get("validation_rules", ()))
     renamed = tuple(
         old if other == decl.slug else f"{other}.{old}"
         for other, old in (_split_rename(decl.slug, item) for item in raw.get("renamed_from", ()))
     )
     return Field(
         slug=slug,
-        validation_rules=rules,
+        validation_rules=built_rules,
         absent=raw.get("state") == "absent",
         renamed_from=renamed,
         location=_location(decl.source.name, where),

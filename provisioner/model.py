@@ -6,8 +6,8 @@ is the empty `State()`. The defaults of `Flow` and `Field` are the API's own def
 (`epcc-api.md` 4.3 and section 0), so a value built from sparse YAML and a value read from a
 store compare on equal terms.
 
-This module also holds the API's fixed vocabularies (field types, core and reserved slugs),
-each with the section of `../shared/epcc-api.md` that is its evidence.
+The API's fixed vocabularies (field types, core and reserved slugs, limits) are
+`provisioner.epcc.flows`; the few this module names are re-exported from there.
 """
 
 from __future__ import annotations
@@ -17,102 +17,18 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-# 4.4: the six field types.
-FIELD_TYPES: tuple[str, ...] = ("string", "integer", "boolean", "float", "date", "relationship")
+from provisioner.epcc import flows as api
 
-# 3.4: slugs that make a flow "core": it extends that resource and cannot be deleted (405).
-CORE_FLOW_SLUGS: frozenset[str] = frozenset(
-    {
-        "accounts",
-        "account-members",
-        "account-memberships",
-        "addresses",
-        "authentication-realms",
-        "carts",
-        "cart_items",
-        "customers",
-        "oidc-profiles",
-        "order_items",
-        "orders",
-        "password-profiles",
-        "products",
-        "promotions",
-        "rule-promotions",
-        "user-authentication-info",
-        "user-authentication-oidc-profile-info",
-        "user-authentication-password-profile-info",
-        "catalogs",
-        # legacy Moltin catalogue (3.4, OLD 2020)
-        "brands",
-        "collections",
-        "categories",
-    }
-)
-
-# 3.2: singular resource names refused as flow slugs.
-RESERVED_FLOW_SLUGS: frozenset[str] = frozenset(
-    {
-        "address",
-        "brand",
-        "cart",
-        "category",
-        "collection",
-        "currency",
-        "customer",
-        "field",
-        "file",
-        "flow",
-        "integration",
-        "inventory",
-        "language",
-        "product",
-        "order",
-        "setting",
-        "promotion",
-    }
-)
-
-# 4.2: values refused as field slugs.
-RESERVED_FIELD_SLUGS: frozenset[str] = frozenset(
-    {
-        "id",
-        "type",
-        "meta",
-        "links",
-        "relationships",
-        "weight",
-        "weights",
-        "attribute",
-        "attributes",
-        "dimension",
-        "dimensions",
-    }
-)
-
-# 4.2 [INF] and 6: built-in attributes of a core resource that a field of its flow would shadow.
-CORE_RESOURCE_ATTRIBUTES: Mapping[str, frozenset[str]] = MappingProxyType(
-    {"customers": frozenset({"name", "email", "password", "external_ref"})}
-)
-
-# 4.5: a relationship rule's `to` names a core resource in singular form.
-CORE_RELATIONSHIP_TARGETS: frozenset[str] = frozenset(
-    {
-        "account",
-        "address",
-        "brand",
-        "cart",
-        "cart_item",
-        "category",
-        "collection",
-        "customer",
-        "order",
-        "order_item",
-        "product",
-        "promotion",
-    }
-)
-
-MAX_FIELDS_PER_FLOW = 100  # 4.2: "a hard limit of 100 fields per flow"
+# The API's vocabularies live in `provisioner.epcc.flows`, each with its evidence; these names
+# stay importable from here for the modules that know them by this address.
+FIELD_TYPES = api.FIELD_TYPES
+CORE_FLOW_SLUGS = api.CORE_FLOW_SLUGS
+RESERVED_FLOW_SLUGS = api.RESERVED_FLOW_SLUGS
+RESERVED_FIELD_SLUGS = api.RESERVED_FIELD_SLUGS
+CORE_RESOURCE_ATTRIBUTES = api.CORE_RESOURCE_ATTRIBUTES
+CORE_RELATIONSHIP_TARGETS = api.CORE_RELATIONSHIP_TARGETS
+MAX_FIELDS_PER_FLOW = api.MAX_FIELDS_PER_FLOW
+is_core_flow = api.is_core_flow
 
 # The attributes we manage and compare, in the order the views print them.
 FLOW_ATTRIBUTES: tuple[str, ...] = ("name", "description", "enabled")
@@ -128,11 +44,6 @@ FIELD_ATTRIBUTES: tuple[str, ...] = (
     "omit_null",
     "validation_rules",
 )
-
-
-def is_core_flow(flow_slug: str) -> bool:
-    """True when a flow with this slug extends a core resource (3.4)."""
-    return flow_slug in CORE_FLOW_SLUGS
 
 
 @dataclass(frozen=True, order=True)

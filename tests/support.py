@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 # Variables that select a store or change output; every CLI run starts with them unset.
 STORE_VARIABLES = (
@@ -41,3 +42,11 @@ def store_env(base_url: str, client_id: str, client_secret: str | None = None) -
     if client_secret is not None:
         env["EPCC_CLIENT_SECRET"] = client_secret
     return env
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of the read-only references (`shared/` beside the repository, or beside a parent
+    directory holding it, as for a git worktree under `wt/`); the first candidate if none."""
+    here = Path(__file__).resolve().parent.parent
+    candidates = [parent / "shared" / Path(*parts) for parent in here.parents]
+    return next((c for c in candidates if c.is_file()), candidates[0])

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from provisioner import config
 from provisioner.config import find_yaml_files, load_desired, load_schema, validate_paths
+from provisioner.epcc import flows as api
 from provisioner.errors import ConfigError
 from provisioner.model import FIELD_ATTRIBUTES, FIELD_TYPES, FLOW_ATTRIBUTES, Field, Flow, Location
 from provisioner.yamlload import load_bytes
@@ -387,7 +388,7 @@ def test_schema_vocabulary_matches_the_model() -> None:
     assert set(FLOW_ATTRIBUTES) <= set(flow["properties"])
     assert set(field["properties"]) - set(FIELD_ATTRIBUTES) == {"state", "renamed_from"}
     assert set(flow["properties"]) - set(FLOW_ATTRIBUTES) == {"fields", "prune", "state"}
-    assert tuple(schema["$defs"]["rule"]["properties"]["type"]["enum"]) == config.RULE_TYPES
+    assert tuple(schema["$defs"]["rule"]["properties"]["type"]["enum"]) == tuple(api.RULE_TYPES)
     per_type = {branch["if"]["properties"]["field_type"]["const"] for branch in field["allOf"]}
     assert per_type == set(FIELD_TYPES)
 

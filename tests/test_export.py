@@ -267,10 +267,11 @@ async def _fill(store: Any) -> None:
         rate_limit=1000,
     )
     async with Client(config) as client:
-        for flow, fields in STORE:
-            created = await client.create_flow(flow)
+        # Flows first: a relationship names a flow that exists (4.5).
+        created = [await client.create_flow(flow) for flow, _ in STORE]
+        for flow, (_, fields) in zip(created, STORE, strict=True):
             for field in fields:
-                await client.create_field(str(created["id"]), field)
+                await client.create_field(str(flow["id"]), field)
 
 
 @pytest.fixture

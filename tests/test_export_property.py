@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from provisioner import rules
 from provisioner.config import load_desired, validate_paths
 from provisioner.exporter import export_files, export_text
 from provisioner.model import (
@@ -47,7 +48,7 @@ flow_slugs = st.one_of(
     st.tuples(plain_slug, plain_slug).map(lambda p: f"{p[0]}({p[1]})"),  # PXM templates (3.4)
 ).filter(lambda s: s not in RESERVED_FLOW_SLUGS)
 texts = st.one_of(st.text(max_size=30), st.sampled_from(TRICKY_TEXT))
-names = texts.filter(bool)
+names = texts.filter(lambda s: not rules.is_blank(s))  # a blank name is no name (2.4)
 dates = st.dates().map(lambda d: d.isoformat()).filter(lambda d: d[:1] != "0")
 ints = st.integers(min_value=-(2**53), max_value=2**53)
 floats = st.floats(allow_nan=False, allow_infinity=False, width=64)

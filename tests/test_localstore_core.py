@@ -45,6 +45,7 @@ def field_body(flow_id: str, slug: str, field_type: str = "string", **extra: Any
         "slug": slug,
         "field_type": field_type,
         "description": "",
+        "required": False,
         "relationships": {"flow": {"data": {"type": "flow", "id": flow_id}}},
     }
     return {"data": {**data, **extra}}

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import shared_file
 
 from tests.conftest import LocalStore
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "extend-customer-resources.md"
+SEED = shared_file("seed", "extend-customer-resources.md")
 SEED_BASE = "https://api.moltin.com"
 
 

@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from provisioner.epcc.flows import CORE_FLOW_SLUGS
 from provisioner.localstore import validation
 from provisioner.localstore.auth import Tokens, ensure_credentials, same
 from provisioner.localstore.faults import Faults, LostWrite
@@ -55,7 +56,6 @@ from provisioner.localstore.storage import (
     Record,
     Storage,
 )
-from provisioner.model import CORE_FLOW_SLUGS
 
 log = logging.getLogger(__name__)
 

@@ -26,14 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from provisioner.epcc.flows import CORE_FLOW_SLUGS, CORE_RESOURCE_ATTRIBUTES, MAX_FIELDS_PER_FLOW
 from provisioner.localstore.problems import Problem
-from provisioner.localstore.validation import check_field, check_field_slug, failed
-from provisioner.model import (
-    CORE_FLOW_SLUGS,
-    CORE_RESOURCE_ATTRIBUTES,
-    FIELD_ATTRIBUTES,
-    MAX_FIELDS_PER_FLOW,
-)
+from provisioner.localstore.validation import check_field, failed
+from provisioner.model import FIELD_ATTRIBUTES
 
 Record = dict[str, Any]
 
@@ -342,6 +338,11 @@ class Storage:
         with self.transaction(write=False) as conn:
             return self._field_row(conn, field_id)
 
+    @staticmethod
+    def _flow_slugs(conn: sqlite3.Connection) -> list[str]:
+        """Every flow's slug: what a relationship rule's `to` may name besides a core resource."""
+        return [row[0] for row in conn.execute("SELECT slug FROM flows")]
+
     def _check_field_slug_free(
         self, conn: sqlite3.Connection, flow_id: str, slug: str, field_id: str
     ) -> None:
@@ -374,8 +375,7 @@ class Storage:
                 flow = self._flow_row(conn, flow_id)
             except Problem as error:  # 8.5: the flow relationship must point at a flow
                 raise failed(f'data.relationships.flow: no flow with id "{flow_id}".') from error
-            check_field_slug(attrs["slug"], flow["slug"])
-            check_field(attrs)
+            check_field(attrs, flow["slug"], self._flow_slugs(conn))
             self._check_field_slug_free(conn, flow_id, attrs["slug"], field_id)
             count = conn.execute(
                 "SELECT COUNT(*) FROM fields WHERE flow_id = ?", (flow_id,)
@@ -401,10 +401,10 @@ class Storage:
                 raise failed("data.relationships.flow: a field cannot move to another flow.")
             merged = {**field, **attrs}
             flow = self._flow_row(conn, field["flow_id"])
-            if merged["slug"] != field["slug"]:
-                check_field_slug(merged["slug"], flow["slug"])
+            renamed = merged["slug"] != field["slug"]
+            check_field(merged, flow["slug"], self._flow_slugs(conn), slug_changed=renamed)
+            if renamed:
                 self._check_field_slug_free(conn, field["flow_id"], merged["slug"], field_id)
-            check_field(merged)
             self._write_field(conn, field_id, field["flow_id"], merged)
             return self._field_row(conn, field_id)
 
