@@ -22,6 +22,8 @@ PURE_MODULES = [
     "provisioner.overlay",
     "provisioner.drift",
     "provisioner.views.environments",
+    "provisioner.epcc.flows",
+    "provisioner.rules",
 ]
 FORBIDDEN = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
 
