@@ -71,7 +71,7 @@ def test_current_base_url_gives_no_warning(caplog: pytest.LogCaptureFixture) -> 
     [
         ({}, "EPCC_CLIENT_ID"),
         ({"EPCC_CLIENT_ID": "id", "EPCC_RATE_LIMIT": "fast"}, "EPCC_RATE_LIMIT"),
-        ({"EPCC_CLIENT_ID": "id", "EPCC_RATE_LIMIT": "0"}, "rate_limit"),
+        ({"EPCC_CLIENT_ID": "id", "EPCC_RATE_LIMIT": "0"}, "EPCC_RATE_LIMIT"),
         ({"EPCC_CLIENT_ID": "id", "EPCC_API_BASE_URL": "euwest.api.elasticpath.com"}, "http"),
     ],
 )

@@ -6,12 +6,19 @@ client credentials (`epcc-api.md` 1.6); with none, the commands use the embedded
 in-process (no port, a SQLite file at `.provisioner/local-store.sqlite`) and say so on the first
 line of stderr, so nobody mistakes it for a real store. With `CI` set and no store configured
 they refuse unless `--local` is given: a pipeline must never "succeed" against the wrong store.
+
+Which store is used never surprises (issue 10, README "Which store"): client credentials
+without a base URL are refused (they mean a real store was intended), `--db` beside a
+configured store is refused (it would be ignored), and the line naming the store names its
+host or the embedded database. Every value is checked before that line and before any
+request: a bad URL, port, rate limit or database is one line naming the value and its source.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,8 +26,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from provisioner.client import Client, ClientConfig
+from provisioner.client import (
+    Client,
+    ClientConfig,
+    check_base_url,
+    display_url,
+    parse_rate_limit,
+)
 from provisioner.errors import TargetError
 
 DEFAULT_DB = Path(".provisioner") / "local-store.sqlite"
@@ -43,6 +57,13 @@ class Target:
     local: bool = False
     db: Path = DEFAULT_DB
     verbose: bool = False
+    db_given: bool = False
+    # Where each value came from, for messages: "EPCC_CLIENT_ID" or "--client-id".
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def source(self, name: str) -> str:
+        """Where the value of `name` came from: its variable or option, else its name."""
+        return self.sources.get(name, "the " + name.replace("_", " "))
 
     @property
     def embedded(self) -> bool:
@@ -52,6 +73,32 @@ class Target:
 
 def _ci(env: Mapping[str, str]) -> bool:
     return env.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+_VARIABLES = {
+    "base_url": "EPCC_API_BASE_URL",
+    "client_id": "EPCC_CLIENT_ID",
+    "client_secret": "EPCC_CLIENT_SECRET",
+}
+
+
+def _clean(value: str | None) -> str | None:
+    """Surrounding whitespace never counts (a secret pasted with its newline); blank = unset."""
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+def _rate_limit_option(
+    _context: click.Context, _param: click.Parameter, value: str | None
+) -> float | None:
+    """`--rate-limit`: a number of requests per second within the client's bounds."""
+    if value is None:
+        return None
+    try:
+        return parse_rate_limit(value, "--rate-limit")
+    except TargetError as error:
+        raise click.BadParameter(str(error).removeprefix("--rate-limit ")) from None
 
 
 def store_options(func: F) -> F:
@@ -69,14 +116,24 @@ def store_options(func: F) -> F:
         verbose: bool,
         **kwargs: Any,
     ) -> Any:
+        context = click.get_current_context()
+        sources = {}
+        for name, variable in _VARIABLES.items():
+            source = context.get_parameter_source(name)
+            if source == ParameterSource.ENVIRONMENT:
+                sources[name] = variable
+            elif source == ParameterSource.COMMANDLINE:
+                sources[name] = "--" + name.replace("_", "-")
         target = Target(
-            base_url=base_url or None,
-            client_id=client_id or None,
-            client_secret=client_secret or None,
+            base_url=_clean(base_url),
+            client_id=_clean(client_id),
+            client_secret=_clean(client_secret),
             rate_limit=rate_limit,
             local=local,
             db=db,
             verbose=verbose,
+            db_given=context.get_parameter_source("db") != ParameterSource.DEFAULT,
+            sources=sources,
         )
         return func(*args, target=target, **kwargs)
 
@@ -101,10 +158,9 @@ def store_options(func: F) -> F:
         ),
         click.option(
             "--rate-limit",
-            envvar="EPCC_RATE_LIMIT",
-            type=click.FloatRange(min=0, min_open=True),
+            callback=_rate_limit_option,
             metavar="RPS",
-            help="Requests per second at most (env EPCC_RATE_LIMIT).",
+            help="Requests per second at most, 0.1 to 10000 (env EPCC_RATE_LIMIT).",
         ),
         click.option(
             "--local",
@@ -116,7 +172,7 @@ def store_options(func: F) -> F:
             type=click.Path(dir_okay=False, path_type=Path),
             default=DEFAULT_DB,
             show_default=True,
-            help="The embedded local store's SQLite file.",
+            help="The embedded local store's SQLite file (not with a configured store).",
         ),
         click.option("--verbose", "-v", is_flag=True, help="Show request statistics."),
     ]
@@ -127,13 +183,87 @@ def store_options(func: F) -> F:
 
 
 def describe(target: Target) -> str:
-    """The first line of output: which store this run talks to."""
+    """The first line of output: which store this run talks to (its host, or the database)."""
     if target.embedded:
         return (
             f"Using the embedded local store at {target.db} "
             "(set EPCC_API_BASE_URL to use a real store)."
         )
-    return f"Using the store at {target.base_url}."
+    assert target.base_url is not None
+    return f"Using the store at {display_url(target.base_url)}."
+
+
+def check_target(target: Target, env: Mapping[str, str]) -> None:
+    """Refuse a combination of settings whose store would surprise (before any request)."""
+    if target.local:
+        return
+    if not target.base_url:
+        given = [target.source(n) for n in ("client_id", "client_secret") if getattr(target, n)]
+        if given:
+            names = " and ".join(given)
+            verb = "are" if len(given) > 1 else "is"
+            raise TargetError(
+                f"{names} {verb} set but EPCC_API_BASE_URL is not: set EPCC_API_BASE_URL (or "
+                "--base-url) to the store's API root, e.g. https://euwest.api.elasticpath.com, "
+                "or pass --local to use the embedded local store."
+            )
+        if _ci(env):
+            raise TargetError(
+                "CI is set and no store is configured: set EPCC_API_BASE_URL, EPCC_CLIENT_ID "
+                "and EPCC_CLIENT_SECRET, or pass --local to use the embedded local store on "
+                "purpose."
+            )
+        return
+    if target.db_given:
+        raise TargetError(
+            f"--db {target.db} names the embedded local store, but a store is configured "
+            f"({display_url(target.base_url)}, from {target.source('base_url')}): drop --db, "
+            "or pass --local to use the embedded store."
+        )
+
+
+def _rate_limit(target: Target, env: Mapping[str, str]) -> float | None:
+    """`--rate-limit`, else `EPCC_RATE_LIMIT` (checked, and named when it is wrong)."""
+    if target.rate_limit is not None:
+        return target.rate_limit
+    value = env.get("EPCC_RATE_LIMIT")
+    if value is None or not value.strip():
+        return None
+    return parse_rate_limit(value, "EPCC_RATE_LIMIT")
+
+
+def _open_database(db: Path) -> tuple[str, str]:
+    """The embedded store's credentials, or one clear error when `db` cannot be its database.
+
+    Nothing is written when it fails: a file that is not SQLite is left as it is.
+    """
+    from provisioner.localstore import local_credentials
+
+    for parent in (db.parent, *db.parent.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise TargetError(
+                    f"cannot use {db} as the embedded store's database (--db): {parent} is "
+                    "not a directory"
+                )
+            break
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        return local_credentials(db)
+    except sqlite3.DatabaseError as error:
+        reason = str(error)
+        if "not a database" in reason:
+            reason = "the file is not a SQLite database"
+        raise TargetError(
+            f"cannot use {db} as the embedded store's database (--db): {reason} "
+            "(expected a SQLite file, or a new file in a writable directory)"
+        ) from None
+    except (OSError, sqlite3.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise TargetError(
+            f"cannot use {db} as the embedded store's database (--db): {reason} "
+            "(expected a SQLite file, or a new file in a writable directory)"
+        ) from None
 
 
 @asynccontextmanager
@@ -146,28 +276,22 @@ async def open_client(
 ) -> AsyncIterator[Client]:
     """A connected `Client` for the target; says which store on stderr first (`announce`).
 
-    `max_in_flight` raises the client's bound on concurrent requests (apply's `--parallelism`);
-    the rate limit still applies to all of them.
+    Every setting is checked before that line. `max_in_flight` raises the client's bound on
+    concurrent requests (apply's `--parallelism`); the rate limit still applies to all of them.
     """
     env = os.environ if env is None else env
-    if not target.base_url and not target.local and _ci(env):
-        raise TargetError(
-            "CI is set and no store is configured: set EPCC_API_BASE_URL, EPCC_CLIENT_ID and "
-            "EPCC_CLIENT_SECRET, or pass --local to use the embedded local store on purpose."
-        )
-    if announce:
-        click.echo(describe(target), err=True)
+    check_target(target, env)
     overrides: dict[str, Any] = {}
     if max_in_flight is not None:
         overrides["max_in_flight"] = max_in_flight
-    if target.rate_limit is not None:
-        overrides["rate_limit"] = target.rate_limit
+    rate_limit = _rate_limit(target, env)
+    if rate_limit is not None:
+        overrides["rate_limit"] = rate_limit
     if target.embedded:
         # Imported here: only the embedded path needs the store (and its starlette/sqlite).
-        from provisioner.localstore import embedded_transport, local_credentials
+        from provisioner.localstore import embedded_transport
 
-        target.db.parent.mkdir(parents=True, exist_ok=True)
-        client_id, client_secret = local_credentials(target.db)
+        client_id, client_secret = _open_database(target.db)
         config = ClientConfig(
             **{
                 "rate_limit": EMBEDDED_RATE_LIMIT,
@@ -177,13 +301,20 @@ async def open_client(
                 "client_secret": client_secret,
             }
         )
+        if announce:
+            click.echo(describe(target), err=True)
         async with Client(config, transport=embedded_transport(target.db)) as client:
             yield client
         return
+    assert target.base_url is not None
+    base_url = check_base_url(target.base_url, target.source("base_url"))
     if target.client_id:
         overrides["client_id"] = target.client_id
     if target.client_secret:
         overrides["client_secret"] = target.client_secret
-    config = ClientConfig.from_env(env, base_url=target.base_url, **overrides)
+    plain_env = {k: v for k, v in env.items() if k != "EPCC_RATE_LIMIT"}
+    config = ClientConfig.from_env(plain_env, base_url=base_url, **overrides)
+    if announce:
+        click.echo(describe(target), err=True)
     async with Client(config) as client:
         yield client

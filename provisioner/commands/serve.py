@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 if TYPE_CHECKING:
     from provisioner.localstore.auth import Credentials
 
 DEFAULT_PORT = 8710
+DEFAULT_HOST = "127.0.0.1"
+# The address the store was last served on, kept in its database for --print-credentials.
+SERVED_URL_KEY = "served_base_url"
 
 
 def _is_loopback(host: str) -> bool:
@@ -44,6 +48,54 @@ def _credentials(db_path: Path, client_id: str | None, client_secret: str | None
         raise click.ClickException(f"cannot open the database {db_path}: {error}") from error
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port` and listening, with TCP_NODELAY.
+
+    Created with `IPPROTO_TCP` explicitly: asyncio turns Nagle's algorithm off only on sockets
+    whose `proto` says TCP, and an accepted connection inherits the listener's. With `proto` 0
+    every answer written in two parts (headers, then body) waited for the client's delayed
+    ACK: about 40 ms per request on a kept-alive connection (issue 10).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except (OSError, OverflowError) as error:
+        sock.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
+    return sock
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _served_url(db_path: Path) -> str | None:
+    """The address this database was last served on, if any (never fails: a hint only)."""
+    from provisioner.localstore.storage import Storage
+
+    try:
+        storage = Storage(db_path)
+        with storage.transaction(write=False) as conn:
+            return storage.get_setting(conn, SERVED_URL_KEY)
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def _remember_url(db_path: Path, base_url: str) -> None:
+    from provisioner.localstore.storage import Storage
+
+    try:
+        storage = Storage(db_path)
+        with storage.transaction(write=True) as conn:
+            storage.set_setting(conn, SERVED_URL_KEY, base_url)
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"cannot open the database {db_path}: {error}") from error
+
+
 def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
     return (
         f"  export EPCC_API_BASE_URL={base_url}\n"
@@ -53,8 +105,14 @@ def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="0: any free port.")
+@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to bind.")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port.",
+)
 @click.option(
     "--db",
     "db_path",
@@ -93,7 +151,8 @@ def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
 @click.option(
     "--print-credentials",
     is_flag=True,
-    help="Print the export lines for this store's credentials and exit.",
+    help="Print the export lines for this store's credentials and exit (with the address it "
+    "was last served on, unless --host/--port say otherwise).",
 )
 def command(
     host: str,
@@ -122,25 +181,30 @@ def command(
     from provisioner.localstore import StoreSettings, create_app
     from provisioner.localstore.server import quiet_lost_writes
 
-    client_id = os.environ.get("EPCC_CLIENT_ID") or None
-    client_secret = os.environ.get("EPCC_CLIENT_SECRET") or None
+    # Whitespace around a variable's value never counts (as for plan, apply and export).
+    client_id = os.environ.get("EPCC_CLIENT_ID", "").strip() or None
+    client_secret = os.environ.get("EPCC_CLIENT_SECRET", "").strip() or None
     if print_credentials:
         credentials = _credentials(db_path, client_id, client_secret)
-        click.echo(
-            _export_lines(f"http://{host}:{port}", credentials.client_id, credentials.client_secret)
+        # The address the store runs on: --host/--port when they name one, else where this
+        # database was last served (`serve --port 0` picks a free port and records it).
+        context = click.get_current_context()
+        explicit = port != 0 and any(
+            context.get_parameter_source(name) != ParameterSource.DEFAULT
+            for name in ("host", "port")
         )
+        served = None if explicit else _served_url(db_path)
+        if served is None and port == 0:
+            raise click.ClickException(
+                f"{db_path} has not been served yet, and --port 0 names no port: give the "
+                "port the store runs on (--port N)"
+            )
+        base_url = served or _base_url(host, port)
+        click.echo(_export_lines(base_url, credentials.client_id, credentials.client_secret))
         return 0
 
     # Listen first: credentials generated now are shown once, so only by a start that serves.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
-    sock.listen(128)
+    sock = listening_socket(host, port)
     try:
         credentials = _credentials(db_path, client_id, client_secret)
     except click.ClickException:
@@ -157,9 +221,12 @@ def command(
         client_id=credentials.client_id,
         client_secret=credentials.client_secret,
     )
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
-    base_url = f"http://{shown_host}:{bound_port}"
+    base_url = _base_url(host, sock.getsockname()[1])
+    try:
+        _remember_url(db_path, base_url)
+    except click.ClickException:
+        sock.close()
+        raise
 
     if not _is_loopback(host):
         click.echo(f"Warning: serving on {host}, reachable from other machines.", err=True)
