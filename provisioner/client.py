@@ -33,6 +33,8 @@ import logging
 import math
 import random
 import re
+import socket
+import ssl
 import time
 import uuid
 from collections import Counter
@@ -87,7 +89,13 @@ _REDACTED_LOGGERS = (
     "httpcore.http2",
     "httpcore.proxy",
 )
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",;]+")
+# A bearer credential: 20+ token characters, or 6+ with a digit or a token-only symbol. Plain
+# words are left alone ("A bearer access token is required" is a sentence, not a token).
+_BEARER = re.compile(
+    r"(?i)(bearer\s+)"
+    r"(?:[A-Za-z0-9._~+/=-]{20,}|(?=[A-Za-z._~+/=-]*[0-9._~+/=])[A-Za-z0-9._~+/=-]{6,})"
+    r"(?![A-Za-z0-9._~+/=-])"
+)
 _SECRET_FIELD = re.compile(r"(?i)(client_secret[\"']?\s*[=:]\s*[\"']?)[^\s'\"&,;}]+")
 REDACTED = "***"
 
@@ -426,16 +434,98 @@ class _ThrottledTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def _kind(error: Exception | None) -> str:
+def _kind(error: BaseException | None) -> str:
     return "no answer" if error is None else _failure_kind(error)
 
 
-def _failure_kind(error: Exception) -> str:
+def _failure_kind(error: BaseException) -> str:
     if isinstance(error, httpx.TimeoutException):
         return "timeout"
     if isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError):
         return "connection error"  # refused, reset, or dropped before the answer was complete
     return type(error).__name__
+
+
+@dataclass(frozen=True)
+class TransportFailure:
+    """What a request that got no answer ran into, for people and for the retry policy.
+
+    `kind` is the short word of the statistics (`timeout`, `connection error`); `cause` one
+    line saying what happened (`connection refused by 127.0.0.1:8710`); `retryable` is False
+    for what cannot heal within a run (a name that does not resolve, a TLS protocol or
+    certificate mismatch), which is then reported at once instead of retried.
+    """
+
+    kind: str
+    cause: str
+    retryable: bool
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and the exceptions it wraps (httpx -> httpcore -> OSError / ssl.SSLError)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ssl.SSLError) and error.reason:
+        return str(error.reason).replace("_", " ").lower()
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def classify_transport_error(error: BaseException, where: str = "the store") -> TransportFailure:
+    """The one place that says what a failed exchange ran into (`where` is `host:port`).
+
+    Used for the message (one line, with or without `--debug`) and for the retry decision:
+    a name that does not resolve and a TLS mismatch are not retried; a temporary resolver
+    failure (EAI_AGAIN), a refused or reset connection and a timeout are.
+    """
+    kind = _failure_kind(error)
+    for cause in _causes(error):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            why = cause.verify_message or _reason(cause)
+            return TransportFailure(
+                kind, f"TLS certificate verification failed for {where}: {why}", False
+            )
+        if isinstance(cause, ssl.SSLError):
+            hint = ""
+            if "wrong version number" in _reason(cause) or "record layer" in _reason(cause):
+                hint = " (is it a plain http:// server?)"
+            return TransportFailure(
+                kind, f"TLS handshake failed with {where}: {_reason(cause)}{hint}", False
+            )
+        if isinstance(cause, socket.gaierror):
+            host = where.rsplit(":", 1)[0] if where.count(":") == 1 else where
+            temporary = cause.errno == socket.EAI_AGAIN
+            return TransportFailure(
+                kind,
+                f"name resolution failed for {host}: {_reason(cause)}"
+                + (" (temporary)" if temporary else ""),
+                temporary,
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            return TransportFailure(kind, f"connection refused by {where}", True)
+        if isinstance(cause, ConnectionResetError):
+            return TransportFailure(kind, f"connection reset by {where}", True)
+    if isinstance(error, httpx.ConnectTimeout):
+        return TransportFailure(kind, f"timed out connecting to {where}", True)
+    if isinstance(error, httpx.TimeoutException):
+        return TransportFailure(kind, f"timed out waiting for {where} to answer", True)
+    if isinstance(error, httpx.RemoteProtocolError):
+        return TransportFailure(
+            kind, f"{where} closed the connection before the answer was complete", True
+        )
+    if isinstance(error, httpx.ConnectError):
+        return TransportFailure(
+            kind, f"cannot connect to {where}: {_reason(_causes(error)[-1])}", True
+        )
+    return TransportFailure(kind, f"{_reason(_causes(error)[-1])}", True)
 
 
 class _RedactingFilter(logging.Filter):
@@ -626,6 +716,7 @@ class Client:
             asyncio.Semaphore(config.max_in_flight),
             self.stats,
         )
+        self._where = urlsplit(config.base_url).netloc
         self._http = httpx.AsyncClient(
             base_url=config.base_url,
             transport=wire,
@@ -952,6 +1043,11 @@ class Client:
                 response, failure, retry_after = None, error, None
                 maybe_applied = maybe_applied or not isinstance(error, _NOT_SENT)
                 delay = self._backoff(attempt)
+                cause = classify_transport_error(error, self._where)
+                if not cause.retryable:  # cannot heal within the run: say so at once
+                    raise TransportError(
+                        f"{method} {path} failed: {cause.kind}: {redact(cause.cause)}"
+                    ) from None
             except httpx.HTTPError as error:  # not worth retrying: a local or protocol fault
                 raise TransportError(
                     f"{method} {path} failed: {type(error).__name__}: "
@@ -959,6 +1055,8 @@ class Client:
                 ) from None
             else:
                 status = response.status_code
+                if 300 <= status < 400:
+                    raise self._redirect(method, path, response)
                 if status < 400:
                     return response
                 if status == 404 and missing_ok_on_retry and maybe_applied:
@@ -979,7 +1077,15 @@ class Client:
                 # Only a wait this request will sit out holds back the others: a Retry-After
                 # beyond the deadline must not stall every later request of the client.
                 self._bucket.pause(retry_after)
-            what = str(response.status_code) if response is not None else _kind(failure)
+            what = (
+                str(response.status_code)
+                if response is not None
+                else (
+                    classify_transport_error(failure, self._where).cause
+                    if failure is not None
+                    else _kind(failure)
+                )
+            )
             log.info(
                 "retrying %s %s after %s (attempt %d of %d) in %.2f s",
                 method,
@@ -1005,7 +1111,30 @@ class Client:
         note = f"gave up after {attempt} attempt{'s' if attempt != 1 else ''} in {elapsed:.1f} s"
         if response is not None:
             raise self._error(method, path, response, token_call, note)
-        raise TransportError(f"{method} {path} failed: {_kind(failure)}: {note}")
+        if failure is None:
+            raise TransportError(f"{method} {path} failed: no answer: {note}")
+        last = classify_transport_error(failure, self._where)
+        raise TransportError(f"{method} {path} failed: {last.kind}: {redact(last.cause)}; {note}")
+
+    def _redirect(self, method: str, path: str, response: httpx.Response) -> ApiError:
+        """A 3xx: the API never redirects, so the base URL points at the wrong place."""
+        location = response.headers.get("location", "").strip()
+        where = ""
+        if location:
+            target = display_url(str(response.request.url.join(location)))
+            where = f" to {target}"
+        detail = (
+            f"the store redirects{where}: set EPCC_API_BASE_URL to the API root it names "
+            "(the API itself never redirects)"
+        )
+        return ApiError(
+            method,
+            path,
+            response.status_code,
+            response.reason_phrase or _phrase(response.status_code),
+            redact(detail, self._secrets()),
+            response.headers.get("x-moltin-request-id") or None,
+        )
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
