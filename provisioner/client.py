@@ -897,6 +897,21 @@ class Client:
         """Every entry of a flow (all pages)."""
         return await self._list(f"/v2/flows/{_segment(flow_slug)}/entries")
 
+    async def count_entries(self, flow_slug: str) -> int:
+        """How many entries a flow holds: one `page[limit]=1` read of `meta.results.total`
+        (§2.2, §5.1); a reply without it (§0: unpaginated) is counted in full."""
+        path = f"/v2/flows/{_segment(flow_slug)}/entries"
+        response = await self._request("GET", path, params={"page[limit]": "1"})
+        body = _json_body("GET", path, response)
+        meta = body.get("meta")
+        total = _int_at(meta, "results", "total") if isinstance(meta, Mapping) else None
+        if total is not None:
+            return total
+        data = body.get("data")
+        if isinstance(data, list) and not data:
+            return 0
+        return len(await self.list_entries(flow_slug))
+
     # ----------------------------------------------------------------------- verbs
 
     async def _get(self, path: str) -> JsonObject:

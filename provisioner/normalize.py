@@ -12,8 +12,8 @@ Both sides of a comparison pass through here before the planner looks at them
   strings, rule keys in a fixed order.
 - `flow_create_body` / `field_create_body` / `update_body` give the attribute dicts the applier
   sends (the client adds `type`, `id` and `relationships`).
-- `flow_fingerprint` / `field_fingerprint` / `live_fingerprint` digest a live object for
-  saved plans (plan.py).
+- `flow_fingerprint` / `field_fingerprint` / `flow_fields_fingerprint` / `live_fingerprint`
+  digest a live object (or what a flow deletion destroys) for saved plans (plan.py).
 
 Pure: no I/O.
 """
@@ -223,15 +223,35 @@ def field_fingerprint(field: Field) -> str:
     return fingerprint({"id": field.id, "slug": field.slug, **field_attributes(field)})
 
 
-def live_fingerprint(live: State, key: str) -> str | None:
-    """The fingerprint of the object `key` (`flow:S`, `field:S.F`) in `live`; None if absent.
+def flow_fields_fingerprint(flow: Flow) -> str:
+    """Digest of a flow's set of fields (ID and slug of each): what deleting it destroys."""
+    return fingerprint(sorted([field.slug, field.id] for field in flow.fields.values()))
 
-    A saved plan is stale when this differs from what `plan.fingerprints` recorded.
+
+def entry_count_fingerprint(count: int) -> str:
+    """The recorded form of a flow's entry count: the number itself, readable in the file."""
+    return str(count)
+
+
+def live_fingerprint(
+    live: State, key: str, entry_counts: Mapping[str, int] | None = None
+) -> str | None:
+    """The fingerprint of the object `key` in `live`; None if absent.
+
+    Keys: `flow:S`, `field:S.F`, and for a flow being deleted `fields:S` (its set of fields)
+    and `entries:S` (its entry count, from `entry_counts`; None when not known or the flow is
+    gone). A saved plan is stale when this differs from what `plan.fingerprints` recorded.
     """
     kind, _, name = key.partition(":")
     if kind == "flow":
         flow = live.flows.get(name)
         return None if flow is None else flow_fingerprint(flow)
+    if kind == "fields":
+        flow = live.flows.get(name)
+        return None if flow is None else flow_fields_fingerprint(flow)
+    if kind == "entries":
+        count = None if name not in live.flows else (entry_counts or {}).get(name)
+        return None if count is None else entry_count_fingerprint(count)
     if kind == "field":
         # Flow slugs never contain a dot (config.py's slug pattern), so the first dot splits.
         flow_slug, _, field_slug = name.partition(".")

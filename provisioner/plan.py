@@ -8,7 +8,14 @@ is versioned by `PLAN_FORMAT_VERSION` and documented in README.md ("Plan JSON fo
 
 `fingerprints` maps the key of every object the plan touches (`flow:SLUG`,
 `field:FLOW.SLUG`) to a digest of its live form, or to None when the plan expects it not to
-exist; apply of a saved plan compares them with the store before doing anything.
+exist; apply of a saved plan compares them with the store before doing anything. A flow the
+plan deletes also records what the deletion destroys: `fields:SLUG`, a digest of its set of
+fields, and `entries:SLUG`, the number of its entries (read by the command, not the planner).
+
+`Plan.from_dict` reads a plan file strictly (issue 10 item 2): the version, every operation's
+required keys for its kind, no unknown kind; a malformed file is one `PlanFormatError` naming
+the operation and the key. Safety is never taken from the file where it can be derived:
+deletes and replaces are destructive whatever the file says.
 
 Pure: no I/O.
 """
@@ -53,6 +60,15 @@ class OpKind(StrEnum):
     def action(self) -> Action:
         return _ACTIONS[self]
 
+    @property
+    def destructive(self) -> bool:
+        """Deletes and replaces lose data, whatever a plan file says about them."""
+        return self in _DESTRUCTIVE_KINDS
+
+    @property
+    def on_field(self) -> bool:
+        return self in _FIELD_KINDS
+
 
 _ACTIONS = {
     OpKind.CREATE_FLOW: Action.CREATE,
@@ -64,6 +80,18 @@ _ACTIONS = {
     OpKind.REPLACE_FIELD: Action.REPLACE,
     OpKind.DELETE_FIELD: Action.DELETE,
 }
+
+
+_DESTRUCTIVE_KINDS = frozenset({OpKind.DELETE_FLOW, OpKind.DELETE_FIELD, OpKind.REPLACE_FIELD})
+_FIELD_KINDS = frozenset(
+    {
+        OpKind.CREATE_FIELD,
+        OpKind.UPDATE_FIELD,
+        OpKind.RENAME_FIELD,
+        OpKind.REPLACE_FIELD,
+        OpKind.DELETE_FIELD,
+    }
+)
 
 
 class Safety(StrEnum):
@@ -93,6 +121,16 @@ def flow_key(flow_slug: str) -> str:
 
 def field_key(flow_slug: str, field_slug: str) -> str:
     return f"field:{flow_slug}.{field_slug}"
+
+
+def fields_key(flow_slug: str) -> str:
+    """The key of a deleted flow's set of fields."""
+    return f"fields:{flow_slug}"
+
+
+def entries_key(flow_slug: str) -> str:
+    """The key of a deleted flow's entry count."""
+    return f"entries:{flow_slug}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +199,24 @@ class Plan:
 
     @property
     def destructive(self) -> tuple[Operation, ...]:
-        return tuple(op for op in self.operations if op.safety is Safety.DESTRUCTIVE)
+        """Operations that lose data: by their kind (deletes, replaces), or so classed."""
+        return tuple(
+            op for op in self.operations if op.kind.destructive or op.safety is Safety.DESTRUCTIVE
+        )
+
+    @property
+    def deleted_flows(self) -> tuple[str, ...]:
+        """Slugs of the flows this plan deletes."""
+        return tuple(op.flow_slug for op in self.operations if op.kind is OpKind.DELETE_FLOW)
+
+    def with_fingerprints(self, extra: Mapping[str, str | None]) -> Plan:
+        """The same plan recording more fingerprints (e.g. the entry counts of deleted flows)."""
+        merged = {**self.fingerprints, **extra}
+        return Plan(
+            operations=self.operations,
+            unmanaged=self.unmanaged,
+            fingerprints=dict(sorted(merged.items())),
+        )
 
     def counts(self) -> dict[str, int]:
         """Counts for the summary line: create, update (incl. rename), replace, delete."""
@@ -203,20 +258,36 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
+        """A plan from its JSON form, checked strictly: any problem is one `PlanFormatError`."""
         if not isinstance(data, dict):
             raise PlanFormatError("not a plan: expected a JSON object")
         version = data.get("format_version")
-        if version != PLAN_FORMAT_VERSION:
+        if version != PLAN_FORMAT_VERSION or isinstance(version, bool):
             raise PlanFormatError(
                 f"unsupported plan format_version {version!r} (expected {PLAN_FORMAT_VERSION})"
             )
-        try:
-            operations = tuple(_operation_from_dict(op) for op in data["operations"])
-            unmanaged = tuple(str(key) for key in data.get("unmanaged", []))
-            fingerprints = {str(k): v for k, v in dict(data.get("fingerprints", {})).items()}
-        except (KeyError, TypeError, ValueError) as error:
-            raise PlanFormatError(f"malformed plan: {error}") from error
-        return cls(operations=operations, unmanaged=unmanaged, fingerprints=fingerprints)
+        raw_operations = data.get("operations")
+        if not isinstance(raw_operations, list):
+            raise PlanFormatError("malformed plan: `operations` is missing (expected a list)")
+        operations = tuple(
+            _operation_from_dict(index, op) for index, op in enumerate(raw_operations)
+        )
+        unmanaged = data.get("unmanaged", [])
+        if not isinstance(unmanaged, list) or not all(isinstance(k, str) for k in unmanaged):
+            raise PlanFormatError("malformed plan: `unmanaged` must be a list of strings")
+        fingerprints = data.get("fingerprints", {})
+        if not isinstance(fingerprints, dict) or not all(
+            isinstance(v, str | None) for v in fingerprints.values()
+        ):
+            raise PlanFormatError(
+                "malformed plan: `fingerprints` must map object keys to strings or null"
+            )
+        _check_flow_ids(operations)
+        return cls(
+            operations=operations,
+            unmanaged=tuple(unmanaged),
+            fingerprints={str(k): v for k, v in fingerprints.items()},
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -252,21 +323,107 @@ def _operation_to_dict(op: Operation) -> dict[str, Any]:
     }
 
 
-def _operation_from_dict(data: Mapping[str, Any]) -> Operation:
+def _operation_from_dict(index: int, data: Any) -> Operation:
+    """One operation of a plan file; `index` locates it in the error."""
+    where = f"operations[{index}]"
+    if not isinstance(data, Mapping):
+        raise PlanFormatError(f"malformed plan: {where} is not an object")
+    kind_value = data.get("kind")
+    try:
+        kind = OpKind(str(kind_value))
+    except ValueError:
+        known = ", ".join(k.value for k in OpKind)
+        raise PlanFormatError(
+            f"malformed plan: {where}: unknown kind {kind_value!r} (expected one of {known})"
+        ) from None
+    flow_slug = data.get("flow")
+    if not isinstance(flow_slug, str) or not flow_slug:
+        raise PlanFormatError(f"malformed plan: {where} ({kind.value}): `flow` must be a slug")
+    label = f"{where} ({kind.value} {flow_slug}"
+    field_slug = data.get("field")
+    if isinstance(field_slug, str) and field_slug:
+        label += f".{field_slug}"
+    label += ")"
+
+    def fail(message: str) -> PlanFormatError:
+        return PlanFormatError(f"malformed plan: {label}: {message}")
+
+    def text(key: str, *, required: bool) -> str | None:
+        value = data.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value:
+            raise fail(f"`{key}` must be a non-empty string (got {json.dumps(value)})")
+        return value
+
+    def attributes(key: str, *, required: bool) -> Mapping[str, Any] | None:
+        value = data.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, dict):
+            raise fail(f"`{key}` must be an object of attributes (got {json.dumps(value)})")
+        return value
+
+    if kind.on_field:
+        text("field", required=True)
+    elif data.get("field") is not None:
+        raise fail("`field` must be null for a flow operation")
+    action = data.get("action")
+    if action is not None and action != kind.action.value:
+        raise fail(f"`action` {action!r} does not match the kind (expected {kind.action.value!r})")
+    creates = kind in (OpKind.CREATE_FLOW, OpKind.CREATE_FIELD)
+    object_id = text("id", required=not creates)
+    after = attributes("after", required=kind not in (OpKind.DELETE_FLOW, OpKind.DELETE_FIELD))
+    before = attributes("before", required=False)
+    if kind in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
+        assert after is not None
+        field_type = after.get("field_type")
+        if not isinstance(field_type, str) or not field_type:
+            raise fail("`after.field_type` is required to create a field")
+    from_slug = text("from_slug", required=kind is OpKind.RENAME_FIELD)
+    raw_changes = data.get("changes", [])
+    if not isinstance(raw_changes, list) or not all(
+        isinstance(c, Mapping) and isinstance(c.get("path"), str) for c in raw_changes
+    ):
+        raise fail("`changes` must be a list of {path, before, after}")
+    if kind in (OpKind.UPDATE_FLOW, OpKind.UPDATE_FIELD) and not raw_changes:
+        raise fail("an update must list its `changes`")
+    reasons = data.get("reasons", [])
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise fail("`reasons` must be a list of strings")
+    try:
+        safety = Safety(data.get("safety", "safe"))
+    except ValueError:
+        raise fail(f"unknown safety {data.get('safety')!r}") from None
+    if kind.destructive:
+        safety = Safety.DESTRUCTIVE  # derived from the kind, whatever the file says
     return Operation(
-        kind=OpKind(data["kind"]),
-        flow_slug=str(data["flow"]),
-        field_slug=data.get("field"),
-        id=data.get("id"),
-        flow_id=data.get("flow_id"),
-        before=data.get("before"),
-        after=data.get("after"),
+        kind=kind,
+        flow_slug=flow_slug,
+        field_slug=data.get("field") if kind.on_field else None,
+        id=object_id,
+        flow_id=text("flow_id", required=False),
+        before=before,
+        after=after,
         changes=tuple(
             AttributeChange(path=str(c["path"]), before=c.get("before"), after=c.get("after"))
-            for c in data.get("changes", [])
+            for c in raw_changes
         ),
-        safety=Safety(data.get("safety", "safe")),
-        reasons=tuple(str(r) for r in data.get("reasons", [])),
-        from_slug=data.get("from_slug"),
-        from_flow_slug=data.get("from_flow"),
+        safety=safety,
+        reasons=tuple(reasons),
+        from_slug=from_slug,
+        from_flow_slug=text("from_flow", required=False),
     )
+
+
+def _check_flow_ids(operations: tuple[Operation, ...]) -> None:
+    """A field created into a flow needs that flow's ID, or the flow's creation in the plan."""
+    created = {op.flow_slug for op in operations if op.kind is OpKind.CREATE_FLOW}
+    for index, op in enumerate(operations):
+        if op.kind not in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
+            continue
+        if op.flow_id is None and op.flow_slug not in created:
+            raise PlanFormatError(
+                f"malformed plan: operations[{index}] ({op.kind.value} {op.address}): "
+                f"`flow_id` is required (the plan does not create flow {op.flow_slug})"
+            )

@@ -47,6 +47,7 @@ from provisioner.normalize import (
     field_attributes,
     field_fingerprint,
     flow_attributes,
+    flow_fields_fingerprint,
     flow_fingerprint,
     relationship_targets,
 )
@@ -57,6 +58,7 @@ from provisioner.plan import (
     Plan,
     Safety,
     field_key,
+    fields_key,
     flow_key,
 )
 
@@ -228,7 +230,12 @@ class _Planner:
                 safety=Safety.DESTRUCTIVE,
                 reasons=("the flow and its entries are deleted (state: absent)",),
             ),
-            touched={flow_key(live_flow.slug): flow_fingerprint(live_flow)},
+            # What the deletion destroys is part of the review: its set of fields here, its
+            # entry count by the command that reads the store (`entries:SLUG`).
+            touched={
+                flow_key(live_flow.slug): flow_fingerprint(live_flow),
+                fields_key(live_flow.slug): flow_fields_fingerprint(live_flow),
+            },
         )
 
     # -- fields ----------------------------------------------------------------------------

@@ -1,16 +1,20 @@
 """`provisioner apply`: make the store match the YAML, or execute a saved plan.
 
-`apply PATH...` plans against the live store and applies that plan; `apply plan.json` executes
-a plan saved by `plan --out`, after checking that none of the objects it touches changed since
-(`StalePlanError` names them). Destructive operations need `--allow-destructive`, otherwise
-nothing is applied and the exit code is 3. On a terminal the plan is shown and confirmed unless
-`--auto-approve`; without a terminal `--auto-approve` is required, so a pipeline never waits
-on a prompt nobody sees. Progress per operation, then a summary with request statistics.
+`apply PATH...` plans against the live store and applies that plan; `apply FILE` executes a plan
+saved by `plan --out` (known by its content, whatever the file is called; it is applied alone),
+after checking that none of the objects it touches changed since (`StalePlanError` names them).
+A malformed plan file is one error before any request. Read-only credentials (no client
+secret) are refused before anything is read or written. Destructive operations need
+`--allow-destructive`, otherwise nothing is applied and the exit code is 3. On a terminal the
+plan is shown and confirmed unless `--auto-approve`; without a terminal `--auto-approve` is
+required, so a pipeline never waits on a prompt nobody sees. Progress per operation, then a
+summary with request statistics.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,11 +34,11 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.commands.plan import echo_stats, render, use_color
-from provisioner.errors import ApplyError
+from provisioner.errors import ApplyError, PlanFormatError, ReadOnlyError
 from provisioner.model import State
 from provisioner.plan import Plan
 from provisioner.planner import plan as make_plan
-from provisioner.reader import read_live_state
+from provisioner.reader import read_entry_counts, read_live_state
 from provisioner.views.progress import ApplyProgress
 
 EXIT_OK = 0
@@ -42,10 +46,46 @@ EXIT_CANCELLED = 1
 
 
 def saved_plan(paths: Sequence[Path]) -> Plan | None:
-    """The saved plan when PATHS is one `.json` file, else None (YAML files or folders)."""
-    if len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() == ".json":
-        return Plan.from_json(paths[0].read_text(encoding="utf-8"))
-    return None
+    """The saved plan when PATHS name a plan file, else None (YAML files or folders).
+
+    A plan is recognised by its content (a JSON object with `format_version` or
+    `operations`, and no `flows`), not by its name; it must be the only path.
+    """
+    plans = [path for path in paths if _is_plan_file(path)]
+    if not plans:
+        return None
+    if len(paths) > 1:
+        raise click.UsageError(
+            f"{plans[0]} is a saved plan, and a saved plan is applied alone: give either one "
+            "plan file or the YAML files and folders to plan from, not both."
+        )
+    path = plans[0]
+    try:
+        return Plan.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanFormatError(f"{path}: cannot read the saved plan: {error}") from None
+    except PlanFormatError as error:
+        raise PlanFormatError(f"{path}: {error}") from None
+
+
+def _is_plan_file(path: Path) -> bool:
+    """True when `path` holds a saved plan, or what is meant to be one (a `.json` file that
+    is not JSON, a JSON object that mentions `format_version`)."""
+    if not path.is_file():
+        return False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return path.suffix.lower() == ".json"
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return path.suffix.lower() == ".json" or '"format_version"' in text
+    if not isinstance(data, dict) or "flows" in data:
+        return False
+    return "format_version" in data or "operations" in data
 
 
 def _interactive() -> bool:
@@ -96,6 +136,7 @@ def command(
       provisioner apply plan.json --auto-approve       exactly a saved plan (refused if stale)
       provisioner apply --env production --auto-approve   after its `after` environments
       provisioner apply --all --auto-approve           every environment, in `after` order
+    A saved plan is known by its content, whatever its name, and is applied alone.
     Exit codes: 0 applied (or nothing to do), 1 error, 3 destructive changes not allowed
     (pass --allow-destructive) or an earlier environment not applied yet (promotion order).
     """
@@ -125,13 +166,21 @@ def command(
         if selected.env is not None and selected.project is not None:
             await promotion_order(selected, skip_order_check)
         async with open_store(target, selected.env, max_in_flight=parallelism) as client:
-            live = await read_live_state(client)
+            if client.read_only:
+                raise ReadOnlyError(
+                    "apply needs write access, and without a client secret the client uses "
+                    "the implicit grant, which can only read: set EPCC_CLIENT_SECRET (or "
+                    "--client-secret). `provisioner plan` shows the changes with read-only "
+                    "credentials."
+                )
             if saved is not None:
-                check_fresh(saved, live)
+                live = await read_live_state(client)
+                counts = await read_entry_counts(client, live, saved.deleted_flows)
+                check_fresh(saved, live, counts)
                 plan = saved
             else:
                 assert desired is not None
-                plan = make_plan(desired, live)
+                plan = make_plan(desired, await read_live_state(client))
             text = render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:

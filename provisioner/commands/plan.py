@@ -28,9 +28,10 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.model import State
-from provisioner.plan import Plan
+from provisioner.normalize import entry_count_fingerprint
+from provisioner.plan import Plan, entries_key
 from provisioner.planner import plan as make_plan
-from provisioner.reader import read_live_state
+from provisioner.reader import read_entry_counts, read_live_state
 from provisioner.views.json import render_json
 from provisioner.views.markdown import render_markdown
 from provisioner.views.text import render_text
@@ -56,9 +57,20 @@ def render(plan: Plan, output_format: str, color: bool = False) -> str:
 
 
 async def plan_against(client: Client, desired: State) -> Plan:
-    """Read the live state and plan `desired` against it."""
+    """Read the live state and plan `desired` against it.
+
+    A flow the plan deletes takes its entries with it: their number is recorded with the
+    plan's fingerprints (one `page[limit]=1` read per deleted flow, none otherwise), so a
+    saved plan goes stale when entries are added after the review.
+    """
     live = await read_live_state(client)
-    return make_plan(desired, live)
+    plan = make_plan(desired, live)
+    if not plan.deleted_flows:
+        return plan
+    counts = await read_entry_counts(client, live, plan.deleted_flows)
+    return plan.with_fingerprints(
+        {entries_key(slug): entry_count_fingerprint(count) for slug, count in counts.items()}
+    )
 
 
 def echo_stats(client: Client, target: Target) -> None:
