@@ -36,7 +36,13 @@ from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Protocol
 
-from provisioner.errors import ApplyError, PlanFormatError, StalePlanError, UnsafePlanError
+from provisioner.errors import (
+    ApplyError,
+    PlanFormatError,
+    ProvisionerError,
+    StalePlanError,
+    UnsafePlanError,
+)
 from provisioner.graph import dependencies, ordered
 from provisioner.model import State
 from provisioner.normalize import attributes_create_body, live_fingerprint, update_body
@@ -51,6 +57,31 @@ from provisioner.plan import (
 )
 
 DEFAULT_PARALLELISM = 8
+# After an interrupt, how long the requests in flight get to finish before they are abandoned.
+INTERRUPT_GRACE_SECONDS = 5.0
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
+class ApplyInterrupted(ProvisionerError):
+    """An apply stopped by an interrupt (Ctrl-C, SIGINT): what was applied, what was abandoned.
+
+    Nothing new started after the interrupt; the operations in flight finished within the
+    grace period (counted in `applied` when they succeeded) or were abandoned (`abandoned`:
+    their outcome is unknown, and the next apply plans from the store as it is).
+    """
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, applied: int, total: int, abandoned: tuple[Operation, ...] = ()) -> None:
+        self.applied = applied
+        self.total = total
+        self.abandoned = abandoned
+        super().__init__(interrupted_message(applied, total))
+
+
+def interrupted_message(applied: int, total: int) -> str:
+    """The one line an interrupted apply ends with."""
+    return f"Apply interrupted: {applied} of {total} operations applied; run apply again to finish"
 
 
 class WritingClient(Protocol):
@@ -244,12 +275,15 @@ async def apply_plan(
     parallelism: int = DEFAULT_PARALLELISM,
     allow_destructive: bool = False,
     on_event: EventCallback | None = None,
+    interrupt_grace: float = INTERRUPT_GRACE_SECONDS,
 ) -> ApplyResult:
     """Run every operation of `plan` in dependency order, `parallelism` at a time.
 
     Raises `UnsafePlanError` (nothing applied) for destructive operations not allowed, and
     `ApplyError` when an operation failed: after everything that did not depend on a failed
-    operation ran, and with the skipped dependants listed.
+    operation ran, and with the skipped dependants listed. Cancelled (an interrupt), it starts
+    nothing new, gives the operations in flight `interrupt_grace` seconds to finish, cancels
+    the rest and raises `ApplyInterrupted`.
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
@@ -309,7 +343,15 @@ async def apply_plan(
             running[asyncio.create_task(run.execute(operations[index]))] = index
         if not running:
             break
-        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # An interrupt (asyncio.run cancels the main task on SIGINT): start nothing new,
+            # let what is in flight finish for a moment, abandon the rest, and say so.
+            await _wind_down(running, operations, applied, emit, interrupt_grace)
+            raise ApplyInterrupted(
+                len(applied), total, tuple(operations[i] for i in sorted(running.values()))
+            ) from None
         for task in sorted(finished, key=running.__getitem__):
             index = running.pop(task)
             op = operations[index]
@@ -333,3 +375,31 @@ async def apply_plan(
             [(op.describe(), why) for op, why in skipped],
         ) from failed[0][1]
     return ApplyResult(applied=tuple(applied))
+
+
+async def _wind_down(
+    running: dict[asyncio.Task[None], int],
+    operations: tuple[Operation, ...],
+    applied: list[Operation],
+    emit: EventCallback,
+    grace: float,
+) -> None:
+    """After an interrupt: wait up to `grace` seconds for the running operations, report those
+    that finished, cancel the others. `running` keeps only the abandoned ones."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()  # the interrupt is handled here: later awaits must not see it again
+    total = len(operations)
+    if running:
+        finished, _ = await asyncio.wait(running, timeout=grace)
+        for done in sorted(finished, key=running.__getitem__):
+            index = running.pop(done)
+            error = done.exception()
+            if error is None:
+                applied.append(operations[index])
+                emit(ApplyEvent(EventKind.SUCCEEDED, index, total, operations[index]))
+            else:
+                emit(ApplyEvent(EventKind.FAILED, index, total, operations[index], str(error)))
+    for pending in running:
+        pending.cancel()
+    await asyncio.gather(*running, return_exceptions=True)

@@ -17,11 +17,20 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from provisioner.applier import DEFAULT_PARALLELISM, apply_plan, check_fresh, check_safe
+from provisioner.applier import (
+    DEFAULT_PARALLELISM,
+    EXIT_INTERRUPTED,
+    ApplyInterrupted,
+    apply_plan,
+    check_fresh,
+    check_safe,
+    interrupted_message,
+)
 from provisioner.commands._environments import apply_all, promotion_order
 from provisioner.commands._project import (
     Choice,
@@ -138,7 +147,8 @@ def command(
       provisioner apply --all --auto-approve           every environment, in `after` order
     A saved plan is known by its content, whatever its name, and is applied alone.
     Exit codes: 0 applied (or nothing to do), 1 error, 3 destructive changes not allowed
-    (pass --allow-destructive) or an earlier environment not applied yet (promotion order).
+    (pass --allow-destructive) or an earlier environment not applied yet (promotion order),
+    130 interrupted (Ctrl-C; run apply again to finish).
     """
     if choice.all:
         return apply_all(
@@ -198,6 +208,7 @@ def command(
                     click.echo("Apply cancelled: nothing was changed.", err=True)
                     return EXIT_CANCELLED
             with ApplyProgress(len(plan.operations), color=color) as progress:
+                shown.progress = progress
                 try:
                     await apply_plan(
                         client,
@@ -206,6 +217,14 @@ def command(
                         allow_destructive=allow_destructive,
                         on_event=progress,
                     )
+                except ApplyInterrupted as interrupt:
+                    progress.interrupted(interrupt.abandoned, client.stats.summary())
+                    shown.reported = True
+                    return EXIT_INTERRUPTED
+                except (KeyboardInterrupt, asyncio.CancelledError):
+                    progress.interrupted((), client.stats.summary())
+                    shown.reported = True
+                    raise
                 except ApplyError as error:
                     progress.finish(client.stats.summary())
                     # The progress summary listed every operation: the error only counts them.
@@ -219,4 +238,22 @@ def command(
             remember(selected, desired)
             return EXIT_OK
 
-    return asyncio.run(run())
+    shown = _Shown()
+    try:
+        return asyncio.run(run())
+    except KeyboardInterrupt:
+        # Ctrl-C before the apply started (nothing was applied), or a second one during it.
+        if shown.progress is None:
+            click.echo("Interrupted: nothing was applied.", err=True)
+        elif not shown.reported:
+            progress = shown.progress
+            click.echo(interrupted_message(len(progress.applied), progress.total), err=True)
+        return EXIT_INTERRUPTED
+
+
+@dataclass
+class _Shown:
+    """What an interrupted run has already told the user (the interrupt may come anywhere)."""
+
+    progress: ApplyProgress | None = None
+    reported: bool = False

@@ -9,6 +9,7 @@ request statistics.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import IO
 
@@ -22,7 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from provisioner.applier import ApplyEvent, EventKind
+from provisioner.applier import ApplyEvent, EventKind, interrupted_message
 from provisioner.plan import Operation
 
 
@@ -122,5 +123,15 @@ class ApplyProgress:
                 self._line(f"  skipped: {op.describe()} ({why})")
         else:
             self._line(f"Apply complete: {len(self.applied)} operation(s) applied.")
+        if stats_summary:
+            self._line(stats_summary)
+
+    def interrupted(
+        self, abandoned: Sequence[Operation] = (), stats_summary: str | None = None
+    ) -> None:
+        """Print the outcome of an interrupted apply: never "complete", and how to finish."""
+        self._line(interrupted_message(len(self.applied), self.total), style="red")
+        for op in abandoned:
+            self._line(f"  abandoned in flight (outcome unknown): {op.describe()}")
         if stats_summary:
             self._line(stats_summary)
