@@ -55,6 +55,7 @@ from provisioner.errors import (
     AuthError,
     ConflictError,
     NotFoundError,
+    ProvisionerError,
     RateLimitedError,
     ReadOnlyError,
     ServerError,
@@ -919,8 +920,22 @@ class Client:
         return _data_object("GET", path, response)
 
     async def _put(self, path: str, body: JsonObject) -> JsonObject:
-        response = await self._request("PUT", path, json_body=body)
-        return _data_object("PUT", path, response)
+        """A partial update. PUT is idempotent, so a lost answer is simply re-sent; when the
+        answer to the last attempt is lost too, the object is read back and the update counts
+        as done if the store holds every attribute sent (issue 10 item 4)."""
+        sent = _without_keys(body.get("data") or {})
+
+        async def verify() -> JsonObject | None:
+            try:
+                stored = await self._get(path)
+            except ProvisionerError:
+                return None  # the read-back failed too: report the PUT's own failure
+            return stored if _holds(stored, sent) else None
+
+        outcome = await self._send("PUT", path, json_body=body, verify=verify)
+        if isinstance(outcome, _Adopted):
+            return outcome.data
+        return _data_object("PUT", path, outcome)
 
     async def _delete(self, path: str) -> None:
         await self._request("DELETE", path, missing_ok_on_retry=True)
@@ -1012,6 +1027,7 @@ class Client:
         json_body: JsonObject | None = None,
         form: Mapping[str, str] | None = None,
         find: Finder | None = None,
+        verify: Finder | None = None,
         missing_ok_on_retry: bool = False,
     ) -> httpx.Response | _Adopted:
         """Send with retries; the heart of the client.
@@ -1019,7 +1035,9 @@ class Client:
         `form` marks the token call (no bearer token, any failure an AuthError). `find` makes
         a create retry-safe: once an attempt may have been applied (its answer was lost: a
         timeout or broken connection after sending, or a 5xx), `find` is asked before every
-        re-send and after a "duplicate" refusal, and what it finds is adopted.
+        re-send and after a "duplicate" refusal, and what it finds is adopted. `verify` (an
+        update) is asked once, when every attempt is spent and one may have been applied: what
+        it returns means the write is in the store.
         """
         token_call = form is not None
         if not token_call and method != "GET" and self.read_only:
@@ -1122,6 +1140,10 @@ class Client:
             found = await find()
             if found is not None:
                 return self._adopt(method, path, found)
+        if maybe_applied and verify is not None:
+            found = await verify()
+            if found is not None:
+                return self._adopt(method, path, found)
         elapsed = time.monotonic() - started
         note = f"gave up after {attempt} attempt{'s' if attempt != 1 else ''} in {elapsed:.1f} s"
         if response is not None:
@@ -1207,6 +1229,23 @@ def _with_required(
     the API's default (`description: ""`, `enabled: true`, `required: false`)."""
     missing = {k: defaults[k] for k in required if k not in attrs and k in defaults}
     return {**attrs, **missing}
+
+
+def _holds(stored: Mapping[str, Any], sent: Mapping[str, Any]) -> bool:
+    """True when an object read back holds every attribute a PUT sent.
+
+    Null and `""` are one value (the API stores an empty default or description either way,
+    4.3); a key the object does not show counts only if null was sent (`omit_null`); the
+    password is never returned (6).
+    """
+    for key, value in sent.items():
+        if key == "password":
+            continue
+        have = stored.get(key)
+        if have == value or (value in (None, "") and have in (None, "")):
+            continue
+        return False
+    return True
 
 
 def _int_at(mapping: Mapping[str, Any], *keys: str) -> int | None:
