@@ -773,6 +773,9 @@ async def customer_endpoint(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # Commerce Extensions (epcc-api.md 10) live in their own module, which imports this one.
+    from provisioner.localstore.extensions_routes import routes as extension_routes
+
     return [
         Route(TOKEN_ROUTE, token_endpoint, methods=["POST"]),
         Route(STATS_ROUTE, stats_endpoint, methods=["GET", "DELETE"]),
@@ -794,6 +797,7 @@ def routes() -> list[BaseRoute]:
         ),
         Route("/v2/customers", customers_endpoint, methods=["GET", "POST"]),
         Route("/v2/customers/{customer_id}", customer_endpoint, methods=["GET", "PUT", "DELETE"]),
+        *extension_routes(),
     ]
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.epcc.flows import CORE_FLOW_SLUGS, CORE_RESOURCE_ATTRIBUTES, MAX_FIELDS_PER_FLOW
+from provisioner.localstore.extensions_storage import EXTENSIONS_SCHEMA
 from provisioner.localstore.problems import Problem
 from provisioner.localstore.validation import check_field, failed
 from provisioner.model import FIELD_ATTRIBUTES
@@ -130,7 +131,7 @@ class Storage:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            conn.executescript(SCHEMA)
+            conn.executescript(SCHEMA + EXTENSIONS_SCHEMA)
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,625 @@
+"""Commerce Extensions in the local store's SQLite: Custom APIs, their fields and entries.
+
+`ExtensionsStorage` wraps the store's `Storage` and uses its transactions (one per method;
+writes take the write lock up front, so a uniqueness check and the insert after it cannot
+interleave with another writer). The tables are created with the store's own schema
+(`EXTENSIONS_SCHEMA`, appended to `storage.SCHEMA`).
+
+Entry values are kept by field id (a JSON object per entry), so renaming a field keeps its
+values and deleting one drops them for good: recreating the slug makes a new field (epcc-api.md
+10, "assume: delete loses them, rename keeps them").
+
+What a definition must look like is judged by `provisioner.extensions.rules` before anything
+here runs; this module checks what needs the stored state: duplicates (409), parents that
+exist, depth and cycles, `use_as_url_slug` only while the API has no entries, create-only
+attributes, unique and immutable values, the 64 KiB entry limit (413) and `If-Match` (412).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from provisioner.extensions import facts, rules
+from provisioner.localstore.problems import Problem
+from provisioner.localstore.validation import is_uuid
+
+if TYPE_CHECKING:
+    from provisioner.localstore.storage import Storage
+
+Record = dict[str, Any]
+
+EXTENSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS custom_apis (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    slug TEXT NOT NULL UNIQUE,
+    api_type TEXT NOT NULL UNIQUE,
+    attributes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS custom_fields (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    api_id TEXT NOT NULL REFERENCES custom_apis(id) ON DELETE CASCADE,
+    slug TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (api_id, slug)
+);
+CREATE TABLE IF NOT EXISTS custom_entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    api_id TEXT NOT NULL REFERENCES custom_apis(id) ON DELETE CASCADE,
+    data TEXT NOT NULL,
+    resource_version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS custom_entries_api ON custom_entries (api_id, seq);
+"""
+
+API_KEYS = ("name", "description", "allow_upserts", "presentation", "parents")
+FIELD_KEYS = (
+    "name",
+    "description",
+    "field_type",
+    "use_as_url_slug",
+    "presentation",
+    "validation",
+)
+
+
+def bad_request(detail: str) -> Problem:
+    return Problem(400, detail, "Bad Request")
+
+
+def invalid(violations: Sequence[rules.Violation], prefix: str = "data") -> Problem:
+    """400 naming every violation, paths under `prefix`."""
+    return bad_request("; ".join(str(v.under(prefix)) for v in sorted(violations)))
+
+
+def not_found(what: str) -> Problem:
+    return Problem(404, f"{what} not found", "Not Found")
+
+
+def conflict(detail: str) -> Problem:
+    return Problem(409, detail, "Conflict")
+
+
+def etag_of(entry: Mapping[str, Any]) -> str:
+    """A hash of the entry's version (SPEC meta.etag_id); the ETag header is W/"<it>"."""
+    text = f"{entry['id']}:{entry['resource_version']}:{entry['updated_at']}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _json_path(field_id: str) -> str:
+    return f'$."{field_id}"'  # field ids are UUIDs: nothing to escape
+
+
+class ExtensionsStorage:
+    """Custom APIs, fields and entries over the store's database."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    # ------------------------------------------------------------------------- rows
+
+    @staticmethod
+    def _api(row: sqlite3.Row) -> Record:
+        attributes = json.loads(row["attributes"])
+        record: Record = {"id": row["id"], "slug": row["slug"], "api_type": row["api_type"]}
+        record.update({key: attributes[key] for key in API_KEYS})
+        record["created_at"] = row["created_at"]
+        record["updated_at"] = row["updated_at"]
+        return record
+
+    @staticmethod
+    def _field(row: sqlite3.Row) -> Record:
+        attributes = json.loads(row["attributes"])
+        record: Record = {"id": row["id"], "api_id": row["api_id"], "slug": row["slug"]}
+        record.update({key: attributes[key] for key in FIELD_KEYS})
+        record["created_at"] = row["created_at"]
+        record["updated_at"] = row["updated_at"]
+        return record
+
+    @staticmethod
+    def _entry(row: sqlite3.Row) -> Record:
+        entry: Record = {
+            "id": row["id"],
+            "api_id": row["api_id"],
+            "values": json.loads(row["data"]),
+            "resource_version": row["resource_version"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+        entry["etag_id"] = etag_of(entry)
+        return entry
+
+    def _api_row(self, conn: sqlite3.Connection, api_id: str) -> Record:
+        row = conn.execute("SELECT * FROM custom_apis WHERE id = ?", (api_id,)).fetchone()
+        if row is None:
+            raise not_found("Custom API")
+        return self._api(row)
+
+    def _api_by_slug(self, conn: sqlite3.Connection, slug: str) -> Record:
+        row = conn.execute("SELECT * FROM custom_apis WHERE slug = ?", (slug,)).fetchone()
+        if row is None:
+            raise not_found("Custom API")
+        return self._api(row)
+
+    def _find_api(self, conn: sqlite3.Connection, key: str, *, by_slug: bool) -> Record:
+        return self._api_by_slug(conn, key) if by_slug else self._api_row(conn, key)
+
+    def _all_apis(self, conn: sqlite3.Connection) -> list[Record]:
+        rows = conn.execute("SELECT * FROM custom_apis ORDER BY seq").fetchall()
+        return [self._api(row) for row in rows]
+
+    def _fields_of(self, conn: sqlite3.Connection, api_id: str) -> list[Record]:
+        rows = conn.execute(
+            "SELECT * FROM custom_fields WHERE api_id = ? ORDER BY seq", (api_id,)
+        ).fetchall()
+        return [self._field(row) for row in rows]
+
+    def _field_row(self, conn: sqlite3.Connection, api_id: str, field_id: str) -> Record:
+        row = conn.execute(
+            "SELECT * FROM custom_fields WHERE id = ? AND api_id = ?", (field_id, api_id)
+        ).fetchone()
+        if row is None:
+            raise not_found("Custom Field")
+        return self._field(row)
+
+    def _entry_count(self, conn: sqlite3.Connection, api_id: str) -> int:
+        row = conn.execute("SELECT COUNT(*) FROM custom_entries WHERE api_id = ?", (api_id,))
+        return int(row.fetchone()[0])
+
+    # ----------------------------------------------------------------- Custom APIs
+
+    def list_apis(self) -> list[Record]:
+        with self.storage.transaction(write=False) as conn:
+            return self._all_apis(conn)
+
+    def get_api(self, api_id: str) -> Record:
+        with self.storage.transaction(write=False) as conn:
+            return self._api_row(conn, api_id)
+
+    def _check_parents(
+        self, conn: sqlite3.Connection, api_id: str, parents: Sequence[Mapping[str, str]]
+    ) -> None:
+        """Parents exist; with them in place no API is nested deeper than 2 or in a cycle."""
+        graph: dict[str, list[str]] = {}
+        for api in self._all_apis(conn):
+            graph[api["id"]] = [p["id"] for p in api["parents"] if p["type"] == "custom_api"]
+        graph[api_id] = [p["id"] for p in parents if p["type"] == "custom_api"]
+        found = rules.check_parent_graph(graph)
+        mine = [v for key, v in found if key == api_id and v.path]
+        if mine:
+            raise invalid(mine, "data.relationships.parent_apis.data")
+        if found:
+            key, violation = found[0]
+            subject = "this Custom API" if key == api_id else f"the Custom API {key}"
+            raise bad_request(
+                f"data.relationships.parent_apis: with these parents {subject} "
+                f"{violation.message} (expected {violation.expected})"
+            )
+
+    def _check_api_unique(
+        self, conn: sqlite3.Connection, api_id: str, slug: str, api_type: str | None
+    ) -> None:
+        if api_type is not None:
+            row = conn.execute(
+                "SELECT 1 FROM custom_apis WHERE api_type = ? AND id != ?", (api_type, api_id)
+            ).fetchone()
+            if row is not None:  # SPEC ConflictError "Duplicate Custom API"
+                raise conflict("custom_api with the given api_type already exists")
+        row = conn.execute(
+            "SELECT 1 FROM custom_apis WHERE slug = ? AND id != ?", (slug, api_id)
+        ).fetchone()
+        if row is not None:
+            raise conflict("custom_api with the given slug already exists")
+
+    def _write_api(self, conn: sqlite3.Connection, api: Record, *, new: bool) -> None:
+        attributes = json.dumps({key: api[key] for key in API_KEYS})
+        if new:
+            conn.execute(
+                "INSERT INTO custom_apis (id, slug, api_type, attributes, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    api["id"],
+                    api["slug"],
+                    api["api_type"],
+                    attributes,
+                    api["created_at"],
+                    api["updated_at"],
+                ),
+            )
+        else:
+            conn.execute(
+                "UPDATE custom_apis SET slug = ?, attributes = ?, updated_at = ? WHERE id = ?",
+                (api["slug"], attributes, api["updated_at"], api["id"]),
+            )
+
+    def create_api(self, api: Record) -> Record:
+        """`api`: id, slug, api_type, API_KEYS and timestamps (already checked for shape)."""
+        with self.storage.transaction(write=True) as conn:
+            self._check_api_unique(conn, api["id"], api["slug"], api["api_type"])
+            self._check_parents(conn, api["id"], api["parents"])
+            self._write_api(conn, api, new=True)
+            return self._api_row(conn, api["id"])
+
+    def update_api(self, api_id: str, changes: Mapping[str, Any], stamp: str) -> Record:
+        """A partial update; `changes` holds slug and API_KEYS attributes only."""
+        with self.storage.transaction(write=True) as conn:
+            api = self._api_row(conn, api_id)
+            merged = {**api, **changes, "updated_at": stamp}
+            if "presentation" in changes:
+                merged["presentation"] = {**api["presentation"], **changes["presentation"]}
+                violations = rules.check_api_presentation(merged["presentation"])
+                if violations:
+                    raise invalid(violations, "data.presentation")
+            self._check_api_unique(conn, api_id, merged["slug"], None)
+            if "parents" in changes:
+                self._check_parents(conn, api_id, merged["parents"])
+            self._write_api(conn, merged, new=False)
+            return self._api_row(conn, api_id)
+
+    def delete_api(self, api_id: str) -> None:
+        """Its fields and entries go with it; an API that is another's parent stays (409)."""
+        with self.storage.transaction(write=True) as conn:
+            self._api_row(conn, api_id)
+            children = [
+                api["slug"]
+                for api in self._all_apis(conn)
+                if any(p["type"] == "custom_api" and p["id"] == api_id for p in api["parents"])
+            ]
+            if children:  # [INF] the spec is silent; refusing keeps no dangling parent
+                raise conflict(
+                    "the Custom API is the parent of "
+                    + ", ".join(sorted(children))
+                    + "; change or delete those first"
+                )
+            conn.execute("DELETE FROM custom_apis WHERE id = ?", (api_id,))
+
+    # ---------------------------------------------------------------------- fields
+
+    def list_fields(self, api_id: str) -> list[Record]:
+        with self.storage.transaction(write=False) as conn:
+            self._api_row(conn, api_id)
+            return self._fields_of(conn, api_id)
+
+    def get_field(self, api_id: str, field_id: str) -> Record:
+        with self.storage.transaction(write=False) as conn:
+            self._api_row(conn, api_id)
+            return self._field_row(conn, api_id, field_id)
+
+    def _check_field_slug_free(
+        self, conn: sqlite3.Connection, api_id: str, slug: str, field_id: str
+    ) -> None:
+        row = conn.execute(
+            "SELECT 1 FROM custom_fields WHERE api_id = ? AND slug = ? AND id != ?",
+            (api_id, slug, field_id),
+        ).fetchone()
+        if row is not None:  # SPEC ConflictError "Duplicate Custom Field"
+            raise conflict("custom_field with the given slug already exists")
+
+    def _write_field(self, conn: sqlite3.Connection, field: Record, *, new: bool) -> None:
+        attributes = json.dumps({key: field[key] for key in FIELD_KEYS})
+        if new:
+            conn.execute(
+                "INSERT INTO custom_fields (id, api_id, slug, attributes, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    field["id"],
+                    field["api_id"],
+                    field["slug"],
+                    attributes,
+                    field["created_at"],
+                    field["updated_at"],
+                ),
+            )
+        else:
+            conn.execute(
+                "UPDATE custom_fields SET slug = ?, attributes = ?, updated_at = ? WHERE id = ?",
+                (field["slug"], attributes, field["updated_at"], field["id"]),
+            )
+
+    def create_field(self, field: Record) -> Record:
+        """`field`: id, api_id, slug, FIELD_KEYS (validation full) and timestamps."""
+        with self.storage.transaction(write=True) as conn:
+            self._api_row(conn, field["api_id"])
+            self._check_field_slug_free(conn, field["api_id"], field["slug"], field["id"])
+            if field["use_as_url_slug"]:
+                others = {f["slug"]: f for f in self._fields_of(conn, field["api_id"])}
+                violations = rules.check_api_fields({**others, field["slug"]: field})
+                if violations:
+                    raise invalid(
+                        [
+                            rules.Violation(
+                                "use_as_url_slug", violations[0].message, violations[0].expected
+                            )
+                        ]
+                    )
+                if self._entry_count(conn, field["api_id"]):
+                    raise invalid(
+                        [
+                            rules.Violation(
+                                "use_as_url_slug",
+                                "cannot be set: the Custom API already has entries",
+                                "a Custom API without entries",
+                            )
+                        ]
+                    )
+            self._write_field(conn, field, new=True)
+            return self._field_row(conn, field["api_id"], field["id"])
+
+    def update_field(
+        self, api_id: str, field_id: str, body: Mapping[str, Any], stamp: str
+    ) -> Record:
+        """A partial update: named attributes replace, validation keys merge one by one."""
+        with self.storage.transaction(write=True) as conn:
+            self._api_row(conn, api_id)
+            field = self._field_row(conn, api_id, field_id)
+            changes = rules.create_only_changes(field, body, facts.FIELD_CREATE_ONLY)
+            if changes:
+                raise invalid(changes)
+            merged = {**field, "updated_at": stamp}
+            for key in ("name", "description", "slug"):
+                if key in body:
+                    merged[key] = body[key]
+            if "presentation" in body:
+                merged["presentation"] = {**field["presentation"], **body["presentation"]}
+            field_type = field["field_type"]
+            given = body.get("validation") or {}
+            rules_given = given.get(field_type) or {}
+            merged_rules = {**field["validation"][field_type], **rules_given}
+            merged["validation"] = rules.full_validation(field_type, {field_type: merged_rules})
+            check = {
+                key: merged[key]
+                for key in ("name", "description", "slug", "field_type", "use_as_url_slug")
+            }
+            violations = rules.check_field(
+                {**check, "validation": merged["validation"]}, create=True
+            )
+            if violations:
+                raise invalid(violations)
+            if merged["slug"] != field["slug"]:
+                self._check_field_slug_free(conn, api_id, merged["slug"], field_id)
+            self._write_field(conn, merged, new=False)
+            return self._field_row(conn, api_id, field_id)
+
+    def delete_field(self, api_id: str, field_id: str) -> None:
+        """The field's values are dropped from every entry of its API."""
+        with self.storage.transaction(write=True) as conn:
+            self._api_row(conn, api_id)
+            self._field_row(conn, api_id, field_id)
+            conn.execute(
+                "UPDATE custom_entries SET data = json_remove(data, ?) WHERE api_id = ?",
+                (_json_path(field_id), api_id),
+            )
+            conn.execute("DELETE FROM custom_fields WHERE id = ?", (field_id,))
+
+    # --------------------------------------------------------------------- entries
+
+    def api_with_fields(self, key: str, *, by_slug: bool) -> tuple[Record, list[Record]]:
+        with self.storage.transaction(write=False) as conn:
+            api = self._find_api(conn, key, by_slug=by_slug)
+            return api, self._fields_of(conn, api["id"])
+
+    def list_entries(self, key: str, *, by_slug: bool) -> tuple[Record, list[Record], list[Record]]:
+        """(api, fields, every entry in creation order): lists filter and page in memory."""
+        with self.storage.transaction(write=False) as conn:
+            api = self._find_api(conn, key, by_slug=by_slug)
+            rows = conn.execute(
+                "SELECT * FROM custom_entries WHERE api_id = ? ORDER BY seq", (api["id"],)
+            ).fetchall()
+            return api, self._fields_of(conn, api["id"]), [self._entry(r) for r in rows]
+
+    def _url_slug_field(self, fields: Sequence[Record]) -> Record | None:
+        return next((f for f in fields if f["use_as_url_slug"]), None)
+
+    def _find_entry(
+        self, conn: sqlite3.Connection, api_id: str, fields: Sequence[Record], key: str
+    ) -> Record | None:
+        """By id, or by the value of the API's `use_as_url_slug` field."""
+        row = conn.execute(
+            "SELECT * FROM custom_entries WHERE id = ? AND api_id = ?", (key, api_id)
+        ).fetchone()
+        slug_field = self._url_slug_field(fields)
+        if row is None and slug_field is not None:
+            row = conn.execute(
+                "SELECT * FROM custom_entries WHERE api_id = ? AND json_extract(data, ?) = ?",
+                (api_id, _json_path(slug_field["id"]), key),
+            ).fetchone()
+        return None if row is None else self._entry(row)
+
+    def get_entry(
+        self, api_key: str, key: str, *, by_slug: bool
+    ) -> tuple[Record, list[Record], Record]:
+        with self.storage.transaction(write=False) as conn:
+            api = self._find_api(conn, api_key, by_slug=by_slug)
+            fields = self._fields_of(conn, api["id"])
+            entry = self._find_entry(conn, api["id"], fields, key)
+            if entry is None:
+                raise not_found("Custom API Entry")
+            return api, fields, entry
+
+    def write_entry(
+        self,
+        api_key: str,
+        key: str | None,
+        data: Mapping[str, Any],
+        stamp: str,
+        *,
+        by_slug: bool,
+        if_match: str | None,
+    ) -> tuple[Record, list[Record], Record, bool]:
+        """POST (`key` None) or PUT; returns (api, fields, entry, created)."""
+        with self.storage.transaction(write=True) as conn:
+            conn.create_function("casefold", 1, _casefold, deterministic=True)
+            api = self._find_api(conn, api_key, by_slug=by_slug)
+            fields = self._fields_of(conn, api["id"])
+            current = None if key is None else self._find_entry(conn, api["id"], fields, key)
+            slug_field = self._url_slug_field(fields)
+            data = dict(data)
+            if key is not None and current is None:
+                if not api["allow_upserts"]:
+                    raise not_found("Custom API Entry")
+                if if_match is not None and if_match.strip() != "*":
+                    raise Problem(412, "The entry does not exist.", "Precondition Failed")
+                if slug_field is not None and not is_uuid(key):
+                    data.setdefault(slug_field["slug"], key)
+                    if data[slug_field["slug"]] != key:
+                        raise bad_request(
+                            f"data.{slug_field['slug']}: differs from the URL's {key!r}"
+                        )
+            if current is not None and if_match is not None:
+                check_if_match(if_match, current)
+            create = current is None
+            entry_id = current["id"] if current else self._new_entry_id(data, key, slug_field)
+            values = entry_values(fields, data, current, create=create)
+            self._check_unique(conn, api["id"], fields, values, entry_id)
+            stored = dict(current["values"]) if current else {}
+            stored.update(values)
+            live = {f["id"] for f in fields}
+            size = sum(rules.value_size(v) for k, v in stored.items() if k in live)
+            if size > facts.MAX_ENTRY_BYTES:
+                raise Problem(
+                    413,
+                    f"Maximum entry size reached ({size} bytes; at most {facts.MAX_ENTRY_BYTES}).",
+                    "Request Entity Too Large",
+                )
+            text = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
+            if create:
+                if conn.execute(
+                    "SELECT 1 FROM custom_entries WHERE id = ?", (entry_id,)
+                ).fetchone():
+                    raise conflict(f'an entry with id "{entry_id}" already exists')
+                conn.execute(
+                    "INSERT INTO custom_entries (id, api_id, data, resource_version, created_at,"
+                    " updated_at) VALUES (?, ?, ?, 0, ?, ?)",
+                    (entry_id, api["id"], text, stamp, stamp),
+                )
+            else:
+                conn.execute(
+                    "UPDATE custom_entries SET data = ?, resource_version = resource_version + 1,"
+                    " updated_at = ? WHERE id = ?",
+                    (text, stamp, entry_id),
+                )
+            row = conn.execute("SELECT * FROM custom_entries WHERE id = ?", (entry_id,))
+            return api, fields, self._entry(row.fetchone()), create
+
+    @staticmethod
+    def _new_entry_id(data: Mapping[str, Any], key: str | None, slug_field: Record | None) -> str:
+        if key is not None and is_uuid(key):
+            return key  # an upsert by id creates that id
+        if key is not None and slug_field is None:
+            raise bad_request(f"{key!r} is not an entry id (a UUID)")
+        return str(uuid.uuid4())
+
+    def _check_unique(
+        self,
+        conn: sqlite3.Connection,
+        api_id: str,
+        fields: Sequence[Record],
+        values: Mapping[str, Any],
+        entry_id: str,
+    ) -> None:
+        """SPEC StringCustomField.unique: no two entries of the API share the value."""
+        for field in fields:
+            value = values.get(field["id"])
+            string_rules = field["validation"].get("string") or {}
+            if value is None or string_rules.get("unique") != "yes":
+                continue
+            if string_rules.get("unique_case_insensitivity"):
+                clause = "casefold(json_extract(data, ?)) = casefold(?)"
+            else:
+                clause = "json_extract(data, ?) = ?"
+            row = conn.execute(
+                f"SELECT 1 FROM custom_entries WHERE api_id = ? AND id != ? AND {clause}",
+                (api_id, entry_id, _json_path(field["id"]), value),
+            ).fetchone()
+            if row is not None:
+                raise conflict(f"custom_api_entry with the given {field['slug']} already exists")
+
+    def delete_entry(self, api_key: str, key: str, *, by_slug: bool, if_match: str | None) -> None:
+        with self.storage.transaction(write=True) as conn:
+            api = self._find_api(conn, api_key, by_slug=by_slug)
+            fields = self._fields_of(conn, api["id"])
+            entry = self._find_entry(conn, api["id"], fields, key)
+            if entry is None:
+                raise not_found("Custom API Entry")
+            if if_match is not None:
+                check_if_match(if_match, entry)
+            conn.execute("DELETE FROM custom_entries WHERE id = ?", (entry["id"],))
+
+
+def check_if_match(header: str, entry: Mapping[str, Any]) -> None:
+    """SPEC IfMatch: the value must be W/"<etag_id>" (a strong form and `*` also match)."""
+    current = f'W/"{entry["etag_id"]}"'
+    candidates = [part.strip() for part in header.split(",")]
+    for candidate in candidates:
+        if candidate == "*" or candidate.removeprefix("W/") == current.removeprefix("W/"):
+            return
+    raise Problem(
+        412,
+        f"The provided ETag '{header}', does not match the current ETag '{current}'.",
+        "Precondition Failed",
+    )
+
+
+def entry_values(
+    fields: Sequence[Record],
+    data: Mapping[str, Any],
+    current: Record | None,
+    *,
+    create: bool,
+) -> dict[str, Any]:
+    """The body's values by field id, checked against the fields (400 naming each problem).
+
+    On create a field left out counts as null (so `allow_null_values: false` needs a value);
+    on update only the keys sent are checked, and an `immutable` field keeps its value.
+    """
+    by_slug = {field["slug"]: field for field in fields}
+    unknown = sorted(k for k in data if k not in by_slug and k not in ("type", "id"))
+    violations = [
+        rules.Violation(key, "is not a field of this Custom API", ", ".join(sorted(by_slug)))
+        for key in unknown
+    ]
+    values: dict[str, Any] = {}
+    for field in fields:
+        slug, field_type = field["slug"], field["field_type"]
+        field_rules = field["validation"][field_type]
+        if slug not in data:
+            if create and field_rules.get("allow_null_values", True) is False:
+                violations.append(rules.Violation(slug, "is required: null is not allowed"))
+            continue
+        value = data[slug]
+        violations += [v.under(slug) for v in rules.check_value(field_type, field_rules, value)]
+        url_slug = field["use_as_url_slug"] and isinstance(value, str)
+        if url_slug and not facts.URL_SLUG_VALUE_RE.match(value):
+            violations.append(
+                rules.Violation(
+                    slug,
+                    f"{rules.describe(value)} is used in URLs",
+                    "only letters, digits, -, ., _ and ~",
+                )
+            )
+        before = None if current is None else current["values"].get(field["id"])
+        if current is not None and field_rules.get("immutable") and before != value:
+            violations.append(
+                rules.Violation(slug, "is immutable: it is set when the entry is created")
+            )
+        values[field["id"]] = value
+    if violations:
+        raise invalid(violations)
+    return values

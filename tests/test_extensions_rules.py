@@ -1,0 +1,350 @@
+"""The pure checks of Custom API definitions and entry values (provisioner.extensions.rules).
+
+Each case names the definition, the path the violation must be at, and a word of its message;
+a valid definition must give no violation at all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from provisioner.extensions import facts, rules
+from provisioner.extensions.rules import Violation
+
+API = {"name": "Wishlists", "slug": "wishlists", "api_type": "wishlist_ext"}
+
+
+def paths(found: list[Violation]) -> list[str]:
+    return [violation.path for violation in found]
+
+
+def test_a_complete_custom_api_is_valid() -> None:
+    api = {
+        **API,
+        "description": "d",
+        "allow_upserts": True,
+        "presentation": {"page": "home", "section": "top"},
+        "relationships": {
+            "parent_apis": {
+                "data": [
+                    {"type": "api_location", "id": "/v2/extensions"},
+                    {"type": "custom_api", "id": "b0c6e5e8-0000-4000-8000-000000000000"},
+                ]
+            }
+        },
+    }
+    assert rules.check_api(api, create=True) == []
+    assert rules.parent_ids(api) == ["b0c6e5e8-0000-4000-8000-000000000000"]
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "word"),
+    [
+        ({"slug": "Wish Lists"}, "slug", "Wish Lists"),
+        ({"slug": "x" * 64}, "slug", "string"),
+        ({"api_type": "wishlist"}, "api_type", "wishlist"),
+        ({"api_type": "Wish_ext"}, "api_type", "Wish_ext"),
+        ({"api_type": "a" * 60 + "_ext"}, "api_type", "string"),
+        ({"name": ""}, "name", "0 characters"),
+        ({"name": "n" * 256}, "name", "256 characters"),
+        ({"description": "d" * 256}, "description", "256"),
+        ({"allow_upserts": "yes"}, "allow_upserts", "string"),
+        ({"presentation": {"section": "s"}}, "presentation.section", "without a page"),
+        ({"presentation": {"page": "p", "section": "s" * 65}}, "presentation.section", "65"),
+        ({"presentation": {"page": 3}}, "presentation.page", "integer"),
+        ({"colour": "red"}, "colour", "unknown"),
+        (
+            {"relationships": {"parent_apis": {"data": [{"type": "api_location", "id": "/v2"}]}}},
+            "relationships.parent_apis.data.0.id",
+            "/v2",
+        ),
+        (
+            {"relationships": {"parent_apis": {"data": [{"type": "flow", "id": "x"}]}}},
+            "relationships.parent_apis.data.0.type",
+            "flow",
+        ),
+    ],
+)
+def test_custom_api_violations(change: dict[str, Any], path: str, word: str) -> None:
+    found = rules.check_api({**API, **change}, create=True)
+    assert paths(found) == [path], found
+    assert word in str(found[0])
+
+
+def test_custom_api_create_requires_and_update_refuses_api_type() -> None:
+    assert paths(rules.check_api({}, create=True)) == ["name", "slug", "api_type"]
+    assert rules.check_api({"name": "Renamed", "slug": "new-slug"}, create=False) == []
+    refused = rules.check_api({"api_type": "other_ext"}, create=False)
+    assert paths(refused) == ["api_type"]
+    assert "set when the Custom API is created" in refused[0].message
+
+
+def test_parent_graph_missing_cycle_and_depth() -> None:
+    # a <- b <- c is fine (depth 2); d under c is three parents deep.
+    graph = {"a": [], "b": ["a"], "c": ["b"], "d": ["c"], "e": ["ghost"], "x": ["y"], "y": ["x"]}
+    found = {(key, v.path, v.message) for key, v in rules.check_parent_graph(graph)}
+    assert found == {
+        ("d", "", "is nested 3 parents deep"),
+        ("e", "0", "no Custom API 'ghost'"),
+        ("x", "", "its parents form a cycle"),
+        ("y", "", "its parents form a cycle"),
+    }
+    assert rules.check_parent_graph(graph, ["a", "b", "c"]) == []
+    assert [k for k, _ in rules.check_parent_graph({"s": ["s"]})] == ["s"]
+
+
+FIELD = {"name": "Name", "slug": "name", "field_type": "string"}
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        FIELD,
+        {
+            **FIELD,
+            "description": "",
+            "use_as_url_slug": True,
+            "presentation": {"sort_order": 1000},
+            "validation": {
+                "string": {
+                    "min_length": 0,
+                    "max_length": 64,
+                    "regex": r"^[a-z][a-z0-9-]*\z",
+                    "unique": "yes",
+                    "unique_case_insensitivity": True,
+                    "allow_null_values": False,
+                    "immutable": True,
+                }
+            },
+        },
+        {**FIELD, "field_type": "integer", "validation": {"integer": {"min_value": -(2**53 - 1)}}},
+        {
+            **FIELD,
+            "field_type": "float",
+            "validation": {"float": {"min_value": 0.5, "max_value": 1}},
+        },
+        {**FIELD, "field_type": "boolean", "validation": {"boolean": {"allow_null_values": None}}},
+        {
+            **FIELD,
+            "field_type": "any",
+            "validation": {
+                "any": {
+                    "json_schema": {
+                        "version": "2020-12",
+                        "schema": json.dumps(
+                            {
+                                "type": "object",
+                                "$defs": {"n": {"type": "integer"}},
+                                "properties": {"n": {"$ref": "#/$defs/n"}},
+                            }
+                        ),
+                    }
+                }
+            },
+        },
+        {
+            **FIELD,
+            "field_type": "list",
+            "validation": {"list": {"min_length": 1, "max_length": 1000, "allowed_type": "float"}},
+        },
+    ],
+)
+def test_valid_fields(field: dict[str, Any]) -> None:
+    assert rules.check_field(field, create=True) == []
+
+
+def _schema(schema: Any) -> dict[str, Any]:
+    return {"version": "2020-12", "schema": json.dumps(schema)}
+
+
+@pytest.mark.parametrize(
+    ("field", "path", "word"),
+    [
+        ({"slug": "type"}, "slug", "reserved"),
+        ({"slug": "weights"}, "slug", "reserved"),
+        ({"slug": "s" * 64}, "slug", "64 characters"),
+        ({"field_type": "date"}, "field_type", "date"),
+        ({"presentation": {"sort_order": 1001}}, "presentation.sort_order", "1001"),
+        ({"validation": {"integer": {"min_value": 1}}}, "validation.integer", "integer fields"),
+        ({"validation": {"string": {"max_length": 65536}}}, "validation.string.max_length", "655"),
+        ({"validation": {"string": {"min_length": -1}}}, "validation.string.min_length", "-1"),
+        (
+            {"validation": {"string": {"min_length": 5, "max_length": 4}}},
+            "validation.string.min_length",
+            "greater than",
+        ),
+        ({"validation": {"string": {"regex": r"(a)\1"}}}, "validation.string.regex", "RE2"),
+        ({"validation": {"string": {"regex": r"a(?=b)"}}}, "validation.string.regex", "RE2"),
+        ({"validation": {"string": {"regex": r"(?<!a)b"}}}, "validation.string.regex", "RE2"),
+        ({"validation": {"string": {"regex": "a" * 1025}}}, "validation.string.regex", "1025"),
+        ({"validation": {"string": {"unique": True}}}, "validation.string.unique", "boolean"),
+        (
+            {"validation": {"string": {"unique_case_insensitivity": True}}},
+            "validation.string.unique_case_insensitivity",
+            "unique",
+        ),
+        ({"validation": {"string": {"colour": 1}}}, "validation.string.colour", "unknown"),
+        (
+            {"use_as_url_slug": True, "validation": {"string": {"unique": "yes"}}},
+            "use_as_url_slug",
+            "null",
+        ),
+        (
+            {"field_type": "integer", "validation": {"integer": {"max_value": 2**53}}},
+            "validation.integer.max_value",
+            "9007199254740992",
+        ),
+        (
+            {"field_type": "integer", "validation": {"integer": {"min_value": 1.5}}},
+            "validation.integer.min_value",
+            "1.5",
+        ),
+        (
+            {"field_type": "float", "validation": {"float": {"min_value": 2, "max_value": 1}}},
+            "validation.float.min_value",
+            "greater",
+        ),
+        ({"field_type": "integer", "use_as_url_slug": True}, "use_as_url_slug", "integer field"),
+        (
+            {"field_type": "list", "validation": {"list": {"allowed_type": "object"}}},
+            "validation.list.allowed_type",
+            "object",
+        ),
+        (
+            {"field_type": "list", "validation": {"list": {"max_length": 1001}}},
+            "validation.list.max_length",
+            "1001",
+        ),
+        (
+            {
+                "field_type": "any",
+                "validation": {"any": {"json_schema": {"version": "draft-07", "schema": "{}"}}},
+            },
+            "validation.any.json_schema.version",
+            "draft-07",
+        ),
+        (
+            {"field_type": "any", "validation": {"any": {"json_schema": _schema({"type": 5})}}},
+            "validation.any.json_schema.schema",
+            "2020-12",
+        ),
+        (
+            {
+                "field_type": "any",
+                "validation": {"any": {"json_schema": {"version": "2020-12", "schema": "{nope"}}},
+            },
+            "validation.any.json_schema.schema",
+            "not JSON",
+        ),
+        (
+            {
+                "field_type": "list",
+                "validation": {
+                    "list": {"json_schema": _schema({"$ref": "https://example.com/s.json"})}
+                },
+            },
+            "validation.list.json_schema.schema",
+            "external",
+        ),
+        (
+            {
+                "field_type": "any",
+                "validation": {
+                    "any": {
+                        "json_schema": _schema({"description": "x" * facts.JSON_SCHEMA_MAX_BYTES})
+                    }
+                },
+            },
+            "validation.any.json_schema.schema",
+            "bytes",
+        ),
+    ],
+)
+def test_field_violations(field: dict[str, Any], path: str, word: str) -> None:
+    found = rules.check_field({**FIELD, **field}, create=True)
+    assert paths(found) == [path], found
+    assert word in str(found[0])
+
+
+def test_field_update_refuses_create_only_validation_keys() -> None:
+    body = {"validation": {"string": {"unique": "yes", "max_length": 3}}}
+    found = rules.check_field({**body, "field_type": "string"}, create=False)
+    assert paths(found) == ["validation.string.unique"]
+    body = {"validation": {"list": {"allowed_type": "string"}}}
+    assert paths(rules.check_field({**body, "field_type": "list"}, create=False)) == [
+        "validation.list.allowed_type"
+    ]
+
+
+def test_create_only_changes() -> None:
+    current = {
+        "field_type": "string",
+        "use_as_url_slug": False,
+        "validation": rules.full_validation("string", {"string": {"unique": "yes"}}),
+    }
+    same = {"field_type": "string", "validation": {"string": {"unique": "yes"}}}
+    assert rules.create_only_changes(current, same, facts.FIELD_CREATE_ONLY) == []
+    changed = {"field_type": "integer", "use_as_url_slug": True}
+    found = rules.create_only_changes(current, changed, facts.FIELD_CREATE_ONLY)
+    assert paths(found) == ["field_type", "use_as_url_slug"]
+    assert "creation only" in found[0].message
+
+
+def test_at_most_one_url_slug_field_per_api() -> None:
+    fields = {"a": {"use_as_url_slug": True}, "b": {"use_as_url_slug": True}, "c": {}}
+    assert paths(rules.check_api_fields(fields)) == ["b.use_as_url_slug"]
+
+
+@pytest.mark.parametrize(
+    ("field_type", "validation", "value", "ok"),
+    [
+        ("string", {}, "x", True),
+        ("string", {}, 1, False),
+        ("string", {"min_length": 2}, "x", False),
+        ("string", {"max_length": 2}, "xyz", False),
+        ("string", {"regex": "^(alpha|bravo)$"}, "bravo", True),
+        ("string", {"regex": "^(alpha|bravo)$"}, "charlie", False),
+        ("string", {}, None, True),
+        ("string", {"allow_null_values": False}, None, False),
+        ("integer", {}, 2**53 - 1, True),
+        ("integer", {}, 2**53, False),
+        ("integer", {}, True, False),
+        ("integer", {}, 1.0, False),
+        ("integer", {"min_value": 0, "max_value": 32}, 33, False),
+        ("float", {"min_value": 0.01}, 0.0, False),
+        ("float", {}, 3, True),
+        ("boolean", {}, 0, False),
+        ("boolean", {}, False, True),
+        ("list", {"allowed_type": "string"}, ["a", "b"], True),
+        ("list", {"allowed_type": "string"}, ["a", 1], False),
+        ("list", {}, ["a", 1, True, 2.5, None], True),
+        ("list", {}, [{"a": 1}], False),
+        ("list", {"allow_null_values": False}, ["a", None], False),
+        ("list", {"max_length": 1}, [1, 2], False),
+        ("list", {}, list(range(1001)), False),
+        ("list", {}, "a", False),
+        ("any", {}, {"deep": [1, {"x": None}]}, True),
+        ("any", {"json_schema": _schema({"type": "object", "required": ["a"]})}, {"a": 1}, True),
+        ("any", {"json_schema": _schema({"type": "object", "required": ["a"]})}, {"b": 1}, False),
+        ("list", {"json_schema": _schema({"uniqueItems": True})}, [1, 1], False),
+    ],
+)
+def test_entry_values(field_type: str, validation: dict[str, Any], value: Any, ok: bool) -> None:
+    full = rules.full_validation(field_type, {field_type: validation})[field_type]
+    found = rules.check_value(field_type, full, value)
+    assert (found == []) is ok, found
+
+
+@pytest.mark.parametrize("module", ["provisioner.extensions.facts", "provisioner.extensions.rules"])
+def test_pure_modules_import_no_io_library(module: str) -> None:
+    forbidden = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
+    code = f"import sys, {module}\nprint(','.join(m for m in {forbidden!r} if m in sys.modules))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
