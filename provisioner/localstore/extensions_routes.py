@@ -157,7 +157,7 @@ def render_page(request: Request, items: Sequence[Any], page: Page) -> Response:
 
     def link(at: int) -> str:
         query = urlencode(
-            [*others, ("page[offset]", str(at)), ("page[limit]", str(limit))], safe="[](),:*@"
+            [*others, ("page[offset]", str(at)), ("page[limit]", str(limit))], safe="(),:*@"
         )
         return f"{base_url(request)}{request.url.path}?{query}"
 
