@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support import shared_file
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "epcc-openapi" / "commerce-extensions.yaml"
+SPEC = shared_file("epcc-openapi", "commerce-extensions.yaml")
 if not SPEC.is_file():
     pytest.skip(f"the official spec is not beside the repository ({SPEC})", allow_module_level=True)
 
