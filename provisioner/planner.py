@@ -419,22 +419,68 @@ def attribute_changes(
 
     Paths look like `name`, `validation_rules[0].options.to`. A change inside a list of plain
     values (enum options) is reported on the whole list, which reads better than indices.
+    Validation rules are matched by type (a field holds at most one rule of each type, 4.5),
+    so rules in another order are no change, and a changed rule shows alone, at its index in
+    the desired list (a removed one at its live index).
     """
     if _canonical_json(before) == _canonical_json(after):
         # Most compared objects are in sync; JSON text tells 1, 1.0 and true apart as DeepDiff
         # does, at a fraction of its cost (10,000 fields: BENCHMARKS.md, planner).
         return ()
-    diff = DeepDiff(dict(before), dict(after), view="tree")
-    paths: list[tuple[Any, ...]] = []
+    keyed_before, keyed_after = _rules_by_type(before), _rules_by_type(after)
+    if keyed_before is not None and keyed_after is not None:
+        old = {**before, RULES: keyed_before}
+        new = {**after, RULES: keyed_after}
+    else:  # a duplicated rule type (never from valid files): compare the lists as they are
+        old, new = dict(before), dict(after)
+    diff = DeepDiff(old, new, view="tree")
+    found: set[tuple[Any, ...]] = set()
     for report in diff.values():
         for level in report:
             path = tuple(level.path(output_format="list"))
-            paths.append(_collapse(path, before, after))
+            found.add(_collapse(path, old, new))
     rank = {name: index for index, name in enumerate(order)}
-    unique = sorted(set(paths), key=lambda p: (rank.get(str(p[0]), len(rank)), _sort_key(p)))
-    return tuple(
-        AttributeChange(_format_path(p), _lookup(before, p), _lookup(after, p)) for p in unique
+    shown = sorted(
+        ((_indexed(p, before, after), p) for p in found),
+        key=lambda item: (rank.get(str(item[0][0]), len(rank)), _sort_key(item[0])),
     )
+    return tuple(
+        AttributeChange(_format_path(display), _lookup(old, p), _lookup(new, p))
+        for display, p in shown
+    )
+
+
+RULES = "validation_rules"
+
+
+def _rules_by_type(attributes: Mapping[str, Any]) -> dict[str, Any] | None:
+    """`validation_rules` keyed by rule type; None when a type repeats or a rule has none."""
+    rules = attributes.get(RULES)
+    if not isinstance(rules, list):
+        return None
+    keyed: dict[str, Any] = {}
+    for rule in rules:
+        kind = rule.get("type") if isinstance(rule, Mapping) else None
+        if not isinstance(kind, str) or kind in keyed:
+            return None
+        keyed[kind] = rule
+    return keyed
+
+
+def _indexed(
+    path: tuple[Any, ...], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """A path into type-keyed rules as the index of that rule in the desired list (or, for a
+    rule the desired list no longer has, in the live list)."""
+    if len(path) < 2 or path[0] != RULES or not isinstance(path[1], str):
+        return path
+    for side in (after, before):
+        rules = side.get(RULES)
+        if isinstance(rules, list):
+            for index, rule in enumerate(rules):
+                if isinstance(rule, Mapping) and rule.get("type") == path[1]:
+                    return (RULES, index, *path[2:])
+    return path
 
 
 def _canonical_json(value: Mapping[str, Any]) -> str:
