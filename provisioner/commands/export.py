@@ -6,8 +6,9 @@ format (`exporter`): to stdout, one file (`-o flows.yaml`) or one file per flow 
 any existing directory or a path ending in `/`).
 
 Writing never clobbers silently: when any target file exists the command refuses, names every
-such file, and writes nothing, unless `--force`. Each file is written to a temporary file
-beside it and renamed into place, so an interrupted export leaves no half-written YAML.
+such file, and writes nothing, unless `--force`. Every file or none (`_output.write_files`):
+temporary files with short names beside the targets, renamed into place, all put back if any
+fails, so a failed or interrupted export leaves no half-written YAML and no partial set.
 
 The schema modeline points at `schemas/provisioner.schema.json` in the current directory (the
 root of the user's repository, where `provisioner schema > schemas/provisioner.schema.json`
@@ -19,14 +20,15 @@ existing store".
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
-import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 import click
 
+from provisioner.commands._output import write_files as _write_all
 from provisioner.commands._project import (
     Choice,
     Selected,
@@ -102,6 +104,7 @@ def command(
         ref = DEFAULT_SCHEMA_LOCATION if schema_ref is None else schema_ref
         text = export_text(live, ref or None)
         click.echo(text, nl=False)
+        _warn_if_invalid_text(text)
         return EXIT_OK
     directory = not _is_file_target(output)
     base = Path(output) if directory else Path(output).parent
@@ -160,46 +163,7 @@ def _schema_ref(base: Path) -> str:
 
 def write_files(files: Mapping[Path, str], *, force: bool) -> None:
     """Write every file, or none: existing targets are refused (all named) unless `force`."""
-    if not force:
-        existing = sorted(str(path) for path in files if path.exists())
-        if existing:
-            listed = "\n".join(f"  - {path}" for path in existing)
-            raise ExportError(
-                f"refusing to overwrite existing file{'s' if len(existing) > 1 else ''} "
-                f"(re-run with --force to replace {'them' if len(existing) > 1 else 'it'}):\n"
-                f"{listed}\nNothing was written."
-            )
-    for path in files:
-        if path.is_dir():
-            raise ExportError(f"{path} is a directory; nothing was written.")
-    for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, text)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """A temporary file beside `path`, renamed over it: readers never see half a file.
-
-    The file gets the mode of the one it replaces, else the umask's (mkstemp's 0600 would
-    hide files meant to be committed and shared)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, _mode_for(path))
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _mode_for(path: Path) -> int:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    _write_all(files, force=force)
 
 
 def _report(live: State, where: str, *, modeline_default: bool) -> None:
@@ -229,5 +193,20 @@ def _warn_if_invalid(paths: Sequence[Path]) -> None:
         click.echo(
             "Warning: validate will refuse what was written; fix it in the store or in the "
             f"files:\n{listed}",
+            err=True,
+        )
+
+
+def _warn_if_invalid_text(text: str) -> None:
+    """The same check for YAML printed to stdout, worded for it (no file was written)."""
+    with tempfile.TemporaryDirectory(prefix="provisioner-export-") as directory:
+        path = Path(directory) / "export.yaml"
+        path.write_text(text, encoding="utf-8")
+        problems = [dataclasses.replace(p, file="<stdout>") for p in validate_paths([path])]
+    if problems:
+        listed = "\n".join(f"  {problem}" for problem in problems)
+        click.echo(
+            "Warning: validate will refuse this YAML as printed (line numbers are those of the "
+            f"output); fix it in the store, or in the file once you save it:\n{listed}",
             err=True,
         )

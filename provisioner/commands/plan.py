@@ -18,6 +18,7 @@ import click
 
 from provisioner.client import Client
 from provisioner.commands._environments import plan_all
+from provisioner.commands._output import write_files
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -140,12 +141,11 @@ def command(
             return plan
 
     plan = asyncio.run(run())
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(plan.to_json(), encoding="utf-8")
     text = render(plan, output_format, use_color(no_color))
     click.echo(text, nl=not text.endswith("\n"))
     if out is not None:
+        # Shown first, so a CI log holds the plan even when it cannot be saved (issue 10).
+        write_files({out: plan.to_json()}, force=True, what="the plan to")
         click.echo(f"Saved the plan to {out}; apply it with `provisioner apply {out}`.", err=True)
     if detailed_exitcode and not plan.is_empty:
         return EXIT_CHANGES
