@@ -19,9 +19,11 @@ defaults) for everything left out. This module is pure: no network, no CLI libra
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib.resources
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,23 +106,47 @@ def schema_text() -> str:
     return _schema_text()
 
 
+_LINK_EXPECTED = "a link to a readable file, or no link"
+
+
+def _broken_link(path: Path) -> str:
+    """Why the symbolic link `path` leads nowhere (dangling, or a loop); "" when it is fine."""
+    if not path.is_symlink():
+        return ""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a loop this way
+        return "symbolic link loop"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if error.errno == errno.ENOENT:
+            return f"broken symbolic link (to {os.readlink(path)}, which does not exist)"
+        return f"cannot follow the symbolic link: {error.strerror or error}"
+    return ""
+
+
 def find_yaml_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """The files `paths` name: files as given, directories as their `*.yaml`/`*.yml` files in
-    name order (not recursive; hidden files skipped). Each file once, in the order given."""
+    """The files `paths` name: files as given, directories as their `*.yaml`/`*.yml` files (the
+    suffix in any case: `*.YAML` too) in name order (not recursive; hidden files skipped). A
+    broken symbolic link or a link loop is a problem naming it, never skipped silently. Each
+    file once, in the order given."""
     files: list[Path] = []
     seen: set[Path] = set()
     diagnostics: list[Diagnostic] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                child
-                for child in path.iterdir()
-                if child.suffix in YAML_SUFFIXES
-                and not child.name.startswith(".")
-                and child.is_file()
-            )
-            if not found:
+            found = []
+            for child in sorted(path.iterdir()):
+                if child.name.startswith(".") or child.suffix.lower() not in YAML_SUFFIXES:
+                    continue
+                broken = _broken_link(child)
+                if broken:
+                    diagnostics.append(Diagnostic(str(child), 0, 0, "", broken, _LINK_EXPECTED))
+                elif child.is_file():
+                    found.append(child)
+            if not found and not any(d.file.startswith(str(path)) for d in diagnostics):
                 diagnostics.append(
                     Diagnostic(
                         str(path),
@@ -133,6 +159,9 @@ def find_yaml_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Diagn
                 )
         elif path.exists():
             found = [path]
+        elif _broken_link(path):
+            diagnostics.append(Diagnostic(str(path), 0, 0, "", _broken_link(path), _LINK_EXPECTED))
+            found = []
         else:
             diagnostics.append(
                 Diagnostic(str(path), 0, 0, "", "no such file or directory", "a file or directory")
@@ -259,8 +288,11 @@ def _field_type_at(data: Any, path: PathKey) -> str | None:
 
 def _slug_expectation(path: PathKey) -> tuple[str, str]:
     if path == ("flows",):
-        return "flow slug", "letters, digits, `_` and `-`, or a template like `products(book)`"
-    return "field slug", "letters, digits, `_` and `-`"
+        return (
+            "flow slug",
+            "ASCII letters, digits, `_` and `-`, or a template like `products(book)`",
+        )
+    return "field slug", "ASCII letters, digits, `_` and `-`"
 
 
 # --- pass 2: JSON Schema ----------------------------------------------------------------------

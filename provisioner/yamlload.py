@@ -294,12 +294,16 @@ class _Walker:
     def mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
         result: dict[str, Any] = {}
         seen: dict[str, tuple[int, int]] = {}
+        merges: list[Any] = []
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 self.problem(key_node, path, "mapping keys must be plain strings", "a string key")
                 continue
             if key_node.tag == _MERGE:
                 self.problem(key_node, path, "merge keys (`<<`) are not supported", "plain keys")
+                # Read on as YAML would (merged keys below the mapping's own), so that the keys
+                # it brings are not reported missing as well: one problem, the merge key.
+                merges.append(self.value(value_node, path))
                 continue
             key = str(key_node.value)
             key_path = (*path, key)
@@ -322,6 +326,11 @@ class _Walker:
             seen[key] = _mark(key_node.start_mark)
             self.key_marks[key_path] = seen[key]
             result[key] = self.value(value_node, key_path)
+        for merged in merges:
+            for source in merged if isinstance(merged, list) else [merged]:
+                if isinstance(source, dict):
+                    for key, value in source.items():
+                        result.setdefault(key, value)
         return result
 
     def scalar(self, node: Node, path: PathKey) -> Any:

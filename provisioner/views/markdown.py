@@ -16,6 +16,7 @@ from provisioner.model import is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
 from provisioner.views.text import (
     abridged,
+    escape_bidi,
     format_value,
     group_by_flow,
     shown_attributes,
@@ -31,7 +32,7 @@ def render_markdown(plan: Plan) -> str:
     parts.extend(_callouts(plan))
     for flow_slug, ops, unmanaged in group_by_flow(plan):
         parts.append(_flow_section(flow_slug, ops, unmanaged))
-    return "\n\n".join(parts) + "\n"
+    return escape_bidi("\n\n".join(parts) + "\n")
 
 
 def _callouts(plan: Plan) -> list[str]:

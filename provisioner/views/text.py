@@ -36,6 +36,19 @@ _SAFETY_COLOURS = {
 }
 _DIM = "\033[2m"
 _BOLD = "\033[1m"
+# Bidirectional controls (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F, U+061C)
+# reorder what a terminal or a pull request shows ("Trojan Source"): a name holding one could
+# display as something else. They are escaped like the C0 controls (`\u202e`), wherever they
+# are in the plan.
+_BIDI = {
+    code: f"\\u{code:04x}"
+    for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)
+}
+
+
+def escape_bidi(text: str) -> str:
+    """`text` with every bidirectional control shown as its `\\uXXXX` escape."""
+    return text.translate(_BIDI)
 
 
 def render_text(plan: Plan, color: bool = False) -> str:
@@ -46,7 +59,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
         for flow_slug, ops, unmanaged in group_by_flow(plan)
     ]
     summary = paint(_BOLD, plan.summary())
-    return "\n\n".join([*blocks, summary]) + "\n"
+    return escape_bidi("\n\n".join([*blocks, summary]) + "\n")
 
 
 # -- shared with the Markdown view ------------------------------------------------------------
