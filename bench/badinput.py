@@ -391,3 +391,238 @@ def _record(stats: FuzzStats, raw: bytes, problems: list[str]) -> list[str]:
     if problems:
         stats.problems.append(f"input {raw[:200]!r}: " + "; ".join(problems))
     return problems
+
+
+# ------------------------------------------------------------------- the environment (issue 10)
+#
+# The same contract for what surrounds the files: the store's URL and port, the embedded
+# database, the output paths, the variables. Every case is one `Error:` line naming the bad
+# value (`expect`), exit 1, no traceback, no request that writes, and no file where the output
+# was meant to go. `environment_cases` lists the fixed cases; `bad_ports` and `bad_rates`
+# generate more of the two open-ended kinds.
+
+STORE_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("plan", "{flows}"),
+    ("apply", "{flows}", "--auto-approve"),
+    ("export",),
+)
+
+
+@dataclass(frozen=True)
+class EnvCase:
+    """One bad environment: `argv` and `env` may hold `{flows}`, `{dir}`, `{store}`."""
+
+    family: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    expect: str  # a fragment of the one `Error:` line
+    store: bool = True  # False: the store's variables are not set for this case
+    must_not_exist: tuple[str, ...] = ()  # paths (with placeholders) nothing may create
+
+
+def _with_commands(
+    family: str,
+    extra: tuple[str, ...],
+    env: Mapping[str, str],
+    expect: str,
+    *,
+    store: bool = True,
+    must_not_exist: tuple[str, ...] = (),
+) -> list[EnvCase]:
+    return [
+        EnvCase(family, (*command, *extra), env, expect, store, must_not_exist)
+        for command in STORE_COMMANDS
+    ]
+
+
+def url_cases(url: str, expect: str) -> list[EnvCase]:
+    """A bad base URL, from the variable and from the option."""
+    return _with_commands("store URLs", (), {"EPCC_API_BASE_URL": url}, expect) + _with_commands(
+        "store URLs", ("--base-url", url), {}, expect
+    )
+
+
+def environment_cases() -> list[EnvCase]:
+    """Every fixed case: URLs, ports, database paths, output paths, variables."""
+    cases: list[EnvCase] = []
+    for url, expect in (
+        ("http://127.0.0.1:18701:", "'18701:' is not a number from 1 to 65535"),
+        ("http://127.0.0.1:abc", "'abc' is not a number from 1 to 65535"),
+        ("http://127.0.0.1:99999", "'99999' is not a number from 1 to 65535"),
+        ("http://127.0.0.1:0", "'0' is not a number from 1 to 65535"),
+        ("http://127.0.0.1:-1", "is not a number from 1 to 65535"),
+        ("{store}/v2", "should be the API root"),
+        ("{store}/v2/flows?x=1", "should be the API root"),
+        ("http://admin:hunter2@127.0.0.1:1", "user name or password"),
+        ("ftp://127.0.0.1", "expected http(s)://host[:port]"),
+        ("127.0.0.1:8710", "expected http(s)://host[:port]"),
+        ("http://", "expected http(s)://host[:port]"),
+        ("http://a b", "expected http(s)://host[:port]"),
+        ("http://[::1", "invalid store URL"),
+        ("http://no-such-store.invalid", "name resolution failed for no-such-store.invalid"),
+        ("https://{store_host}", "TLS handshake failed with"),
+    ):
+        cases += url_cases(url, expect)
+    for port in ("70000", "-1", "abc", "65536"):
+        cases.append(
+            EnvCase(
+                "ports",
+                ("serve", "--port", port, "--db", "{dir}/serve.sqlite"),
+                {},
+                "--port",
+                store=False,
+                must_not_exist=("{dir}/serve.sqlite",),
+            )
+        )
+    for db, expect in (
+        ("{dir}/notes.txt", "is not a SQLite database"),
+        ("{dir}/notes.txt/store.sqlite", "notes.txt is not a directory"),
+        ("/proc/x.sqlite", "/proc/x.sqlite"),
+        ("/proc/new/store.sqlite", "/proc/new/store.sqlite"),
+    ):
+        cases += _with_commands("database paths", ("--db", db), {}, expect, store=False)
+    for out, expect in (
+        ("{dir}/notes.txt/plan.json", "notes.txt is not a directory"),
+        ("/proc/plan.json", "cannot write the plan to /proc/plan.json"),
+        ("/proc/new/plan.json", "cannot write the plan to /proc/new/plan.json"),
+    ):
+        cases.append(
+            EnvCase("output paths", ("plan", "{flows}", "--out", out), {}, expect, True, (out,))
+        )
+    for out, expect in (
+        ("{dir}/notes.txt/flows.yaml", "notes.txt is not a directory"),
+        ("{dir}/notes.txt/flows/", "notes.txt is not a directory"),
+        ("/proc/flows.yaml", "cannot write /proc/flows.yaml"),
+        ("/proc/new/flows/", "cannot write /proc/new/flows"),
+    ):
+        cases.append(EnvCase("output paths", ("export", "-o", out), {}, expect, True, (out,)))
+    for rate in ("1e-9", "0", "-1", "nan", "inf", "1e9", "fast", "0x10"):
+        cases.append(
+            EnvCase(
+                "variables",
+                ("plan", "{flows}"),
+                {"EPCC_RATE_LIMIT": rate},
+                "EPCC_RATE_LIMIT must be a number of requests per second from 0.1 to 10,000",
+            )
+        )
+        cases.append(
+            EnvCase("variables", ("plan", "{flows}", "--rate-limit", rate), {}, "'--rate-limit'")
+        )
+    cases += _with_commands(
+        "variables",
+        ("--db", "{dir}/embedded.sqlite"),
+        {"EPCC_CLIENT_ID": "id", "EPCC_CLIENT_SECRET": "secret"},
+        "EPCC_CLIENT_ID and EPCC_CLIENT_SECRET are set but EPCC_API_BASE_URL is not",
+        store=False,
+        must_not_exist=("{dir}/embedded.sqlite",),
+    )
+    cases += _with_commands(
+        "variables",
+        ("--db", "{dir}/embedded.sqlite"),
+        {},
+        "names the embedded local store, but a store is configured",
+        must_not_exist=("{dir}/embedded.sqlite",),
+    )
+    cases += _with_commands(
+        "variables",
+        ("--db", "{dir}/embedded.sqlite"),
+        {"CI": "true"},
+        "CI is set and no store is configured",
+        store=False,
+        must_not_exist=("{dir}/embedded.sqlite",),
+    )
+    return cases
+
+
+# Generated: ports that are not 1-65535, rate limits outside 0.1-10,000 (or not numbers).
+bad_ports = st.one_of(
+    st.integers(min_value=65536, max_value=10**12).map(str),
+    st.integers(min_value=-(10**6), max_value=0).map(str),
+    st.text(st.characters(categories=["L", "P", "S"], exclude_characters="/?#@[]"), min_size=1),
+).map(lambda port: f"http://127.0.0.1:{port}")
+bad_rates = st.one_of(
+    st.floats(min_value=0, max_value=0.0999, exclude_max=False).map(repr),
+    st.floats(min_value=10_000.001, allow_infinity=True).map(repr),
+    st.floats(max_value=-0.0).map(repr),
+    st.just("nan"),
+    st.text(st.characters(categories=["L", "P"]), min_size=1).filter(
+        lambda text: text.strip() != "" and not _is_number(text)
+    ),
+)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def generated_case(kind: str, value: str) -> EnvCase:
+    """A case from a generated port (as a URL) or rate limit."""
+    if kind == "port":
+        return EnvCase("generated", ("plan", "{flows}"), {"EPCC_API_BASE_URL": value}, "")
+    return EnvCase("generated", ("plan", "{flows}"), {"EPCC_RATE_LIMIT": value}, "EPCC_RATE_LIMIT")
+
+
+def check_environment_case(
+    case: EnvCase,
+    directory: Path,
+    store_env: Mapping[str, str],
+    writes_served: Callable[[], int],
+    stats: FuzzStats | None = None,
+) -> list[str]:
+    """Run one case in `directory`; return what broke the contract (or [])."""
+    stats = stats if stats is not None else FuzzStats()
+    directory.mkdir(parents=True, exist_ok=True)
+    flows = directory / "flows.yaml"
+    flows.write_text("flows:\n  customers:\n    name: Customers\n", encoding="utf-8")
+    notes = directory / "notes.txt"
+    notes.write_text("not SQLite\n" * 10, encoding="utf-8")
+    store = store_env.get("EPCC_API_BASE_URL", "")
+    values = {
+        "flows": str(flows),
+        "dir": str(directory),
+        "store": store,
+        "store_host": store.removeprefix("http://"),
+    }
+
+    def fill(text: str) -> str:
+        for key, value in values.items():
+            text = text.replace("{" + key + "}", value)
+        return text
+
+    argv = [fill(arg) for arg in case.argv]
+    env = {**(store_env if case.store else {}), **{k: fill(v) for k, v in case.env.items()}}
+    stats.inputs += 1
+    stats.invalid += 1
+    before = writes_served()
+    result = run_cli(argv, env)
+    stats.cli_runs += 1
+    label = f"{case.family}: {' '.join(argv)} {dict(case.env)}"
+    problems: list[str] = []
+    if result.escaped is not None:
+        problems.append(f"escaped {type(result.escaped).__name__}: {result.escaped}")
+    elif result.code != 1:
+        problems.append(f"exit {result.code}, expected 1: {result.output[-300:]}")
+    if "Traceback" in result.output:
+        problems.append("traceback in the output")
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    if len(errors) != 1:
+        problems.append(f"{len(errors)} error lines, expected 1: {result.output[-300:]!r}")
+    elif fill(case.expect) not in errors[0]:
+        problems.append(f"expected {fill(case.expect)!r} in {errors[0]!r}")
+    if "hunter2" in result.output:
+        problems.append("the URL's password was echoed")
+    if notes.read_text(encoding="utf-8") != "not SQLite\n" * 10:
+        problems.append("notes.txt was changed")
+    for path in case.must_not_exist:
+        if Path(fill(path).rstrip("/")).exists():
+            problems.append(f"{fill(path)} was created")
+    written = writes_served() - before
+    if written:
+        problems.append(f"{written} write request(s) reached the store")
+    if problems:
+        stats.problems.append(f"{label}: " + "; ".join(problems))
+    return problems

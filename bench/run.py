@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,7 +37,17 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 from hypothesis.strategies import SearchStrategy
 
 from bench import apifuzz, faults, perf
-from bench.badinput import FuzzStats, check_input, raw_bytes, yaml_documents
+from bench.badinput import (
+    FuzzStats,
+    bad_ports,
+    bad_rates,
+    check_environment_case,
+    check_input,
+    environment_cases,
+    generated_case,
+    raw_bytes,
+    yaml_documents,
+)
 from bench.common import Knobs, Store, minimum_plan_requests, store_process, table
 
 SUITES = ("plan", "apply", "planner", "faults", "kill", "fuzz", "api")
@@ -138,17 +149,74 @@ def run_fuzz(workdir: Path, quick: bool, report: Report, log: Callable[[str], No
                 ]
             )
             report.failures += stats.problems[:20]
+        rows += _environment_rows(workdir / "fuzz" / "environment", quick, store, report, log)
         writes = store.counts().writes
     rows.append(["store writes during the whole run", writes, "", "", "", "", ""])
     if writes:
         report.failures.append(f"{writes} write request(s) reached the store during the fuzz")
     report.add(
         table(
-            "Bad input: validate, plan, apply on generated files",
+            "Bad input: validate, plan, apply on generated files and environments",
             ["input family", "inputs", "invalid", "valid", "CLI runs", "failures", "wall s"],
             rows,
         )
     )
+
+
+def _environment_rows(
+    directory: Path, quick: bool, store: Store, report: Report, log: Callable[[str], None]
+) -> list[list[Any]]:
+    """Issue 10: URLs, ports, database paths, output paths and variables, each family a row;
+    then generated ports and rate limits."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    counter = itertools.count()
+    families: dict[str, tuple[FuzzStats, float]] = {}
+    cases = environment_cases()
+    log(f"  environment: {len(cases)} fixed cases ...")
+    for case in cases:
+        stats, wall = families.get(case.family, (FuzzStats(), 0.0))
+        started = time.perf_counter()
+        where = directory / str(next(counter))
+        check_environment_case(case, where, store.env(), lambda: store.counts().writes, stats)
+        families[case.family] = (stats, wall + time.perf_counter() - started)
+    examples = 10 if quick else 300
+    log(f"  environment: {examples} generated ports and rate limits ...")
+    generated = FuzzStats()
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        pick=st.one_of(bad_ports.map(lambda v: ("port", v)), bad_rates.map(lambda v: ("rate", v)))
+    )
+    def fuzz(pick: tuple[str, str]) -> None:
+        case = generated_case(*pick)
+        where = directory / str(next(counter))
+        check_environment_case(case, where, store.env(), lambda: store.counts().writes, generated)
+
+    started = time.perf_counter()
+    fuzz()
+    families["generated ports and rate limits"] = (generated, time.perf_counter() - started)
+    rows: list[list[Any]] = []
+    for family, (stats, wall) in families.items():
+        rows.append(
+            [
+                f"environment: {family}",
+                stats.inputs,
+                stats.invalid,
+                stats.valid,
+                stats.cli_runs,
+                len(stats.problems),
+                f"{wall:.1f}",
+            ]
+        )
+        report.failures += stats.problems[:20]
+    return rows
 
 
 def _fuzzer(

@@ -90,6 +90,20 @@ def write_files(files: Mapping[Path, str], *, force: bool, what: str = "") -> No
             backup.unlink(missing_ok=True)
 
 
+def ensure_directory(directory: Path) -> None:
+    """`directory` exists afterwards (an export of no flow still makes its `-o DIR/`), or an
+    `OutputError` naming why not."""
+    try:
+        _make_parents(directory, [])
+        if not directory.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(directory))
+    except OSError as error:
+        probe = directory / "x"
+        raise OutputError(
+            f"cannot write {directory}: {_reason(error, probe)}; nothing was written."
+        ) from None
+
+
 def _reason(error: OSError, path: Path) -> str:
     for parent in (path.parent, *path.parent.parents):
         if parent.exists() or parent.is_symlink():

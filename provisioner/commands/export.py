@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import click
 
+from provisioner.commands._output import ensure_directory
 from provisioner.commands._output import write_files as _write_all
 from provisioner.commands._project import (
     Choice,
@@ -115,6 +116,8 @@ def command(
     else:
         files = {Path(output): export_text(live, ref or None)}
         where = output
+    if directory and not files:
+        ensure_directory(base)
     write_files(files, force=force)
     _report(live, where, modeline_default=schema_ref is None)
     _warn_if_invalid(list(files))
