@@ -309,6 +309,26 @@ def _schema_pass(source: _Source, report: _Report) -> None:
             )
 
 
+# The JSON Schema keywords `_translate` words itself (any other gets jsonschema's message and no
+# expectation). tests/test_parity.py breaks every constraint of the generated schema and checks
+# each error's keyword is here and each diagnostic has an expectation: a schema whose shape
+# changes fails that test instead of silently losing our wording.
+WORDED_KEYWORDS = frozenset(
+    {
+        "additionalProperties",
+        "required",
+        "type",
+        "enum",
+        "const",
+        "pattern",
+        "minLength",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+    }
+)
+
+
 def _translate(
     error: ValidationError, document: LoadedDocument
 ) -> Iterator[tuple[PathKey, tuple[int, int], str, str]]:

@@ -58,7 +58,6 @@ class Violation:
 SCHEMA_CODES: frozenset[str] = frozenset(
     {
         "name_blank",
-        "slug_pattern",
         "field_type_unknown",
         "relationship_required",
         "rules_not_a_list",

@@ -1,6 +1,7 @@
 """`provisioner schema`: print the JSON Schema of the YAML format (draft 2020-12).
 
-The same file ships in the wheel and sits in the repository's `schemas/`; editors use it through
+The schema is generated from the API's facts (`provisioner.schema`); the same text ships in the
+wheel and sits in the repository's `schemas/` (a test keeps them equal). Editors use it through
 the modeline `# yaml-language-server: $schema=<path or URL>`.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from provisioner.config import schema_text
+from provisioner.schema import schema_text
 
 
 @click.command("schema")
