@@ -565,7 +565,7 @@ class _Semantics:
         if absent or not isinstance(field_type, str) or field_type not in api.FIELD_TYPES_TABLE:
             return
         found, well_formed = rules.rule_list_violations(
-            field_type, raw.get("validation_rules"), self.targets
+            field_type, raw.get("validation_rules"), self.targets, undeclared_flows_ok=True
         )
         self.violations(decl, path, found)
         self.violations(

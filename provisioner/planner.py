@@ -35,6 +35,7 @@ from deepdiff import DeepDiff
 from provisioner.errors import PlanError
 from provisioner.graph import ordered
 from provisioner.model import (
+    CORE_RELATIONSHIP_TARGETS,
     FIELD_ATTRIBUTES,
     FLOW_ATTRIBUTES,
     MAX_FIELDS_PER_FLOW,
@@ -78,6 +79,39 @@ class PlanOptions:
 def plan(desired: State, live: State, options: PlanOptions = PlanOptions()) -> Plan:
     """The operations that make `live` match `desired`, in dependency order."""
     return _Planner(desired, live, options).run()
+
+
+def undeclared_targets(desired: State) -> list[tuple[str, str, str]]:
+    """(flow, field, target) of every relationship whose target is neither a core resource
+    nor a flow declared in `desired`: a flow the live store may hold (issue 10 item 16).
+    `validate` cannot check these offline; `plan` checks them against the store."""
+    found = []
+    for flow_slug, flow in sorted(desired.flows.items()):
+        if flow.absent:
+            continue
+        for field_slug, field in sorted(flow.fields.items()):
+            if field.absent:
+                continue
+            for target in relationship_targets(field_attributes(field)):
+                if target not in CORE_RELATIONSHIP_TARGETS and target not in desired.flows:
+                    found.append((flow_slug, field_slug, target))
+    return found
+
+
+def check_relationship_targets(desired: State, live: State) -> None:
+    """Refuse relationships to flows that neither the files nor the store hold (the commands
+    call it before planning files: `validate` could not check these targets offline)."""
+    missing = [
+        f"{flow}.{field} -> {target}"
+        for flow, field, target in undeclared_targets(desired)
+        if target not in live.flows
+    ]
+    if missing:
+        raise PlanError(
+            "relationship targets that are neither declared in the files nor flows of the "
+            "store: " + ", ".join(missing) + ". Declare those flows, or point at a flow or a "
+            "singular core resource that exists."
+        )
 
 
 # -- the planner ------------------------------------------------------------------------------

@@ -463,10 +463,18 @@ def field_type_violations(field_type: Any, flow_slug: str | None, required: Any)
 
 
 def rule_list_violations(
-    field_type: str, raw_rules: Any, flows: Mapping[str, bool] | None
+    field_type: str,
+    raw_rules: Any,
+    flows: Mapping[str, bool] | None,
+    *,
+    undeclared_flows_ok: bool = False,
 ) -> tuple[list[Violation], list[Mapping[str, Any]]]:
     """The rules of a field of `field_type` (4.5); also returns the rule objects that have a
-    string type (what a default is checked against)."""
+    string type (what a default is checked against).
+
+    `undeclared_flows_ok` (files, checked offline): a relationship target that is not in
+    `flows` may be a flow of the live store, so it is no violation unless it looks like a
+    misspelling of a known target; `plan` checks it against the store."""
     found: list[Violation] = []
     if raw_rules is None:
         raw_rules = []
@@ -546,7 +554,7 @@ def rule_list_violations(
                         "relationship_rule_repeated",
                     )
                 )
-            found += _target_violations((*path, "to"), rule.get("to"), flows)
+            found += _target_violations((*path, "to"), rule.get("to"), flows, undeclared_flows_ok)
     if field_type == "relationship" and relationship_rules == 0:
         found.append(
             Violation(
@@ -659,7 +667,9 @@ def _range_violations(field_type: str, path: PathKey, options: Any) -> list[Viol
     return found
 
 
-def _target_violations(path: PathKey, to: Any, flows: Mapping[str, bool] | None) -> list[Violation]:
+def _target_violations(
+    path: PathKey, to: Any, flows: Mapping[str, bool] | None, undeclared_flows_ok: bool = False
+) -> list[Violation]:
     """4.5: `to` names a core resource in singular form, or a flow."""
     if not isinstance(to, str) or not to:
         what = "required key is missing" if to is None else f"got {describe(to)}"
@@ -686,11 +696,15 @@ def _target_violations(path: PathKey, to: Any, flows: Mapping[str, bool] | None)
                 )
             ]
         return []
+    hint = suggest(to, sorted(api.CORE_RELATIONSHIP_TARGETS | set(flows)))
+    if undeclared_flows_ok and not hint:
+        # Possibly a flow of the live store that these files do not declare (issue 10 item
+        # 16): not checkable offline; `plan` checks it against the store.
+        return []
     return [
         Violation(
             path,
-            f"unknown relationship target `{to}`"
-            + suggest(to, sorted(api.CORE_RELATIONSHIP_TARGETS | set(flows))),
+            f"unknown relationship target `{to}`" + hint,
             "a flow declared in these files or a singular core resource: "
             + ", ".join(sorted(api.CORE_RELATIONSHIP_TARGETS)),
             "target_unknown",

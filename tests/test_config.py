@@ -258,9 +258,9 @@ def test_relationship_to_a_flow_declared_in_another_file(tmp_path: Path) -> None
     state = load_desired([tmp_path])
     rule = state.flows["reviews"].fields["wishlist"].validation_rules[0]
     assert rule == {"type": "one-to-one", "to": "wishlists"}
-    # Validating the one file alone cannot see the target: that is an error.
-    [diagnostic] = validate_paths([tmp_path / "reviews.yaml"])
-    assert diagnostic.message.startswith("unknown relationship target `wishlists`")
+    # Validating the one file alone cannot see the target. It may be a flow of the live store
+    # (issue 10 item 16): not an error offline; `plan` checks it against the store.
+    assert validate_paths([tmp_path / "reviews.yaml"]) == []
 
 
 def test_renamed_from_another_flow_is_allowed_when_the_old_slug_is_gone(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ from provisioner.commands.plan import echo_stats, render, use_color
 from provisioner.errors import ApplyError, PlanFormatError, ReadOnlyError
 from provisioner.model import State
 from provisioner.plan import Plan
+from provisioner.planner import check_relationship_targets
 from provisioner.planner import plan as make_plan
 from provisioner.reader import read_entry_counts, read_live_state
 from provisioner.views.progress import ApplyProgress
@@ -190,7 +191,9 @@ def command(
                 plan = saved
             else:
                 assert desired is not None
-                plan = make_plan(desired, await read_live_state(client))
+                live = await read_live_state(client)
+                check_relationship_targets(desired, live)
+                plan = make_plan(desired, live)
             text = render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:

@@ -31,6 +31,7 @@ from provisioner.commands._target import Target, store_options
 from provisioner.model import State
 from provisioner.normalize import entry_count_fingerprint
 from provisioner.plan import Plan, entries_key
+from provisioner.planner import check_relationship_targets
 from provisioner.planner import plan as make_plan
 from provisioner.reader import read_entry_counts, read_live_state
 from provisioner.views.json import render_json
@@ -65,6 +66,7 @@ async def plan_against(client: Client, desired: State) -> Plan:
     saved plan goes stale when entries are added after the review.
     """
     live = await read_live_state(client)
+    check_relationship_targets(desired, live)
     plan = make_plan(desired, live)
     if not plan.deleted_flows:
         return plan

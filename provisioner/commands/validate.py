@@ -17,6 +17,8 @@ from provisioner.commands._environments import validate_environments
 from provisioner.commands._project import Choice, load_chosen, project_options, shared_paths
 from provisioner.config import find_yaml_files, load_desired
 from provisioner.errors import ConfigError, Diagnostic
+from provisioner.model import State
+from provisioner.planner import undeclared_targets
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -61,13 +63,29 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
     else:
         diagnostics = []
         flows, fields = len(state.flows), state.field_count()
+    warnings = [] if diagnostics else unchecked_target_warnings(state)
     if output_format == "json":
-        click.echo(json.dumps(_as_json(files, diagnostics, flows, fields), indent=2))
+        report = _as_json(files, diagnostics, flows, fields)
+        if warnings:
+            report["warnings"] = warnings
+        click.echo(json.dumps(report, indent=2))
     else:
         for diagnostic in diagnostics:
             click.echo(str(diagnostic))
+        for warning in warnings:
+            click.echo(f"warning: {warning}")
         click.echo(_summary(len(files), diagnostics, flows, fields))
     return EXIT_INVALID if diagnostics else EXIT_VALID
+
+
+def unchecked_target_warnings(state: State) -> list[str]:
+    """One line per relationship to a flow these files do not declare (a live flow, perhaps):
+    offline it cannot be checked, so it is a warning, and `plan` checks it against the store."""
+    return [
+        f"flows.{flow}.fields.{field}: relationship target `{target}` is not declared in these "
+        "files; validate cannot check it offline (plan checks that the store has that flow)"
+        for flow, field, target in undeclared_targets(state)
+    ]
 
 
 def _summary(file_count: int, diagnostics: list[Diagnostic], flows: int, fields: int) -> str:
