@@ -171,7 +171,7 @@ def test_duplicate_api_type_slug_and_field_slug_are_409(api: httpx.Client) -> No
         ({"presentation": {"section": "s"}}, "data.presentation.section"),
         ({"colour": "red"}, "data.colour"),
         ({"relationships": {"parent_apis": {"data": [{"type": "api_location", "id": "/v3"}]}}},
-         "data.relationships.parent_apis.data.0.id"),
+         "data.relationships.parent_apis.data[0].id"),
     ],
 )  # fmt: skip
 def test_custom_api_definition_is_checked(
@@ -337,7 +337,7 @@ def typed_api(api: httpx.Client) -> dict[str, Any]:
         ({"done": None}, "data.done"),
         ({"extra": {"b": 1}}, "JSON Schema"),
         ({"extra": {"a": "x"}}, "data.extra.a"),
-        ({"tags": ["a", 1]}, "data.tags.1"),
+        ({"tags": ["a", 1]}, "data.tags[1]"),
         ({"tags": ["a", "b", "c", "d"]}, "data.tags"),
         ({"nope": 1}, "data.nope"),
     ],

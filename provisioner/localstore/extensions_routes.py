@@ -6,7 +6,7 @@
   their entries;
 - `/v2/settings/extensions/specifications/openapi`: the generated spec of `/v2/extensions`.
 
-Bodies are checked by `provisioner.extensions.rules` (400 naming every violation); what needs
+Bodies are checked by `provisioner.custom_api_rules` (400 naming every violation); what needs
 the stored state is checked by `ExtensionsStorage`. Errors use this spec's body, whose `status`
 is a string (`{"errors": [{"status": "400", "title": ..., "detail": ...}]}`, SPEC Errors), and
 validation is 400, not the flows' 422. Lists page, filter and sort as the spec says
@@ -29,7 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from provisioner.extensions import facts, rules
+from provisioner import custom_api_rules as rules
+from provisioner.epcc import custom_apis as facts
 from provisioner.localstore.app import base_url, context, read_json, run
 from provisioner.localstore.extensions_storage import (
     ExtensionsStorage,
@@ -359,7 +360,7 @@ async def apis_endpoint(request: Request) -> Response:
     ext = store(request)
     if request.method == "POST":
         data = await data_of(request, facts.CUSTOM_API_TYPE)
-        violations = rules.check_api(data, create=True)
+        violations = rules.custom_api_violations(data, create=True)
         if violations:
             raise invalid(violations)
         stamp = now_iso()
@@ -393,7 +394,7 @@ async def api_endpoint(request: Request) -> Response:
     if request.method == "PUT":
         data = await data_of(request, facts.CUSTOM_API_TYPE)
         check_id(data, api_id)
-        violations = rules.check_api(data, create=False)
+        violations = rules.custom_api_violations(data, create=False)
         if violations:
             raise invalid(violations)
         keys = ("name", "description", "slug", "allow_upserts")
@@ -438,7 +439,7 @@ async def fields_endpoint(request: Request) -> Response:
     api_id = request.path_params["custom_api_id"]
     if request.method == "POST":
         data = await data_of(request, facts.CUSTOM_FIELD_TYPE)
-        violations = rules.check_field(data, create=True)
+        violations = rules.custom_field_violations(data, create=True)
         if violations:
             raise invalid(violations)
         stamp = now_iso()
@@ -487,8 +488,10 @@ async def field_endpoint(request: Request) -> Response:
                 if rules_given[key] == current["validation"][field_type][key]:
                     del rules_given[key]
         shape = {k: v for k, v in data.items() if k not in ("field_type", "use_as_url_slug")}
-        violations = rules.check_field({**shape, "field_type": field_type}, create=False)
-        violations += rules.create_only_changes(current, data, facts.FIELD_CREATE_ONLY[:2])
+        violations = rules.custom_field_violations(
+            {**shape, "field_type": field_type}, create=False
+        )
+        violations += rules.create_only_violations(current, data, facts.FIELD_CREATE_ONLY[:2])
         if violations:
             raise invalid(violations)
         field = await run(ext.update_field, api_id, field_id, data, now_iso())

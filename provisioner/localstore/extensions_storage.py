@@ -9,7 +9,7 @@ Entry values are kept by field id (a JSON object per entry), so renaming a field
 values and deleting one drops them for good: recreating the slug makes a new field (epcc-api.md
 10, "assume: delete loses them, rename keeps them").
 
-What a definition must look like is judged by `provisioner.extensions.rules` before anything
+What a definition must look like is judged by `provisioner.custom_api_rules` before anything
 here runs; this module checks what needs the stored state: duplicates (409), parents that
 exist, depth and cycles, `use_as_url_slug` only while the API has no entries, create-only
 attributes, unique and immutable values, the 64 KiB entry limit (413) and `If-Match` (412).
@@ -24,9 +24,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from provisioner.extensions import facts, rules
+from provisioner import custom_api_rules as rules
+from provisioner.epcc import custom_apis as facts
 from provisioner.localstore.problems import Problem
 from provisioner.localstore.validation import is_uuid
+from provisioner.rules import Violation, describe
 
 if TYPE_CHECKING:
     from provisioner.localstore.storage import Storage
@@ -80,9 +82,10 @@ def bad_request(detail: str) -> Problem:
     return Problem(400, detail, "Bad Request")
 
 
-def invalid(violations: Sequence[rules.Violation], prefix: str = "data") -> Problem:
-    """400 naming every violation, paths under `prefix`."""
-    return bad_request("; ".join(str(v.under(prefix)) for v in sorted(violations)))
+def invalid(violations: Sequence[Violation], *prefix: str) -> Problem:
+    """400 naming every violation (`data.<prefix>.<path>: what (expected ...)`)."""
+    ordered = sorted(violations, key=lambda v: (str(v.path), v.what))
+    return bad_request("; ".join(v.at(*prefix).detail() for v in ordered))
 
 
 def not_found(what: str) -> Problem:
@@ -201,16 +204,16 @@ class ExtensionsStorage:
         for api in self._all_apis(conn):
             graph[api["id"]] = [p["id"] for p in api["parents"] if p["type"] == "custom_api"]
         graph[api_id] = [p["id"] for p in parents if p["type"] == "custom_api"]
-        found = rules.check_parent_graph(graph)
+        found = rules.parent_graph_violations(graph)
         mine = [v for key, v in found if key == api_id and v.path]
         if mine:
-            raise invalid(mine, "data.relationships.parent_apis.data")
+            raise invalid(mine, "relationships", "parent_apis", "data")
         if found:
             key, violation = found[0]
             subject = "this Custom API" if key == api_id else f"the Custom API {key}"
             raise bad_request(
                 f"data.relationships.parent_apis: with these parents {subject} "
-                f"{violation.message} (expected {violation.expected})"
+                f"{violation.what} (expected {violation.expected})"
             )
 
     def _check_api_unique(
@@ -264,9 +267,9 @@ class ExtensionsStorage:
             merged = {**api, **changes, "updated_at": stamp}
             if "presentation" in changes:
                 merged["presentation"] = {**api["presentation"], **changes["presentation"]}
-                violations = rules.check_api_presentation(merged["presentation"])
+                violations = rules.api_presentation_violations(merged["presentation"])
                 if violations:
-                    raise invalid(violations, "data.presentation")
+                    raise invalid(violations, "presentation")
             self._check_api_unique(conn, api_id, merged["slug"], None)
             if "parents" in changes:
                 self._check_parents(conn, api_id, merged["parents"])
@@ -340,22 +343,26 @@ class ExtensionsStorage:
             self._check_field_slug_free(conn, field["api_id"], field["slug"], field["id"])
             if field["use_as_url_slug"]:
                 others = {f["slug"]: f for f in self._fields_of(conn, field["api_id"])}
-                violations = rules.check_api_fields({**others, field["slug"]: field})
+                violations = rules.url_slug_field_violations({**others, field["slug"]: field})
                 if violations:
                     raise invalid(
                         [
-                            rules.Violation(
-                                "use_as_url_slug", violations[0].message, violations[0].expected
+                            Violation(
+                                ("use_as_url_slug",),
+                                violations[0].what,
+                                violations[0].expected,
+                                violations[0].code,
                             )
                         ]
                     )
                 if self._entry_count(conn, field["api_id"]):
                     raise invalid(
                         [
-                            rules.Violation(
-                                "use_as_url_slug",
+                            Violation(
+                                ("use_as_url_slug",),
                                 "cannot be set: the Custom API already has entries",
                                 "a Custom API without entries",
+                                "url_slug_with_entries",
                             )
                         ]
                     )
@@ -369,7 +376,7 @@ class ExtensionsStorage:
         with self.storage.transaction(write=True) as conn:
             self._api_row(conn, api_id)
             field = self._field_row(conn, api_id, field_id)
-            changes = rules.create_only_changes(field, body, facts.FIELD_CREATE_ONLY)
+            changes = rules.create_only_violations(field, body, facts.FIELD_CREATE_ONLY)
             if changes:
                 raise invalid(changes)
             merged = {**field, "updated_at": stamp}
@@ -387,7 +394,7 @@ class ExtensionsStorage:
                 key: merged[key]
                 for key in ("name", "description", "slug", "field_type", "use_as_url_slug")
             }
-            violations = rules.check_field(
+            violations = rules.custom_field_violations(
                 {**check, "validation": merged["validation"]}, create=True
             )
             if violations:
@@ -592,7 +599,12 @@ def entry_values(
     by_slug = {field["slug"]: field for field in fields}
     unknown = sorted(k for k in data if k not in by_slug and k not in ("type", "id"))
     violations = [
-        rules.Violation(key, "is not a field of this Custom API", ", ".join(sorted(by_slug)))
+        Violation(
+            (key,),
+            "is not a field of this Custom API",
+            ", ".join(sorted(by_slug)),
+            "unknown_attribute",
+        )
         for key in unknown
     ]
     values: dict[str, Any] = {}
@@ -601,23 +613,30 @@ def entry_values(
         field_rules = field["validation"][field_type]
         if slug not in data:
             if create and field_rules.get("allow_null_values", True) is False:
-                violations.append(rules.Violation(slug, "is required: null is not allowed"))
+                violations.append(
+                    Violation((slug,), "is required: null is not allowed", "", "value_null")
+                )
             continue
         value = data[slug]
-        violations += [v.under(slug) for v in rules.check_value(field_type, field_rules, value)]
+        violations += [
+            v.at(slug) for v in rules.entry_value_violations(field_type, field_rules, value)
+        ]
         url_slug = field["use_as_url_slug"] and isinstance(value, str)
-        if url_slug and not facts.URL_SLUG_VALUE_RE.match(value):
+        if url_slug and not rules.is_url_slug_value(value):
             violations.append(
-                rules.Violation(
-                    slug,
-                    f"{rules.describe(value)} is used in URLs",
+                Violation(
+                    (slug,),
+                    f"{describe(value)} is used in URLs",
                     "only letters, digits, -, ., _ and ~",
+                    "url_slug_value",
                 )
             )
         before = None if current is None else current["values"].get(field["id"])
         if current is not None and field_rules.get("immutable") and before != value:
             violations.append(
-                rules.Violation(slug, "is immutable: it is set when the entry is created")
+                Violation(
+                    (slug,), "is immutable: it is set when the entry is created", "", "immutable"
+                )
             )
         values[field["id"]] = value
     if violations:

@@ -1,4 +1,4 @@
-"""The pure checks of Custom API definitions and entry values (provisioner.extensions.rules).
+"""Custom API facts and pure checks (provisioner.epcc.custom_apis, provisioner.custom_api_rules).
 
 Each case names the definition, the path the violation must be at, and a word of its message;
 a valid definition must give no violation at all.
@@ -7,20 +7,23 @@ a valid definition must give no violation at all.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+from support import shared_file
 
-from provisioner.extensions import facts, rules
-from provisioner.extensions.rules import Violation
+from provisioner import custom_api_rules as rules
+from provisioner.epcc import custom_apis as facts
+from provisioner.rules import Violation
 
 API = {"name": "Wishlists", "slug": "wishlists", "api_type": "wishlist_ext"}
 
 
 def paths(found: list[Violation]) -> list[str]:
-    return [violation.path for violation in found]
+    return [rules.dotted(violation) for violation in found]
 
 
 def test_a_complete_custom_api_is_valid() -> None:
@@ -38,7 +41,7 @@ def test_a_complete_custom_api_is_valid() -> None:
             }
         },
     }
-    assert rules.check_api(api, create=True) == []
+    assert rules.custom_api_violations(api, create=True) == []
     assert rules.parent_ids(api) == ["b0c6e5e8-0000-4000-8000-000000000000"]
 
 
@@ -71,31 +74,32 @@ def test_a_complete_custom_api_is_valid() -> None:
     ],
 )
 def test_custom_api_violations(change: dict[str, Any], path: str, word: str) -> None:
-    found = rules.check_api({**API, **change}, create=True)
+    found = rules.custom_api_violations({**API, **change}, create=True)
     assert paths(found) == [path], found
-    assert word in str(found[0])
+    assert word in rules.text(found[0])
 
 
 def test_custom_api_create_requires_and_update_refuses_api_type() -> None:
-    assert paths(rules.check_api({}, create=True)) == ["name", "slug", "api_type"]
-    assert rules.check_api({"name": "Renamed", "slug": "new-slug"}, create=False) == []
-    refused = rules.check_api({"api_type": "other_ext"}, create=False)
+    assert paths(rules.custom_api_violations({}, create=True)) == ["name", "slug", "api_type"]
+    assert rules.custom_api_violations({"name": "Renamed", "slug": "new-slug"}, create=False) == []
+    refused = rules.custom_api_violations({"api_type": "other_ext"}, create=False)
     assert paths(refused) == ["api_type"]
-    assert "set when the Custom API is created" in refused[0].message
+    assert "set when the Custom API is created" in refused[0].what
+    assert refused[0].code == "create_only"
 
 
 def test_parent_graph_missing_cycle_and_depth() -> None:
     # a <- b <- c is fine (depth 2); d under c is three parents deep.
     graph = {"a": [], "b": ["a"], "c": ["b"], "d": ["c"], "e": ["ghost"], "x": ["y"], "y": ["x"]}
-    found = {(key, v.path, v.message) for key, v in rules.check_parent_graph(graph)}
+    found = {(key, rules.dotted(v), v.what) for key, v in rules.parent_graph_violations(graph)}
     assert found == {
         ("d", "", "is nested 3 parents deep"),
         ("e", "0", "no Custom API 'ghost'"),
         ("x", "", "its parents form a cycle"),
         ("y", "", "its parents form a cycle"),
     }
-    assert rules.check_parent_graph(graph, ["a", "b", "c"]) == []
-    assert [k for k, _ in rules.check_parent_graph({"s": ["s"]})] == ["s"]
+    assert rules.parent_graph_violations(graph, ["a", "b", "c"]) == []
+    assert [k for k, _ in rules.parent_graph_violations({"s": ["s"]})] == ["s"]
 
 
 FIELD = {"name": "Name", "slug": "name", "field_type": "string"}
@@ -155,7 +159,7 @@ FIELD = {"name": "Name", "slug": "name", "field_type": "string"}
     ],
 )
 def test_valid_fields(field: dict[str, Any]) -> None:
-    assert rules.check_field(field, create=True) == []
+    assert rules.custom_field_violations(field, create=True) == []
 
 
 def _schema(schema: Any) -> dict[str, Any]:
@@ -266,17 +270,17 @@ def _schema(schema: Any) -> dict[str, Any]:
     ],
 )
 def test_field_violations(field: dict[str, Any], path: str, word: str) -> None:
-    found = rules.check_field({**FIELD, **field}, create=True)
+    found = rules.custom_field_violations({**FIELD, **field}, create=True)
     assert paths(found) == [path], found
-    assert word in str(found[0])
+    assert word in rules.text(found[0])
 
 
 def test_field_update_refuses_create_only_validation_keys() -> None:
     body = {"validation": {"string": {"unique": "yes", "max_length": 3}}}
-    found = rules.check_field({**body, "field_type": "string"}, create=False)
+    found = rules.custom_field_violations({**body, "field_type": "string"}, create=False)
     assert paths(found) == ["validation.string.unique"]
     body = {"validation": {"list": {"allowed_type": "string"}}}
-    assert paths(rules.check_field({**body, "field_type": "list"}, create=False)) == [
+    assert paths(rules.custom_field_violations({**body, "field_type": "list"}, create=False)) == [
         "validation.list.allowed_type"
     ]
 
@@ -288,16 +292,16 @@ def test_create_only_changes() -> None:
         "validation": rules.full_validation("string", {"string": {"unique": "yes"}}),
     }
     same = {"field_type": "string", "validation": {"string": {"unique": "yes"}}}
-    assert rules.create_only_changes(current, same, facts.FIELD_CREATE_ONLY) == []
+    assert rules.create_only_violations(current, same, facts.FIELD_CREATE_ONLY) == []
     changed = {"field_type": "integer", "use_as_url_slug": True}
-    found = rules.create_only_changes(current, changed, facts.FIELD_CREATE_ONLY)
+    found = rules.create_only_violations(current, changed, facts.FIELD_CREATE_ONLY)
     assert paths(found) == ["field_type", "use_as_url_slug"]
-    assert "creation only" in found[0].message
+    assert "creation only" in found[0].what
 
 
 def test_at_most_one_url_slug_field_per_api() -> None:
     fields = {"a": {"use_as_url_slug": True}, "b": {"use_as_url_slug": True}, "c": {}}
-    assert paths(rules.check_api_fields(fields)) == ["b.use_as_url_slug"]
+    assert paths(rules.url_slug_field_violations(fields)) == ["b.use_as_url_slug"]
 
 
 @pytest.mark.parametrize(
@@ -336,11 +340,11 @@ def test_at_most_one_url_slug_field_per_api() -> None:
 )
 def test_entry_values(field_type: str, validation: dict[str, Any], value: Any, ok: bool) -> None:
     full = rules.full_validation(field_type, {field_type: validation})[field_type]
-    found = rules.check_value(field_type, full, value)
+    found = rules.entry_value_violations(field_type, full, value)
     assert (found == []) is ok, found
 
 
-@pytest.mark.parametrize("module", ["provisioner.extensions.facts", "provisioner.extensions.rules"])
+@pytest.mark.parametrize("module", ["provisioner.epcc.custom_apis", "provisioner.custom_api_rules"])
 def test_pure_modules_import_no_io_library(module: str) -> None:
     forbidden = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
     code = f"import sys, {module}\nprint(','.join(m for m in {forbidden!r} if m in sys.modules))\n"
@@ -348,3 +352,33 @@ def test_pure_modules_import_no_io_library(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_every_fact_cites_a_section_of_the_api_reference() -> None:
+    public = {
+        name
+        for name, value in vars(facts).items()
+        if not name.startswith("_")
+        and name not in ("SECTIONS", "annotations", "Mapping", "MappingProxyType", "dataclass")
+        and not isinstance(value, type)
+    }
+    assert set(facts.SECTIONS) == public
+    reference = shared_file("epcc-api.md")
+    if not reference.is_file():
+        pytest.skip(f"the API reference is not beside the repository ({reference})")
+    text = reference.read_text(encoding="utf-8")
+    headings = set(re.findall(r"^#{2,3} (\d+(?:\.\d+)?)\.? ", text, flags=re.MULTILINE))
+    assert set(facts.SECTIONS.values()) <= headings
+
+
+def test_violations_carry_codes_and_render_as_api_details() -> None:
+    found = rules.custom_field_violations(
+        {**FIELD, "field_type": "list", "validation": {"list": {"min_length": 5, "max_length": 1}}},
+        create=True,
+    )
+    assert [(v.path, v.code) for v in found] == [
+        (("validation", "list", "min_length"), "min_greater_than_max")
+    ]
+    assert found[0].detail().startswith("data.validation.list.min_length: 5 is greater than")
+    listed = rules.entry_value_violations("list", {"allowed_type": "string"}, ["a", 1])
+    assert [(v.path, v.code) for v in listed] == [((1,), "value_type")]

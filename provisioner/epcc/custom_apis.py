@@ -1,15 +1,14 @@
-"""The facts of Commerce Extensions (Custom APIs), each with its evidence.
+"""Facts of Commerce Extensions (Custom APIs): definitions, fields, entries and their lists.
 
-Sources: `../shared/epcc-api.md` section 10 ("10") and the official spec
-`../shared/epcc-openapi/commerce-extensions.yaml`, version 26.0608 ("SPEC", with the schema or
-parameter named). Where both are silent, the choice is marked [INF] and is the local store's.
-
-Pure data: no I/O, no imports of ours.
+Every public name here is listed in `SECTIONS` with the section of `../shared/epcc-api.md` that
+is its evidence (section 10 summarises the official `epcc-openapi/commerce-extensions.yaml`,
+version 26.0608, "SPEC" below, with the schema or parameter named). Where both are silent, the
+choice is marked [INF]. The checks that use these facts are `provisioner.custom_api_rules`.
+Data only: no I/O, no checks.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -25,15 +24,13 @@ EXTENSIONS_PREFIX = "/v2/extensions"  # 10: entries also at /v2/extensions/{slug
 # 10; SPEC CustomAPI.slug / .api_type patterns.
 API_SLUG_PATTERN = r"^[a-z0-9_-]{1,63}$"
 API_TYPE_PATTERN = r"^[a-z0-9_]{1,59}_ext$"
-API_SLUG_RE = re.compile(API_SLUG_PATTERN)
-API_TYPE_RE = re.compile(API_TYPE_PATTERN)
 
 # 10; SPEC CustomAPI.name / .description, BaseCustomField.name / .description / .slug.
 NAME_LENGTH = (1, 255)
 DESCRIPTION_LENGTH = (0, 255)
 FIELD_SLUG_LENGTH = (1, 63)
 # SPEC BaseCustomField.slug: "Recommended characters" (others break filtering); not enforced.
-RECOMMENDED_FIELD_SLUG_RE = re.compile(r"^[a-z0-9_-]+$")
+RECOMMENDED_FIELD_SLUG_PATTERN = r"^[a-z0-9_-]+$"
 # SPEC CreateCustomAPI presentation.section maxLength; "Can only be set when `page` is also set".
 PRESENTATION_SECTION_MAX = 64
 # SPEC BaseCustomField.presentation.sort_order: 0..1000, default 0.
@@ -103,12 +100,12 @@ JSON_SCHEMA_VERSION = "2020-12"  # SPEC JSONSchemaValidation.version const
 JSON_SCHEMA_MAX_BYTES = 8192  # 10; SPEC JSONSchemaValidation.schema "must not exceed 8 KiB"
 UNIQUE_VALUES = ("yes", "no")  # SPEC StringCustomField.unique enum
 # SPEC BaseCustomField.use_as_url_slug: values must be RFC 3986 unreserved characters.
-URL_SLUG_VALUE_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
+URL_SLUG_VALUE_PATTERN = r"^[A-Za-z0-9._~-]+$"
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One key of `validation.<field_type>`: what it holds, its range and default.
+class ValidationKey:
+    """One key of `validation.<field_type>` (10): what it holds, its range and default.
 
     `kind` is one of `int` (an integer or null), `number` (a number or null), `bool` (a boolean;
     null means the default), `unique` (`yes`/`no`), `regex` (RE2 text or null), `allowed_type`
@@ -124,45 +121,45 @@ class Rule:
 
 
 _NULLS = {
-    "allow_null_values": Rule("bool", True),  # SPEC "Null Values": default true
-    "immutable": Rule("bool", False),  # SPEC "Immutable": default false
+    "allow_null_values": ValidationKey("bool", True),  # SPEC "Null Values": default true
+    "immutable": ValidationKey("bool", False),  # SPEC "Immutable": default false
 }
-_JSON_SCHEMA = Rule("json_schema")  # SPEC AnyCustomField / ListCustomField json_schema
+_JSON_SCHEMA = ValidationKey("json_schema")  # SPEC AnyCustomField / ListCustomField json_schema
 
 # 10 "validation.<field_type>"; SPEC *CreateCustomField / *UpdateCustomField. The key order is
 # the order the store renders them in.
-VALIDATION: Mapping[str, Mapping[str, Rule]] = MappingProxyType(
+VALIDATION: Mapping[str, Mapping[str, ValidationKey]] = MappingProxyType(
     {
         "string": MappingProxyType(
             {
-                "min_length": Rule("int", None, 0, STRING_MAX_CHARS),
-                "max_length": Rule("int", None, 0, STRING_MAX_CHARS),
-                "regex": Rule("regex"),
+                "min_length": ValidationKey("int", None, 0, STRING_MAX_CHARS),
+                "max_length": ValidationKey("int", None, 0, STRING_MAX_CHARS),
+                "regex": ValidationKey("regex"),
                 **_NULLS,
                 # SPEC StringUpdateCustomField lacks both: create-only (10).
-                "unique": Rule("unique", "no", on_update=False),
-                "unique_case_insensitivity": Rule("bool", False, on_update=False),
+                "unique": ValidationKey("unique", "no", on_update=False),
+                "unique_case_insensitivity": ValidationKey("bool", False, on_update=False),
             }
         ),
         "integer": MappingProxyType(
             {
-                "min_value": Rule("int", None, -INTEGER_LIMIT, INTEGER_LIMIT),
-                "max_value": Rule("int", None, -INTEGER_LIMIT, INTEGER_LIMIT),
+                "min_value": ValidationKey("int", None, -INTEGER_LIMIT, INTEGER_LIMIT),
+                "max_value": ValidationKey("int", None, -INTEGER_LIMIT, INTEGER_LIMIT),
                 **_NULLS,
             }
         ),
         "float": MappingProxyType(
-            {"min_value": Rule("number"), "max_value": Rule("number"), **_NULLS}
+            {"min_value": ValidationKey("number"), "max_value": ValidationKey("number"), **_NULLS}
         ),
         "boolean": MappingProxyType(dict(_NULLS)),
         "any": MappingProxyType({**_NULLS, "json_schema": _JSON_SCHEMA}),
         "list": MappingProxyType(
             {
                 **_NULLS,
-                "min_length": Rule("int", None, 0, LIST_MAX_ELEMENTS),
-                "max_length": Rule("int", None, 0, LIST_MAX_ELEMENTS),
+                "min_length": ValidationKey("int", None, 0, LIST_MAX_ELEMENTS),
+                "max_length": ValidationKey("int", None, 0, LIST_MAX_ELEMENTS),
                 # SPEC ListUpdateCustomField lacks it: "cannot be changed after creation".
-                "allowed_type": Rule("allowed_type", "any", on_update=False),
+                "allowed_type": ValidationKey("allowed_type", "any", on_update=False),
                 "json_schema": _JSON_SCHEMA,
             }
         ),
@@ -254,3 +251,65 @@ API_SORTS = frozenset({*_COMMON_SORTS, "api_type", "name", "slug"})  # SPEC Cust
 FIELD_SORTS = frozenset({*_COMMON_SORTS, "field_type", "name", "slug"})  # SPEC CustomFieldSort
 ENTRY_SORTS = frozenset(_COMMON_SORTS)  # SPEC CustomAPIEntrySort (plus `null`: no sort)
 MAX_FILTERS = 10  # 2.3
+
+# Each public fact and the section of ../shared/epcc-api.md that is its evidence.
+SECTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "CUSTOM_API_TYPE": "10",
+        "CUSTOM_FIELD_TYPE": "10",
+        "SETTINGS_PREFIX": "10",
+        "EXTENSIONS_PREFIX": "10",
+        "API_SLUG_PATTERN": "10",
+        "API_TYPE_PATTERN": "10",
+        "NAME_LENGTH": "10",
+        "DESCRIPTION_LENGTH": "10",
+        "FIELD_SLUG_LENGTH": "10",
+        "RECOMMENDED_FIELD_SLUG_PATTERN": "10",
+        "PRESENTATION_SECTION_MAX": "10",
+        "SORT_ORDER_RANGE": "10",
+        "SORT_ORDER_DEFAULT": "10",
+        "RESERVED_FIELD_SLUGS": "10",
+        "PARENT_TYPES": "10",
+        "API_LOCATION_ID": "10",
+        "MAX_PARENT_DEPTH": "10",
+        "API_CREATE_KEYS": "10",
+        "API_REQUIRED_KEYS": "10",
+        "API_DEFAULTS": "10",
+        "API_CREATE_ONLY": "10",
+        "FIELD_TYPES": "10",
+        "FIELD_CREATE_KEYS": "10",
+        "FIELD_REQUIRED_KEYS": "10",
+        "FIELD_DEFAULTS": "10",
+        "STRING_MAX_CHARS": "10",
+        "INTEGER_LIMIT": "10",
+        "LIST_MAX_ELEMENTS": "10",
+        "LIST_ALLOWED_TYPES": "10",
+        "REGEX_MAX_LENGTH": "10",
+        "JSON_SCHEMA_VERSION": "10",
+        "JSON_SCHEMA_MAX_BYTES": "10",
+        "UNIQUE_VALUES": "10",
+        "URL_SLUG_VALUE_PATTERN": "10",
+        "VALIDATION": "10",
+        "MIN_MAX": "10",
+        "FIELD_CREATE_ONLY": "10",
+        "MAX_ENTRY_BYTES": "10",
+        "ENTRY_META_KEYS": "10",
+        "MAX_PAGE_LIMIT": "10",
+        "MAX_PAGE_OFFSET": "10",
+        "DEFAULT_PAGE_LIMIT": "2.2",
+        "DEFAULT_SORT": "10",
+        "TOTAL_METHODS": "10",
+        "LOWER_BOUND_COUNT": "10",
+        "API_FILTERS": "10",
+        "FIELD_FILTERS": "10",
+        "ENTRY_FILTERS": "10",
+        "ENTRY_FIELD_FILTERS": "10",
+        "LIST_INDEX_FILTERS": "10",
+        "LIST_LENGTH_FILTERS": "10",
+        "TYPED_LIST_ONLY": "10",
+        "API_SORTS": "10",
+        "FIELD_SORTS": "10",
+        "ENTRY_SORTS": "10",
+        "MAX_FILTERS": "2.3",
+    }
+)

@@ -1,12 +1,13 @@
-"""Pure checks of Custom API definitions and entry values, returning structured violations.
+"""Custom APIs: pure checks of definitions and entry values, returning structured violations.
 
 Every check takes a definition in the API's own shape (attributes named as the API names them,
-`validation: {<field_type>: {...}}`) and returns a list of `Violation(path, message,
-expected)`, `path` being dotted and relative to what was checked (`validation.string.regex`).
+`validation: {<field_type>: {...}}`) and returns a list of `Violation(path, what,
+expected, code)`, `path` relative to what was checked (`("validation", "string", "regex")`).
 The local store answers 400 with them; a `validate` of the `custom_apis:` YAML key can prefix
 the path with its own location and report them as diagnostics. Nothing here does I/O.
 
-The facts come from `provisioner.extensions.facts`; RE2 itself (`google-re2`) judges regexes,
+The facts come from `provisioner.epcc.custom_apis` and the `Violation` (path, what, expected,
+code) is `provisioner.rules`' own, as for flows; RE2 itself (`google-re2`) judges regexes,
 as the API does (SPEC StringCustomField.regex), and `jsonschema` judges JSON Schemas.
 """
 
@@ -14,53 +15,49 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import re2
 
-from provisioner.extensions import facts
+from provisioner.epcc import custom_apis as facts
+from provisioner.rules import Violation, describe
+
+PathKey = tuple[str | int, ...]
+
+_API_SLUG = re.compile(facts.API_SLUG_PATTERN)
+_API_TYPE = re.compile(facts.API_TYPE_PATTERN)
+_URL_SLUG_VALUE = re.compile(facts.URL_SLUG_VALUE_PATTERN)
 
 
-@dataclass(frozen=True, order=True)
-class Violation:
-    """One thing wrong: where (dotted path, relative), what, and what was expected."""
-
-    path: str
-    message: str
-    expected: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.path}: " if self.path else ""
-        expected = f" (expected {self.expected})" if self.expected else ""
-        return f"{where}{self.message}{expected}"
-
-    def under(self, prefix: str) -> Violation:
-        """The same violation with `prefix` in front of its path."""
-        path = f"{prefix}.{self.path}" if self.path and prefix else (prefix or self.path)
-        return Violation(path, self.message, self.expected)
+def split_path(path: str) -> PathKey:
+    """`"validation.string.regex"` -> `("validation", "string", "regex")`; digits are indexes."""
+    return tuple(int(p) if p.isdigit() else p for p in path.split(".") if p != "")
 
 
-def describe(value: Any) -> str:
-    """A value as a message names it: `the integer 0`, `the string "x"`, `null`, ..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {'true' if value else 'false'}"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string {json.dumps(shown, ensure_ascii=False)}"
-    if isinstance(value, list | tuple):
-        return f"a list of {len(value)}"
-    if isinstance(value, Mapping):
-        return "an object"
-    return f"a {type(value).__name__}"
+def _v(path: str | PathKey, what: str, expected: str = "", code: str = "") -> Violation:
+    """A violation at a dotted path (or a path tuple); the code defaults to `<key>_invalid`."""
+    key = split_path(path) if isinstance(path, str) else path
+    names = [p for p in key if isinstance(p, str)]
+    return Violation(key, what, expected, code or f"{names[-1] if names else 'value'}_invalid")
+
+
+def _under(violation: Violation, prefix: str | PathKey) -> Violation:
+    return violation.at(*(split_path(prefix) if isinstance(prefix, str) else prefix))
+
+
+def dotted(violation: Violation) -> str:
+    """The violation's path as dotted text (`validation.string.regex`, `tags.1`)."""
+    return ".".join(str(part) for part in violation.path)
+
+
+def text(violation: Violation) -> str:
+    """`path: what (expected ...)`, the path dotted."""
+    where = f"{dotted(violation)}: " if violation.path else ""
+    expected = f" (expected {violation.expected})" if violation.expected else ""
+    return f"{where}{violation.what}{expected}"
 
 
 def is_int(value: Any) -> bool:
@@ -86,14 +83,14 @@ def _text(
     value = data[key]
     low, high = bounds
     if not isinstance(value, str):
-        found.append(Violation(key, f"got {describe(value)}", f"a string of {low}-{high} chars"))
+        found.append(_v(key, f"got {describe(value)}", f"a string of {low}-{high} chars"))
     elif not low <= len(value) <= high:
-        found.append(Violation(key, f"{len(value)} characters long", f"{low} to {high} characters"))
+        found.append(_v(key, f"{len(value)} characters long", f"{low} to {high} characters"))
 
 
 def _boolean(found: list[Violation], data: Mapping[str, Any], key: str) -> None:
     if key in data and not isinstance(data[key], bool):
-        found.append(Violation(key, f"got {describe(data[key])}", "true or false"))
+        found.append(_v(key, f"got {describe(data[key])}", "true or false"))
 
 
 def _unknown(
@@ -102,82 +99,87 @@ def _unknown(
     allowed = set(allowed)
     for key in sorted(k for k in data if k not in allowed):
         found.append(
-            Violation(
-                _join(prefix, key), "unknown attribute", f"one of {', '.join(sorted(allowed))}"
-            )
+            _v(_join(prefix, key), "unknown attribute", f"one of {', '.join(sorted(allowed))}")
         )
 
 
 def _required(found: list[Violation], data: Mapping[str, Any], keys: Iterable[str]) -> None:
     for key in keys:
         if key not in data:
-            found.append(Violation(key, "is required"))
+            found.append(_v(key, "is required", "", "required"))
 
 
 # ------------------------------------------------------------------------------ Custom APIs
 
 
-def check_api(api: Mapping[str, Any], *, create: bool) -> list[Violation]:
+def custom_api_violations(api: Mapping[str, Any], *, create: bool) -> list[Violation]:
     """A Custom API's own attributes (10; SPEC CreateCustomAPI / UpdateCustomAPI).
 
     On update (`create=False`) nothing is required and `api_type` is refused (create-only);
-    relationships are checked for shape here, for reality by `check_parent_graph`.
+    relationships are checked for shape here, for reality by `parent_graph_violations`.
     """
     found: list[Violation] = []
     for key in sorted(set(api) - facts.API_CREATE_KEYS):
-        found.append(Violation(key, "unknown attribute of a Custom API"))
+        found.append(_v(key, "unknown attribute of a Custom API", "", "unknown_attribute"))
     if create:
         _required(found, api, facts.API_REQUIRED_KEYS)
     elif "api_type" in api:
         found.append(
-            Violation("api_type", "cannot be changed: it is set when the Custom API is created")
+            _v(
+                "api_type",
+                "cannot be changed: it is set when the Custom API is created",
+                "",
+                "create_only",
+            )
         )
     _text(found, api, "name", facts.NAME_LENGTH)
     _text(found, api, "description", facts.DESCRIPTION_LENGTH)
     if "slug" in api:
         slug = api["slug"]
-        if not isinstance(slug, str) or not facts.API_SLUG_RE.match(slug):
-            found.append(Violation("slug", f"got {describe(slug)}", facts.API_SLUG_PATTERN))
+        if not isinstance(slug, str) or not _API_SLUG.match(slug):
+            found.append(_v("slug", f"got {describe(slug)}", facts.API_SLUG_PATTERN))
     if create and "api_type" in api:
         api_type = api["api_type"]
-        if not isinstance(api_type, str) or not facts.API_TYPE_RE.match(api_type):
-            found.append(Violation("api_type", f"got {describe(api_type)}", facts.API_TYPE_PATTERN))
+        if not isinstance(api_type, str) or not _API_TYPE.match(api_type):
+            found.append(_v("api_type", f"got {describe(api_type)}", facts.API_TYPE_PATTERN))
     _boolean(found, api, "allow_upserts")
     if "presentation" in api:
-        found += [v.under("presentation") for v in check_api_presentation(api["presentation"])]
+        found += [
+            _under(v, "presentation") for v in api_presentation_violations(api["presentation"])
+        ]
     if "relationships" in api:
-        found += check_relationships(api["relationships"])
+        found += relationships_violations(api["relationships"])
     return found
 
 
-def check_api_presentation(presentation: Any) -> list[Violation]:
+def api_presentation_violations(presentation: Any) -> list[Violation]:
     """SPEC CustomAPI.presentation: `page` and `section` (text or null; section needs page)."""
     if not isinstance(presentation, Mapping):
-        return [Violation("", f"got {describe(presentation)}", "an object with page, section")]
+        return [_v("", f"got {describe(presentation)}", "an object with page, section")]
     found: list[Violation] = []
     _unknown(found, presentation, ("page", "section"))
     for key in ("page", "section"):
         value = presentation.get(key)
         if value is not None and not isinstance(value, str):
-            found.append(Violation(key, f"got {describe(value)}", "a string or null"))
+            found.append(_v(key, f"got {describe(value)}", "a string or null"))
     section = presentation.get("section")
     if isinstance(section, str) and len(section) > facts.PRESENTATION_SECTION_MAX:
         found.append(
-            Violation(
+            _v(
                 "section",
                 f"{len(section)} characters long",
                 f"at most {facts.PRESENTATION_SECTION_MAX}",
             )
         )
     if section is not None and presentation.get("page") is None:
-        found.append(Violation("section", "is set without a page", "page set too"))
+        found.append(_v("section", "is set without a page", "page set too"))
     return found
 
 
-def check_relationships(relationships: Any) -> list[Violation]:
+def relationships_violations(relationships: Any) -> list[Violation]:
     """SPEC CustomAPIRelationships: `{parent_apis: {data: [{type, id}, ...]}}`."""
     if not isinstance(relationships, Mapping):
-        return [Violation("relationships", f"got {describe(relationships)}", "an object")]
+        return [_v("relationships", f"got {describe(relationships)}", "an object")]
     found: list[Violation] = []
     _unknown(found, relationships, ("parent_apis",), "relationships")
     if "parent_apis" not in relationships:
@@ -185,26 +187,26 @@ def check_relationships(relationships: Any) -> list[Violation]:
     parents = relationships["parent_apis"]
     where = "relationships.parent_apis"
     if not isinstance(parents, Mapping) or not isinstance(parents.get("data"), list):
-        return [*found, Violation(where, f"got {describe(parents)}", "{data: [...]}")]
+        return [*found, _v(where, f"got {describe(parents)}", "{data: [...]}")]
     _unknown(found, parents, ("data",), where)
     for index, ref in enumerate(parents["data"]):
-        found += [v.under(f"{where}.data.{index}") for v in check_parent_ref(ref)]
+        found += [_under(v, f"{where}.data.{index}") for v in parent_ref_violations(ref)]
     return found
 
 
-def check_parent_ref(ref: Any) -> list[Violation]:
+def parent_ref_violations(ref: Any) -> list[Violation]:
     """One parent: `{type: custom_api, id}` or `{type: api_location, id: "/v2/extensions"}`."""
     if not isinstance(ref, Mapping):
-        return [Violation("", f"got {describe(ref)}", "an object with type and id")]
+        return [_v("", f"got {describe(ref)}", "an object with type and id")]
     found: list[Violation] = []
     _unknown(found, ref, ("type", "id"))
     kind, ref_id = ref.get("type"), ref.get("id")
     if kind not in facts.PARENT_TYPES:
-        found.append(Violation("type", f"got {describe(kind)}", " or ".join(facts.PARENT_TYPES)))
+        found.append(_v("type", f"got {describe(kind)}", " or ".join(facts.PARENT_TYPES)))
     if not isinstance(ref_id, str) or not ref_id:
-        found.append(Violation("id", f"got {describe(ref_id)}", "the parent's id"))
+        found.append(_v("id", f"got {describe(ref_id)}", "the parent's id"))
     elif kind == "api_location" and ref_id != facts.API_LOCATION_ID:
-        found.append(Violation("id", f"got {describe(ref_id)}", f'"{facts.API_LOCATION_ID}"'))
+        found.append(_v("id", f"got {describe(ref_id)}", f'"{facts.API_LOCATION_ID}"'))
     return found
 
 
@@ -224,7 +226,7 @@ def parent_ids(api: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def check_parent_graph(
+def parent_graph_violations(
     parents: Mapping[str, Sequence[str]], subjects: Iterable[str] | None = None
 ) -> list[tuple[str, Violation]]:
     """Parents that exist, no cycle, depth at most 2 (SPEC CustomAPIRelationships).
@@ -241,8 +243,11 @@ def check_parent_graph(
                 found.append(
                     (
                         key,
-                        Violation(
-                            str(index), f"no Custom API {parent!r}", "an existing Custom API"
+                        _v(
+                            (index,),
+                            f"no Custom API {parent!r}",
+                            "an existing one",
+                            "parent_missing",
                         ),
                     )
                 )
@@ -267,15 +272,16 @@ def check_parent_graph(
     for key in wanted:
         value = depth(key, ())
         if key in cyclic:
-            found.append((key, Violation("", "its parents form a cycle", "no cycle")))
+            found.append((key, _v("", "its parents form a cycle", "no cycle", "parent_cycle")))
         elif value > facts.MAX_PARENT_DEPTH:
             found.append(
                 (
                     key,
-                    Violation(
+                    _v(
                         "",
                         f"is nested {value} parents deep",
                         f"at most {facts.MAX_PARENT_DEPTH}",
+                        "parent_depth",
                     ),
                 )
             )
@@ -285,51 +291,51 @@ def check_parent_graph(
 # ----------------------------------------------------------------------------------- fields
 
 
-def check_field(field: Mapping[str, Any], *, create: bool) -> list[Violation]:
+def custom_field_violations(field: Mapping[str, Any], *, create: bool) -> list[Violation]:
     """A Custom Field's attributes (10; SPEC *CreateCustomField / *UpdateCustomField).
 
     On create, `field` is the whole definition. On update it is the body (anything may be
     absent); `field_type` then names the field's current type, so that `validation` can be
-    checked against it (create-only attributes are judged by `create_only_changes`).
+    checked against it (create-only attributes are judged by `create_only_violations`).
     """
     found: list[Violation] = []
     for key in sorted(set(field) - facts.FIELD_CREATE_KEYS):
-        found.append(Violation(key, "unknown attribute of a Custom Field"))
+        found.append(_v(key, "unknown attribute of a Custom Field", "", "unknown_attribute"))
     if create:
         _required(found, field, facts.FIELD_REQUIRED_KEYS)
     _text(found, field, "name", facts.NAME_LENGTH)
     _text(found, field, "description", facts.DESCRIPTION_LENGTH)
     if "slug" in field:
-        found += check_field_slug(field["slug"])
+        found += field_slug_violations(field["slug"])
     field_type = field.get("field_type")
     if "field_type" in field and field_type not in facts.FIELD_TYPES:
-        found.append(
-            Violation("field_type", f"got {describe(field_type)}", ", ".join(facts.FIELD_TYPES))
-        )
+        found.append(_v("field_type", f"got {describe(field_type)}", ", ".join(facts.FIELD_TYPES)))
         field_type = None
     _boolean(found, field, "use_as_url_slug")
     if "presentation" in field:
-        found += [v.under("presentation") for v in check_field_presentation(field["presentation"])]
+        found += [
+            _under(v, "presentation") for v in field_presentation_violations(field["presentation"])
+        ]
     if "validation" in field and field_type is not None:
         found += [
-            v.under("validation")
-            for v in check_validation(field_type, field["validation"], create=create)
+            _under(v, "validation")
+            for v in validation_violations(field_type, field["validation"], create=create)
         ]
     if create and field.get("use_as_url_slug") is True and field_type in facts.FIELD_TYPES:
-        found += check_url_slug_field(field_type, field.get("validation"))
+        found += url_slug_violations(field_type, field.get("validation"))
     return found
 
 
-def check_field_slug(slug: Any) -> list[Violation]:
+def field_slug_violations(slug: Any) -> list[Violation]:
     """1-63 characters, not reserved (SPEC "Reserved Slugs")."""
     low, high = facts.FIELD_SLUG_LENGTH
     if not isinstance(slug, str):
-        return [Violation("slug", f"got {describe(slug)}", f"a string of {low}-{high} chars")]
+        return [_v("slug", f"got {describe(slug)}", f"a string of {low}-{high} chars")]
     if not low <= len(slug) <= high:
-        return [Violation("slug", f"{len(slug)} characters long", f"{low} to {high} characters")]
+        return [_v("slug", f"{len(slug)} characters long", f"{low} to {high} characters")]
     if slug in facts.RESERVED_FIELD_SLUGS:
         return [
-            Violation(
+            _v(
                 "slug",
                 f'"{slug}" is reserved',
                 f"none of {', '.join(sorted(facts.RESERVED_FIELD_SLUGS))}",
@@ -338,63 +344,70 @@ def check_field_slug(slug: Any) -> list[Violation]:
     return []
 
 
-def check_field_presentation(presentation: Any) -> list[Violation]:
+def field_presentation_violations(presentation: Any) -> list[Violation]:
     """SPEC BaseCustomField.presentation: `{sort_order: 0..1000}`."""
     if not isinstance(presentation, Mapping):
-        return [Violation("", f"got {describe(presentation)}", "an object with sort_order")]
+        return [_v("", f"got {describe(presentation)}", "an object with sort_order")]
     found: list[Violation] = []
     _unknown(found, presentation, ("sort_order",))
     if "sort_order" in presentation:
         value = presentation["sort_order"]
         low, high = facts.SORT_ORDER_RANGE
         if not is_int(value) or not low <= value <= high:
-            found.append(
-                Violation("sort_order", f"got {describe(value)}", f"an integer {low}-{high}")
-            )
+            found.append(_v("sort_order", f"got {describe(value)}", f"an integer {low}-{high}"))
     return found
 
 
-def check_validation(field_type: str, validation: Any, *, create: bool) -> list[Violation]:
+def validation_violations(field_type: str, validation: Any, *, create: bool) -> list[Violation]:
     """`validation` holds only the field's own type, with that type's keys and ranges."""
     if validation is None:
         return []
     if not isinstance(validation, Mapping):
-        return [Violation("", f"got {describe(validation)}", f"an object with {field_type}")]
+        return [_v("", f"got {describe(validation)}", f"an object with {field_type}")]
     found: list[Violation] = []
     for key in sorted(validation):
         if key != field_type:
             found.append(
-                Violation(
+                _v(
                     key,
                     f"is validation for {key} fields, and this is a {field_type} field",
                     f"only {field_type}",
+                    "validation_not_for_field_type",
                 )
             )
     rules = validation.get(field_type)
     if rules is None:
         return found
     if not isinstance(rules, Mapping):
-        return [*found, Violation(field_type, f"got {describe(rules)}", "an object")]
+        return [*found, _v(field_type, f"got {describe(rules)}", "an object")]
     table = facts.VALIDATION[field_type]
     for key in sorted(rules):
         where = f"{field_type}.{key}"
         rule = table.get(key)
         if rule is None:
-            found.append(Violation(where, "unknown validation key", ", ".join(table)))
+            found.append(_v(where, "unknown validation key", ", ".join(table), "unknown_attribute"))
         elif not create and not rule.on_update:
-            found.append(Violation(where, "cannot be changed: it is set when the field is created"))
+            found.append(
+                _v(
+                    where,
+                    "cannot be changed: it is set when the field is created",
+                    "",
+                    "create_only",
+                )
+            )
         else:
-            found += [v.under(where) for v in check_rule_value(rule, rules[key])]
+            found += [_under(v, where) for v in validation_key_violations(rule, rules[key])]
     pair = facts.MIN_MAX.get(field_type)
     if pair is not None:
         low: Any = rules.get(pair[0])
         high: Any = rules.get(pair[1])
         if is_number(low) and is_number(high) and low > high:
             found.append(
-                Violation(
+                _v(
                     f"{field_type}.{pair[0]}",
                     f"{low} is greater than {pair[1]} {high}",
                     f"{pair[0]} <= {pair[1]}",
+                    "min_greater_than_max",
                 )
             )
     if (
@@ -403,7 +416,7 @@ def check_validation(field_type: str, validation: Any, *, create: bool) -> list[
         and rules.get("unique", "no") != "yes"
     ):
         found.append(
-            Violation(
+            _v(
                 "string.unique_case_insensitivity",
                 'is true while unique is not "yes"',
                 'unique: "yes"',
@@ -412,15 +425,15 @@ def check_validation(field_type: str, validation: Any, *, create: bool) -> list[
     return found
 
 
-def check_rule_value(rule: facts.Rule, value: Any) -> list[Violation]:
+def validation_key_violations(rule: facts.ValidationKey, value: Any) -> list[Violation]:
     """One validation key's value against its `Rule`."""
     if rule.kind == "bool":
         if value is not None and not isinstance(value, bool):
-            return [Violation("", f"got {describe(value)}", "true, false or null")]
+            return [_v("", f"got {describe(value)}", "true, false or null")]
         return []
     if value is None:
         if rule.kind in ("unique", "allowed_type"):
-            return [Violation("", "got null", f"one of {_choices(rule)}")]
+            return [_v("", "got null", f"one of {_choices(rule)}")]
         return []
     if rule.kind in ("int", "number"):
         ok = is_int(value) if rule.kind == "int" else is_number(value)
@@ -431,27 +444,29 @@ def check_rule_value(rule: facts.Rule, value: Any) -> list[Violation]:
             what = "an integer" if rule.kind == "int" else "a number"
             if rule.minimum is not None and rule.maximum is not None:
                 what += f" from {_number(rule.minimum)} to {_number(rule.maximum)}"
-            return [Violation("", f"got {describe(value)}", f"{what} or null")]
+            return [_v("", f"got {describe(value)}", f"{what} or null")]
         return []
     if rule.kind in ("unique", "allowed_type"):
         if value not in _choices_of(rule):
-            return [Violation("", f"got {describe(value)}", f"one of {_choices(rule)}")]
+            return [_v("", f"got {describe(value)}", f"one of {_choices(rule)}")]
         return []
     if rule.kind == "regex":
         if not isinstance(value, str):
-            return [Violation("", f"got {describe(value)}", "an RE2 regular expression or null")]
+            return [_v("", f"got {describe(value)}", "an RE2 regular expression or null")]
         problem = regex_problem(value)
-        return [] if problem is None else [Violation("", problem, "an RE2 regular expression")]
+        return (
+            [] if problem is None else [_v("", problem, "an RE2 regular expression", "regex_re2")]
+        )
     if rule.kind == "json_schema":
-        return check_json_schema(value)
+        return json_schema_violations(value)
     raise AssertionError(f"unknown rule kind {rule.kind}")  # pragma: no cover
 
 
-def _choices_of(rule: facts.Rule) -> tuple[str, ...]:
+def _choices_of(rule: facts.ValidationKey) -> tuple[str, ...]:
     return facts.UNIQUE_VALUES if rule.kind == "unique" else facts.LIST_ALLOWED_TYPES
 
 
-def _choices(rule: facts.Rule) -> str:
+def _choices(rule: facts.ValidationKey) -> str:
     return ", ".join(f'"{choice}"' for choice in _choices_of(rule))
 
 
@@ -459,42 +474,51 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def check_url_slug_field(field_type: str, validation: Any) -> list[Violation]:
+def url_slug_violations(field_type: str, validation: Any) -> list[Violation]:
     """SPEC use_as_url_slug: a string field, unique, not allowing null values."""
     if field_type != "string":
-        return [Violation("use_as_url_slug", f"is set on a {field_type} field", "a string field")]
+        return [
+            _v("use_as_url_slug", f"is set on a {field_type} field", "a string field", "url_slug")
+        ]
     rules = validation.get("string") if isinstance(validation, Mapping) else None
     rules = rules if isinstance(rules, Mapping) else {}
     found: list[Violation] = []
     if rules.get("unique") != "yes":
         found.append(
-            Violation("use_as_url_slug", "needs unique values", 'validation.string.unique: "yes"')
+            _v(
+                "use_as_url_slug",
+                "needs unique values",
+                'validation.string.unique: "yes"',
+                "url_slug",
+            )
         )
     if rules.get("allow_null_values", True) is not False:
         found.append(
-            Violation(
+            _v(
                 "use_as_url_slug",
                 "needs a value in every entry",
                 "validation.string.allow_null_values: false",
+                "url_slug",
             )
         )
     return found
 
 
-def check_api_fields(fields: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
+def url_slug_field_violations(fields: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
     """Across one API's fields (by slug): at most one `use_as_url_slug` (SPEC)."""
     marked = sorted(slug for slug, field in fields.items() if field.get("use_as_url_slug") is True)
     return [
-        Violation(
-            f"{slug}.use_as_url_slug",
+        _v(
+            (slug, "use_as_url_slug"),
             f"is also set on {marked[0]!r}",
             "at most one use_as_url_slug field per Custom API",
+            "url_slug_twice",
         )
         for slug in marked[1:]
     ]
 
 
-def create_only_changes(
+def create_only_violations(
     current: Mapping[str, Any], proposed: Mapping[str, Any], paths: Sequence[tuple[str, ...]]
 ) -> list[Violation]:
     """Create-only attributes (`paths`) that `proposed` names with another value than `current`.
@@ -515,11 +539,12 @@ def create_only_changes(
             old = default_of(path)
         if new != old:
             found.append(
-                Violation(
-                    ".".join(path),
+                _v(
+                    path,
                     f"cannot change from {describe(old)} to {describe(new)}: "
                     "it is set at creation only",
                     f"{describe(old)}",
+                    "create_only",
                 )
             )
     return found
@@ -569,46 +594,42 @@ def regex_matches(pattern: str, text: str) -> bool:
     return re2.compile(pattern, _RE2_OPTIONS).search(text) is not None
 
 
-def check_json_schema(value: Any) -> list[Violation]:
+def json_schema_violations(value: Any) -> list[Violation]:
     """SPEC JSONSchemaValidation: `{version: "2020-12", schema: "<JSON text>"}` or null."""
     if value is None:
         return []
     if not isinstance(value, Mapping):
-        return [Violation("", f"got {describe(value)}", "an object with version and schema")]
+        return [_v("", f"got {describe(value)}", "an object with version and schema")]
     found: list[Violation] = []
     _unknown(found, value, ("version", "schema"))
     if value.get("version") != facts.JSON_SCHEMA_VERSION:
         found.append(
-            Violation(
-                "version", f"got {describe(value.get('version'))}", f'"{facts.JSON_SCHEMA_VERSION}"'
-            )
+            _v("version", f"got {describe(value.get('version'))}", f'"{facts.JSON_SCHEMA_VERSION}"')
         )
     text = value.get("schema")
     if not isinstance(text, str):
-        return [*found, Violation("schema", f"got {describe(text)}", "a JSON Schema as JSON text")]
+        return [*found, _v("schema", f"got {describe(text)}", "a JSON Schema as JSON text")]
     size = len(text.encode("utf-8"))
     if size > facts.JSON_SCHEMA_MAX_BYTES:
         return [
             *found,
-            Violation("schema", f"{size} bytes long", f"at most {facts.JSON_SCHEMA_MAX_BYTES}"),
+            _v("schema", f"{size} bytes long", f"at most {facts.JSON_SCHEMA_MAX_BYTES}"),
         ]
     try:
         schema = json.loads(text)
     except ValueError as error:
-        return [*found, Violation("schema", f"is not JSON: {error}", "a JSON Schema as JSON text")]
+        return [*found, _v("schema", f"is not JSON: {error}", "a JSON Schema as JSON text")]
     if not isinstance(schema, dict | bool):
-        return [*found, Violation("schema", f"got {describe(schema)}", "a JSON Schema object")]
+        return [*found, _v("schema", f"got {describe(schema)}", "a JSON Schema object")]
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as error:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-        found.append(
-            Violation("schema", f"is not a valid 2020-12 schema at {where}: {error.message}")
-        )
+        found.append(_v("schema", f"is not a valid 2020-12 schema at {where}: {error.message}"))
         return found
     for where, ref in external_refs(schema):
         found.append(
-            Violation(
+            _v(
                 "schema",
                 f"{where} is the external reference {ref!r}",
                 'references inside the schema only ("#...")',
@@ -641,7 +662,9 @@ def schema_validator(json_schema: Mapping[str, Any]) -> Any:
 # ----------------------------------------------------------------------------- entry values
 
 
-def check_value(field_type: str, rules: Mapping[str, Any], value: Any) -> list[Violation]:
+def entry_value_violations(
+    field_type: str, rules: Mapping[str, Any], value: Any
+) -> list[Violation]:
     """One entry value against its field's type and full validation (`full_validation`).
 
     Uniqueness and immutability depend on other entries and on the stored value: the store
@@ -649,21 +672,21 @@ def check_value(field_type: str, rules: Mapping[str, Any], value: Any) -> list[V
     """
     if value is None:
         if rules.get("allow_null_values", True) is False and field_type != "list":
-            return [Violation("", "null is not allowed", f"a {field_type} value")]
+            return [_v("", "null is not allowed", f"a {field_type} value", "value_null")]
         return []
     if field_type == "string":
         return _check_string(rules, value)
     if field_type == "integer":
         if not is_int(value) or abs(value) > facts.INTEGER_LIMIT:
-            return [Violation("", f"got {describe(value)}", "an integer within +-(2^53-1)")]
+            return [_v("", f"got {describe(value)}", "an integer within +-(2^53-1)")]
         return _check_range(rules, value)
     if field_type == "float":
         if not is_number(value):
-            return [Violation("", f"got {describe(value)}", "a number")]
+            return [_v("", f"got {describe(value)}", "a number")]
         return _check_range(rules, value)
     if field_type == "boolean":
         if not isinstance(value, bool):
-            return [Violation("", f"got {describe(value)}", "true or false")]
+            return [_v("", f"got {describe(value)}", "true or false")]
         return []
     if field_type == "list":
         return _check_list(rules, value)
@@ -672,21 +695,19 @@ def check_value(field_type: str, rules: Mapping[str, Any], value: Any) -> list[V
 
 def _check_string(rules: Mapping[str, Any], value: Any) -> list[Violation]:
     if not isinstance(value, str):
-        return [Violation("", f"got {describe(value)}", "a string")]
+        return [_v("", f"got {describe(value)}", "a string")]
     found: list[Violation] = []
     length = len(value)
     low, high = rules.get("min_length"), rules.get("max_length")
     if length > facts.STRING_MAX_CHARS:
-        found.append(
-            Violation("", f"{length} characters long", f"at most {facts.STRING_MAX_CHARS}")
-        )
+        found.append(_v("", f"{length} characters long", f"at most {facts.STRING_MAX_CHARS}"))
     if low is not None and length < low:
-        found.append(Violation("", f"{length} characters long", f"at least {low}"))
+        found.append(_v("", f"{length} characters long", f"at least {low}"))
     if high is not None and length > high:
-        found.append(Violation("", f"{length} characters long", f"at most {high}"))
+        found.append(_v("", f"{length} characters long", f"at most {high}"))
     regex = rules.get("regex")
     if regex and not regex_matches(regex, value):
-        found.append(Violation("", f"{describe(value)} does not match", f"the regex {regex}"))
+        found.append(_v("", f"{describe(value)} does not match", f"the regex {regex}"))
     return found
 
 
@@ -694,7 +715,7 @@ def _check_range(rules: Mapping[str, Any], value: float) -> list[Violation]:
     low, high = rules.get("min_value"), rules.get("max_value")
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"{'-inf' if low is None else low} to {'inf' if high is None else high}"
-        return [Violation("", f"got {describe(value)}", f"a value from {bounds}")]
+        return [_v("", f"got {describe(value)}", f"a value from {bounds}")]
     return []
 
 
@@ -710,25 +731,25 @@ _ELEMENT_TYPES: dict[str, Callable[[Any], bool]] = {
 def _check_list(rules: Mapping[str, Any], value: Any) -> list[Violation]:
     """SPEC ListCustomField: up to 1000 primitives of `allowed_type`; nulls per the rule."""
     if not isinstance(value, list):
-        return [Violation("", f"got {describe(value)}", "a list")]
+        return [_v("", f"got {describe(value)}", "a list")]
     found: list[Violation] = []
     count = len(value)
     low, high = rules.get("min_length"), rules.get("max_length")
     if count > facts.LIST_MAX_ELEMENTS:
-        found.append(Violation("", f"{count} elements", f"at most {facts.LIST_MAX_ELEMENTS}"))
+        found.append(_v("", f"{count} elements", f"at most {facts.LIST_MAX_ELEMENTS}"))
     if low is not None and count < low:
-        found.append(Violation("", f"{count} elements", f"at least {low}"))
+        found.append(_v("", f"{count} elements", f"at least {low}"))
     if high is not None and count > high:
-        found.append(Violation("", f"{count} elements", f"at most {high}"))
+        found.append(_v("", f"{count} elements", f"at most {high}"))
     allowed = str(rules.get("allowed_type") or "any")
     accepts = _ELEMENT_TYPES[allowed]
     for index, item in enumerate(value):
         if item is None:
             if rules.get("allow_null_values", True) is False:
-                found.append(Violation(str(index), "null is not allowed", "a value"))
+                found.append(_v((index,), "null is not allowed", "a value", "value_null"))
         elif not accepts(item):
             expected = "a string, number or boolean" if allowed == "any" else f"a {allowed}"
-            found.append(Violation(str(index), f"got {describe(item)}", expected))
+            found.append(_v((index,), f"got {describe(item)}", expected, "value_type"))
     return found + _check_schema(rules, value)
 
 
@@ -736,14 +757,23 @@ def _check_schema(rules: Mapping[str, Any], value: Any) -> list[Violation]:
     json_schema = rules.get("json_schema")
     if not json_schema:
         return []
-    errors = sorted(schema_validator(json_schema).iter_errors(value), key=lambda e: e.path)
+    errors = sorted(
+        schema_validator(json_schema).iter_errors(value), key=lambda e: str(list(e.absolute_path))
+    )
     return [
-        Violation(
-            ".".join(str(part) for part in error.absolute_path),
+        _v(
+            tuple(error.absolute_path),
             f"breaks the field's JSON Schema: {error.message}",
+            "",
+            "json_schema",
         )
         for error in errors[:5]
     ]
+
+
+def is_url_slug_value(value: str) -> bool:
+    """SPEC use_as_url_slug: values are RFC 3986 unreserved characters."""
+    return _URL_SLUG_VALUE.match(value) is not None
 
 
 def value_size(value: Any) -> int:
