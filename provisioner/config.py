@@ -47,12 +47,13 @@ from provisioner.model import (
     Location,
     State,
 )
+from provisioner.schema import RENAMED_FROM_PATTERN
 from provisioner.yamlload import LoadedDocument, PathKey, load_file
 
 SCHEMA_FILE = "provisioner.schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
 
-_RENAMED = re.compile(r"^([A-Za-z0-9_-]+(\([A-Za-z0-9_-]+\))?\.)?[A-Za-z0-9_-]+$")
+_RENAMED = re.compile(RENAMED_FROM_PATTERN)  # ours: `old` or `other_flow.old`
 
 # What a missing required key should have held, for "required key is missing" diagnostics.
 _EXPECTED_FOR_KEY: Mapping[str, str] = {
