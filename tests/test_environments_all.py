@@ -248,3 +248,14 @@ def test_export_env_adopts_an_environment_as_the_shared_files(
     text = (project["root"] / "flows" / "customers.yaml").read_text()
     assert "name: Nick\n" in text
     assert cli("plan", "--env", "staging", "--detailed-exitcode", env=env).code == 0
+
+
+def test_with_ci_set_all_skips_the_embedded_environments(cli: Cli, project: dict[str, Any]) -> None:
+    result = cli("plan", "--all", env={**project["env"], "CI": "true"})
+    assert result.code == 0, result.err
+    assert "CI is set: skipping the embedded environment dev" in result.err
+    assert "== dev ==" not in result.out
+    assert not (project["root"] / ".provisioner" / "dev.sqlite").exists()
+    applied = cli("apply", "--all", "--auto-approve", env={**project["env"], "CI": "1"})
+    assert applied.code == 0, applied.err
+    assert project["production"].write_count() == 3

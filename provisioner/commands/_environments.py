@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +169,33 @@ async def promotion_order(selected: Selected, skip: bool) -> None:
 # --------------------------------------------------------------------------- every environment
 
 
+def _ci(environ: Mapping[str, str]) -> bool:
+    return environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def chosen_environments(project: Project, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The environments `--all` runs on: every one, except that with `CI` set the embedded
+    ones are skipped (a local store exists on a developer's machine only; in a pipeline it
+    would be a fresh, empty one), with a line saying so."""
+    environ = os.environ if environ is None else environ
+    names = list(project.environments)
+    if not _ci(environ):
+        return names
+    embedded = [name for name in names if project.environments[name].embedded]
+    if embedded:
+        click.echo(
+            f"CI is set: skipping the embedded environment{'s' if len(embedded) > 1 else ''} "
+            f"{', '.join(embedded)} (local stores exist on developers' machines only).",
+            err=True,
+        )
+    return [name for name in names if name not in embedded]
+
+
 def desired_states(project: Project, paths: Sequence[Path]) -> dict[str, State]:
-    """Every environment's merged desired state, offline; every problem of every one at once."""
+    """Every chosen environment's merged desired state, offline; every problem at once."""
     states: dict[str, State] = {}
     problems: set[Diagnostic] = set()
-    for name in project.environments:
+    for name in chosen_environments(project):
         checked = _checked(project, name, paths)
         problems.update(checked.diagnostics)
         if checked.state is not None:
@@ -312,7 +335,8 @@ def apply_all(
     )
     click.echo("", err=True)
     for name in project.order():
-        click.echo(f"{name}: {outcome[name]}", err=True)
+        if name in outcome:
+            click.echo(f"{name}: {outcome[name]}", err=True)
     bad = [n for n, o in outcome.items() if o.startswith(("failed", "stopped"))]
     if bad:
         raise ProvisionerError(
@@ -336,9 +360,10 @@ async def _apply_in_order(
     async def run(name: str) -> None:
         env = project.environment(name)
         try:
-            for earlier in env.after:
+            after = [e for e in env.after if e in done]  # skipped ones (CI) do not block
+            for earlier in after:
                 await done[earlier].wait()
-            blocked = [e for e in env.after if not outcome[e].startswith(("applied", "in sync"))]
+            blocked = [e for e in after if not outcome[e].startswith(("applied", "in sync"))]
             if blocked:
                 outcome[name] = f"stopped: it comes after {', '.join(blocked)}, which did not apply"
                 return
@@ -378,5 +403,5 @@ async def _apply_in_order(
         finally:
             done[name].set()
 
-    await asyncio.gather(*(run(name) for name in project.order()))
+    await asyncio.gather(*(run(name) for name in project.order() if name in states))
     return outcome
