@@ -82,6 +82,8 @@ class Field:
     renamed_from: tuple[str, ...] = ()
     id: str | None = field(default=None, compare=False)
     location: Location | None = field(default=None, compare=False, repr=False)
+    # Live only: `meta.owner` (epcc-api.md 3.3), `store` or `organization`; None if not sent.
+    owner: str | None = field(default=None, compare=False)
 
     def attributes(self) -> dict[str, Any]:
         """The managed attributes as plain JSON values (`FIELD_ATTRIBUTES` order)."""
@@ -103,6 +105,7 @@ class Flow:
     absent: bool = False
     id: str | None = field(default=None, compare=False)
     location: Location | None = field(default=None, compare=False, repr=False)
+    owner: str | None = field(default=None, compare=False)  # live only, as for fields
 
     @property
     def is_core(self) -> bool:

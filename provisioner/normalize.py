@@ -43,6 +43,7 @@ def flow_from_api(data: Mapping[str, Any]) -> Flow:
         description=_text(data.get("description")),
         enabled=_flag(data.get("enabled"), default=True),
         id=_optional_str(data.get("id")),
+        owner=_owner(data),
     )
 
 
@@ -63,7 +64,14 @@ def field_from_api(data: Mapping[str, Any]) -> Field:
         omit_null=_flag(data.get("omit_null"), default=False),
         validation_rules=tuple(dict(rule) for rule in rules if isinstance(rule, Mapping)),
         id=_optional_str(data.get("id")),
+        owner=_owner(data),
     )
+
+
+def _owner(data: Mapping[str, Any]) -> str | None:
+    """`meta.owner` (3.3: `store` or `organization`; absent in older answers)."""
+    meta = data.get("meta")
+    return _optional_str(meta.get("owner")) if isinstance(meta, Mapping) else None
 
 
 def field_flow_id(data: Mapping[str, Any]) -> str | None:
@@ -109,6 +117,7 @@ def state_from_api(
             enabled=flow.enabled,
             fields=attached,
             id=flow.id,
+            owner=flow.owner,
         )
     return State(flows=result)
 

@@ -192,6 +192,8 @@ class Plan:
     operations: tuple[Operation, ...] = ()
     unmanaged: tuple[str, ...] = ()
     fingerprints: Mapping[str, str | None] = field(default_factory=dict)
+    # Keys of organization-owned live objects a store-level apply leaves alone (ownership.py).
+    owned_elsewhere: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -216,6 +218,7 @@ class Plan:
             operations=self.operations,
             unmanaged=self.unmanaged,
             fingerprints=dict(sorted(merged.items())),
+            owned_elsewhere=self.owned_elsewhere,
         )
 
     def counts(self) -> dict[str, int]:
@@ -245,13 +248,16 @@ class Plan:
     # -- JSON -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format_version": PLAN_FORMAT_VERSION,
             "summary": self.counts(),
             "operations": [_operation_to_dict(op) for op in self.operations],
             "unmanaged": list(self.unmanaged),
             "fingerprints": dict(sorted(self.fingerprints.items())),
         }
+        if self.owned_elsewhere:  # added in a backwards-compatible way: only when there are
+            data["owned_elsewhere"] = list(self.owned_elsewhere)
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
@@ -282,11 +288,15 @@ class Plan:
             raise PlanFormatError(
                 "malformed plan: `fingerprints` must map object keys to strings or null"
             )
+        owned = data.get("owned_elsewhere", [])
+        if not isinstance(owned, list) or not all(isinstance(k, str) for k in owned):
+            raise PlanFormatError("malformed plan: `owned_elsewhere` must be a list of strings")
         _check_flow_ids(operations)
         return cls(
             operations=operations,
             unmanaged=tuple(unmanaged),
             fingerprints={str(k): v for k, v in fingerprints.items()},
+            owned_elsewhere=tuple(owned),
         )
 
     @classmethod

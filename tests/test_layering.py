@@ -21,6 +21,7 @@ PURE_MODULES = [
     "provisioner.project",
     "provisioner.overlay",
     "provisioner.drift",
+    "provisioner.ownership",
     "provisioner.views.environments",
     "provisioner.epcc.flows",
     "provisioner.rules",

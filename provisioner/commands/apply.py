@@ -43,8 +43,9 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.commands.plan import echo_stats, render, use_color
-from provisioner.errors import ApplyError, PlanFormatError, ReadOnlyError
+from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
 from provisioner.model import State
+from provisioner.ownership import foreign_operations, restrict
 from provisioner.plan import Plan
 from provisioner.planner import check_relationship_targets
 from provisioner.planner import plan as make_plan
@@ -96,6 +97,17 @@ def _is_plan_file(path: Path) -> bool:
     if not isinstance(data, dict) or "flows" in data:
         return False
     return "format_version" in data or "operations" in data
+
+
+def check_owned(plan: Plan, live: State) -> None:
+    """A saved plan that would change organization-owned objects is refused whole."""
+    foreign = foreign_operations(plan, live)
+    if foreign:
+        listed = "\n".join(f"  {op.describe()}" for op in foreign)
+        raise PlanError(
+            "refusing the saved plan: it changes flows or fields owned by the organization, "
+            f"which a store-level apply leaves alone:\n{listed}\nNothing was applied."
+        )
 
 
 def _interactive() -> bool:
@@ -188,12 +200,13 @@ def command(
                 live = await read_live_state(client)
                 counts = await read_entry_counts(client, live, saved.deleted_flows)
                 check_fresh(saved, live, counts)
+                check_owned(saved, live)
                 plan = saved
             else:
                 assert desired is not None
                 live = await read_live_state(client)
                 check_relationship_targets(desired, live)
-                plan = make_plan(desired, live)
+                plan = restrict(make_plan(desired, live), live)
             text = render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:

@@ -22,6 +22,7 @@ from provisioner.commands._target import Target, open_client
 from provisioner.commands.plan import FORMATS, render, use_color
 from provisioner.errors import TargetError
 from provisioner.model import State
+from provisioner.ownership import restrict
 from provisioner.planner import plan as make_plan
 from provisioner.project import Project, find_project, load_project
 from provisioner.reader import read_live_state
@@ -107,7 +108,7 @@ def command(
         return first, second
 
     reference, compared = asyncio.run(run())
-    plan = make_plan(as_desired(reference), compared)
+    plan = restrict(make_plan(as_desired(reference), compared), compared)
     extra = sorted(set(compared.flows) - set(reference.flows))
     if output_format == "json":
         document = plan.to_dict()

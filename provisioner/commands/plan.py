@@ -30,6 +30,7 @@ from provisioner.commands._project import (
 from provisioner.commands._target import Target, store_options
 from provisioner.model import State
 from provisioner.normalize import entry_count_fingerprint
+from provisioner.ownership import restrict
 from provisioner.plan import Plan, entries_key
 from provisioner.planner import check_relationship_targets
 from provisioner.planner import plan as make_plan
@@ -67,7 +68,7 @@ async def plan_against(client: Client, desired: State) -> Plan:
     """
     live = await read_live_state(client)
     check_relationship_targets(desired, live)
-    plan = make_plan(desired, live)
+    plan = restrict(make_plan(desired, live), live)
     if not plan.deleted_flows:
         return plan
     counts = await read_entry_counts(client, live, plan.deleted_flows)

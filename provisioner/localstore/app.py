@@ -315,7 +315,7 @@ def base_url(request: Request) -> str:
 
 def meta(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "owner": "store",
+        "owner": record.get("owner", "store"),
         "timestamps": {"created_at": record["created_at"], "updated_at": record["updated_at"]},
     }
 

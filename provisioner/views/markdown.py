@@ -32,6 +32,12 @@ def render_markdown(plan: Plan) -> str:
     parts.extend(_callouts(plan))
     for flow_slug, ops, unmanaged in group_by_flow(plan):
         parts.append(_flow_section(flow_slug, ops, unmanaged))
+    if plan.owned_elsewhere:
+        addresses = sorted(key.partition(":")[2] for key in plan.owned_elsewhere)
+        listed = abridged([_code(address) for address in addresses], most=20)
+        parts.append(
+            f"Owned elsewhere (organization level, left alone by a store-level apply): {listed}"
+        )
     return escape_bidi("\n\n".join(parts) + "\n")
 
 

@@ -58,8 +58,22 @@ def render_text(plan: Plan, color: bool = False) -> str:
         _flow_block(flow_slug, ops, unmanaged, paint)
         for flow_slug, ops, unmanaged in group_by_flow(plan)
     ]
+    owned = owned_elsewhere_line(plan)
+    if owned:
+        blocks.append(paint(_DIM, owned))
     summary = paint(_BOLD, plan.summary())
     return escape_bidi("\n\n".join([*blocks, summary]) + "\n")
+
+
+def owned_elsewhere_line(plan: Plan) -> str:
+    """The organization-owned objects the plan leaves alone, on one line ('' when none)."""
+    if not plan.owned_elsewhere:
+        return ""
+    addresses = sorted(key.partition(":")[2] for key in plan.owned_elsewhere)
+    return (
+        f"owned elsewhere (organization level, left alone by a store-level apply): "
+        f"{abridged(addresses)}"
+    )
 
 
 # -- shared with the Markdown view ------------------------------------------------------------
