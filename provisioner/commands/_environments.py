@@ -382,9 +382,10 @@ async def _apply_in_order(
                 def show(event: ApplyEvent) -> None:
                     if event.kind is EventKind.SUCCEEDED:
                         click.echo(f"[{name}] {event.operation.describe()} ... done")
-                    elif event.kind is EventKind.FAILED:
+                    elif event.kind in (EventKind.FAILED, EventKind.SKIPPED):
                         click.echo(
-                            f"[{name}] {event.operation.describe()} ... failed: {event.error}"
+                            f"[{name}] {event.operation.describe()} ... "
+                            f"{event.kind.value}: {event.error}"
                         )
 
                 await apply_plan(
