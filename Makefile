@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint typecheck unit bench format clean
+.PHONY: demo demo-environments test lint typecheck unit bench format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
+
+demo-environments: $(STAMP)
+	@PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo-environments.sh
 
 test: lint typecheck unit
 
