@@ -4,10 +4,15 @@ Each command lives in `provisioner/commands/<name>.py` and returns its exit code
 the group, turns a `ProvisionerError` into one clear message on stderr and its documented exit
 code (README "Exit codes"), and shows the traceback only with `--debug`. Usage errors exit 1,
 not click's 2: exit code 2 means "changes pending" (`plan --detailed-exitcode`).
+
+Commands are imported only when run (click's lazy-loading pattern, issue 16): `--version` and
+`validate` start without httpx, rich, deepdiff or the local store, which only the commands that
+talk to a store or draw progress need.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -15,14 +20,41 @@ from collections.abc import Sequence
 import click
 
 from provisioner import __version__
-from provisioner.commands import apply, diff, export, plan, schema, serve, validate
 from provisioner.errors import ProvisionerError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Command name -> module in provisioner.commands defining it as `command`.
+COMMANDS = {
+    "validate": "validate",
+    "schema": "schema",
+    "plan": "plan",
+    "apply": "apply",
+    "export": "export",
+    "diff": "diff",
+    "serve": "serve",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module = importlib.import_module(f"provisioner.commands.{COMMANDS[cmd_name]}")
+            self.add_command(module.command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", prog_name="provisioner")
 @click.option("--debug", is_flag=True, help="Show tracebacks (never secrets) on errors.")
 @click.pass_context
@@ -39,18 +71,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-for _command in (
-    validate.command,
-    schema.command,
-    plan.command,
-    apply.command,
-    export.command,
-    diff.command,
-    serve.command,
-):
-    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

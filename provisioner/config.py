@@ -28,14 +28,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-# jsonschema ships no type information; the few names we use are typed through Any below.
-from jsonschema import (  # type: ignore[import-untyped]
-    Draft202012Validator,
-    ValidationError,
-    validators,
-)
+from typing import TYPE_CHECKING, Any
 
 from provisioner import rules
 from provisioner.epcc import flows as api
@@ -48,7 +41,13 @@ from provisioner.model import (
     State,
 )
 from provisioner.schema import RENAMED_FROM_PATTERN
+from provisioner.schemacheck import Check, compile_schema
 from provisioner.yamlload import LoadedDocument, PathKey, load_file
+
+if TYPE_CHECKING:
+    # jsonschema ships no type information; it is imported when a document needs its errors
+    # (issue 16: a valid document never does, and `validate` starts faster without it).
+    from jsonschema import ValidationError  # type: ignore[import-untyped]
 
 SCHEMA_FILE = "provisioner.schema.json"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -197,7 +196,18 @@ def _strict_integer(_checker: Any, instance: Any) -> bool:
 
 
 @functools.cache
+def _compiled_check() -> Check | None:
+    """The schema compiled once into a fast valid-or-not check (None: jsonschema alone)."""
+    return compile_schema(load_schema())
+
+
+@functools.cache
 def _validator() -> Any:
+    from jsonschema import (
+        Draft202012Validator,
+        validators,
+    )
+
     cls = validators.extend(
         Draft202012Validator,
         type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
@@ -301,6 +311,11 @@ def _slug_expectation(path: PathKey) -> tuple[str, str]:
 
 def _schema_pass(source: _Source, report: _Report) -> None:
     document = source.document
+    # Issue 16: a valid document costs one pass of the compiled check; jsonschema's detailed,
+    # located errors are produced only for a document that has some (or a loader problem).
+    check = _compiled_check()
+    if check is not None and not document.problems and check(document.data):
+        return
     for error in _validator().iter_errors(document.data):
         specificity = len(error.absolute_schema_path)
         for path, (line, column), message, expected in _translate(error, document):

@@ -17,12 +17,22 @@ deeper than `MAX_DEPTH`, and numbers JSON cannot carry (`.inf`, `.nan`).
 Scalars resolve as PyYAML's safe loader resolves them (YAML 1.1: `yes`/`no` are booleans), so
 files written by `yaml.safe_dump` read back identically, except that timestamps stay strings:
 the API carries dates as strings (epcc-api.md 4.4).
+
+Speed (issue 16): a file is first read through libyaml's event parser (`yaml.cyaml.CParser`,
+when PyYAML was built with it), building the plain values and marks in one pass with no node
+objects. That path only ever answers for a file with nothing to report: no tags, aliases, merge
+keys, non-scalar or duplicate keys, non-finite numbers, nesting past `MAX_DEPTH` or values past
+`MAX_NODES`, and nothing libyaml refuses. Anything else, and any character PyYAML's reader would
+refuse or count as a line break differently, sends the file down the pure-Python path above,
+which alone produces problems, so every diagnostic is exactly the pure-Python loader's.
 """
 
 from __future__ import annotations
 
 import codecs
+import importlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +40,19 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -191,6 +213,14 @@ def load_bytes(raw: bytes) -> LoadedDocument:
         return _failed(line, column, f"not UTF-8 (byte 0x{raw[offset]:02x})", "UTF-8 text")
     if not text.strip():
         return _failed(1, 1, "the file is empty", "a mapping with a `flows` key")
+    fast = _fast_load(text)
+    if fast is not None:
+        return fast
+    return _slow_load(text)
+
+
+def _slow_load(text: str) -> LoadedDocument:
+    """The pure-Python loader: PyYAML's scanner, parser and composer, then `_Walker`."""
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
@@ -218,6 +248,145 @@ def load_bytes(raw: bytes) -> LoadedDocument:
     if root is None:
         return _failed(1, 1, "the file is empty", "a mapping with a `flows` key")
     return _Walker(loader.tagged).document(root)
+
+
+# --- the fast path: libyaml events straight to values (issue 16) -------------------------------
+
+_CParser: Any
+try:
+    _CParser = importlib.import_module("yaml._yaml").CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python path alone
+    _CParser = None
+
+# Characters PyYAML's reader refuses, line breaks other than \n and \r (libyaml and PyYAML
+# may count lines differently around them), byte-order marks inside the text, and tabs (libyaml
+# accepts some that PyYAML refuses): files holding any go down the pure-Python path.
+_UNCOMMON_TEXT = re.compile(
+    "[^\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]"
+)
+_RESOLVERS = _Resolver.yaml_implicit_resolvers
+_WILDCARD_RESOLVERS = _RESOLVERS.get(None, [])
+_PLAIN_CACHE: dict[str, tuple[str, Any]] = {}  # plain scalar text -> (resolved tag, value)
+_PLAIN_CACHE_SIZE = 4096
+
+
+class _Bail(Exception):
+    """The fast path cannot answer for this file: the pure-Python path will."""
+
+
+def _fast_load(text: str) -> LoadedDocument | None:
+    """The document when libyaml reads it with nothing to report, else None."""
+    if _CParser is None or _UNCOMMON_TEXT.search(text):
+        return None
+    parser = _CParser(text)
+    try:
+        return _FastBuilder(parser).document()
+    except Exception:  # any refusal, error or surprise: the pure-Python path decides
+        return None
+    finally:
+        parser.dispose()
+
+
+def _plain(text: str) -> tuple[str, Any]:
+    """(tag, value) of an untagged plain scalar, resolved as `_Resolver` and constructed as
+    `_Walker.scalar` would; raises `_Bail` for values that need a problem reported."""
+    cached = _PLAIN_CACHE.get(text)
+    if cached is not None:
+        return cached
+    tag = _TAG + "str"
+    for candidate, regexp in [*_RESOLVERS.get(text[:1], []), *_WILDCARD_RESOLVERS]:
+        if regexp.match(text):
+            tag = candidate
+            break
+    value: Any
+    if tag in _STRING_TAGS:
+        value = text
+    elif tag == _TAG + "null":
+        value = None
+    else:
+        node = ScalarNode(tag, text)
+        if tag == _TAG + "bool":
+            value = bool(_CONSTRUCTOR.construct_yaml_bool(node))
+        elif tag == _TAG + "int":
+            value = int(_CONSTRUCTOR.construct_yaml_int(node))
+        elif tag == _TAG + "float":
+            value = float(_CONSTRUCTOR.construct_yaml_float(node))
+            if not math.isfinite(value):
+                raise _Bail
+        else:  # a merge key or anything unforeseen
+            raise _Bail
+    if len(_PLAIN_CACHE) >= _PLAIN_CACHE_SIZE:
+        _PLAIN_CACHE.clear()
+    _PLAIN_CACHE[text] = (tag, value)
+    return tag, value
+
+
+class _FastBuilder:
+    """Values and marks from libyaml's events, for a file with nothing to report."""
+
+    def __init__(self, parser: Any) -> None:
+        self.next = parser.get_event
+        self.value_marks: dict[PathKey, tuple[int, int]] = {}
+        self.key_marks: dict[PathKey, tuple[int, int]] = {}
+        self.count = 0
+
+    def document(self) -> LoadedDocument:
+        if not isinstance(self.next(), StreamStartEvent):
+            raise _Bail
+        if not isinstance(self.next(), DocumentStartEvent):
+            raise _Bail
+        data = self.value(self.next(), (), 1)
+        if data is None or not isinstance(self.next(), DocumentEndEvent):
+            raise _Bail
+        if not isinstance(self.next(), StreamEndEvent):
+            raise _Bail  # a second document
+        return LoadedDocument(data, self.value_marks, self.key_marks)
+
+    def value(self, event: Any, path: PathKey, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES or depth > MAX_DEPTH:
+            raise _Bail
+        kind = type(event)
+        if (
+            kind is not ScalarEvent
+            and kind is not MappingStartEvent
+            and kind is not SequenceStartEvent
+        ):
+            raise _Bail  # an alias
+        if event.tag is not None or event.anchor is not None:
+            raise _Bail  # an explicit tag, or an anchor (PyYAML's composer checks them)
+        mark = event.start_mark
+        self.value_marks[path] = (mark.line + 1, mark.column + 1)
+        if kind is ScalarEvent:
+            if not event.implicit[0]:
+                return event.value
+            if not event.value:
+                raise _Bail  # an empty value: libyaml may place it elsewhere than PyYAML
+            return _plain(event.value)[1]
+        if kind is SequenceStartEvent:
+            items: list[Any] = []
+            item = self.next()
+            while type(item) is not SequenceEndEvent:
+                items.append(self.value(item, (*path, len(items)), depth + 1))
+                item = self.next()
+            return items
+        return self.mapping(path, depth)
+
+    def mapping(self, path: PathKey, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        key_event: Any = self.next()
+        while type(key_event) is not MappingEndEvent:
+            if type(key_event) is not ScalarEvent or key_event.tag or key_event.anchor:
+                raise _Bail  # a non-scalar key, an alias as a key, a tag or an anchor
+            key: str = key_event.value
+            if key in result or (key_event.implicit[0] and key in ("<<", "")):
+                raise _Bail  # a duplicate, a merge key, or an empty key (placed differently)
+            key_path = (*path, key)
+            mark: Any = key_event.start_mark
+            self.key_marks[key_path] = (mark.line + 1, mark.column + 1)
+            result[key] = self.value(self.next(), key_path, depth + 1)
+            key_event = self.next()
+        return result
 
 
 class _Walker:

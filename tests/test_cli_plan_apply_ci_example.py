@@ -58,6 +58,7 @@ def test_every_command_in_the_workflow_parses(
     (tmp_path / "flows").mkdir()
     (tmp_path / "plan.json").write_text("{}")
     name, *args = words
-    command = cli.commands[name]
+    command = cli.get_command(click.Context(cli), name)  # commands load lazily (issue 16)
+    assert command is not None
     with command.make_context(name, [a.replace("$FLOWS", "flows/") for a in args]) as ctx:
         assert isinstance(ctx, click.Context)

@@ -1,0 +1,69 @@
+"""`--version` and `validate` start without the heavy libraries they do not use (issue 16).
+
+Commands load lazily: `provisioner --version` and `provisioner validate` of valid files must
+not import httpx, rich, deepdiff, the local store or (for valid files) jsonschema. Checked in a
+fresh interpreter, since the test process has imported everything already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("httpx", "rich", "deepdiff", "provisioner.localstore", "provisioner.client", "uvicorn")
+
+PROBE = """
+import json, sys
+from provisioner.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def loaded(*argv: str) -> tuple[int, set[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return int(report["code"]), set(report["modules"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "also_absent"),
+    [
+        (("--version",), ("jsonschema", "provisioner.config", "yaml")),
+        (("validate", "examples/"), ("jsonschema",)),
+    ],
+)
+def test_light_commands_import_no_heavy_library(
+    argv: tuple[str, ...], also_absent: tuple[str, ...]
+) -> None:
+    code, modules = loaded(*argv)
+    assert code == 0
+    assert modules.isdisjoint({*HEAVY, *also_absent}), sorted(modules & {*HEAVY, *also_absent})
+
+
+def test_invalid_files_still_get_jsonschema_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("flows:\n  wishlists:\n    name: W\n    colour: red\n", encoding="utf-8")
+    code, modules = loaded("validate", str(bad))
+    assert code == 1
+    assert "jsonschema" in modules
+
+
+def test_heavy_commands_still_load() -> None:
+    code, modules = loaded("plan", "--help")
+    assert code == 0
+    assert "httpx" in modules
