@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-
 from provisioner.errors import ConfigError, Diagnostic, ProvisionerError
 
 PROJECT_FILE = "provisioner.toml"
@@ -198,6 +196,8 @@ def schema_text() -> str:
 
 @functools.cache
 def _validator() -> Any:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
     return Draft202012Validator(json.loads(schema_text()))
 
 

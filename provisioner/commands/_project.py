@@ -17,12 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from provisioner.client import Client
 from provisioner.commands._target import Target, describe, open_client
 from provisioner.config import load_desired
 from provisioner.drift import record, recorded_objects
@@ -30,6 +29,9 @@ from provisioner.errors import TargetError
 from provisioner.model import State
 from provisioner.overlay import load_environment
 from provisioner.project import Environment, Project, find_project, load_project
+
+if TYPE_CHECKING:
+    from provisioner.client import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 

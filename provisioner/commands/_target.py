@@ -23,19 +23,15 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from provisioner.client import (
-    Client,
-    ClientConfig,
-    check_base_url,
-    display_url,
-    parse_rate_limit,
-)
 from provisioner.errors import TargetError
+
+if TYPE_CHECKING:  # imported when a client is opened: `validate` never needs httpx (issue 16)
+    from provisioner.client import Client
 
 DEFAULT_DB = Path(".provisioner") / "local-store.sqlite"
 # The embedded store has no rate limit of its own; the client's default (sized for the real
@@ -96,6 +92,8 @@ def _rate_limit_option(
     if value is None:
         return None
     try:
+        from provisioner.client import parse_rate_limit  # httpx only when used (issue 16)
+
         return parse_rate_limit(value, "--rate-limit")
     except TargetError as error:
         raise click.BadParameter(str(error).removeprefix("--rate-limit ")) from None
@@ -190,6 +188,8 @@ def describe(target: Target) -> str:
             "(set EPCC_API_BASE_URL to use a real store)."
         )
     assert target.base_url is not None
+    from provisioner.client import display_url
+
     return f"Using the store at {display_url(target.base_url)}."
 
 
@@ -215,6 +215,8 @@ def check_target(target: Target, env: Mapping[str, str]) -> None:
             )
         return
     if target.db_given:
+        from provisioner.client import display_url
+
         raise TargetError(
             f"--db {target.db} names the embedded local store, but a store is configured "
             f"({display_url(target.base_url)}, from {target.source('base_url')}): drop --db, "
@@ -229,6 +231,8 @@ def _rate_limit(target: Target, env: Mapping[str, str]) -> float | None:
     value = env.get("EPCC_RATE_LIMIT")
     if value is None or not value.strip():
         return None
+    from provisioner.client import parse_rate_limit
+
     return parse_rate_limit(value, "EPCC_RATE_LIMIT")
 
 
@@ -279,6 +283,8 @@ async def open_client(
     Every setting is checked before that line. `max_in_flight` raises the client's bound on
     concurrent requests (apply's `--parallelism`); the rate limit still applies to all of them.
     """
+    from provisioner.client import Client, ClientConfig, check_base_url
+
     env = os.environ if env is None else env
     check_target(target, env)
     overrides: dict[str, Any] = {}

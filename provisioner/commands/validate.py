@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from provisioner.commands._environments import validate_environments
 from provisioner.commands._project import Choice, load_chosen, project_options, shared_paths
 from provisioner.config import find_yaml_files, load_desired
 from provisioner.errors import ConfigError, Diagnostic
@@ -52,6 +51,9 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
     project = load_chosen(choice, needed=not paths)
     if choice.env is not None or choice.all:
         assert project is not None
+        # Imported here: the environments module needs the client, a plain validate does not.
+        from provisioner.commands._environments import validate_environments
+
         return validate_environments(project, [Path(p) for p in paths], choice.env, output_format)
     paths = tuple(str(p) for p in shared_paths([Path(p) for p in paths], project))
     files, _ = find_yaml_files(paths)
