@@ -341,16 +341,16 @@ class _Compiler:
     # numbers
 
     def k_minimum(self, limit: Any, _schema: Mapping[str, Any]) -> Check:
-        return lambda value: not _is_number(value) or value >= limit
+        return lambda value: not (_is_number(value) and value < limit)  # as jsonschema (NaN)
 
     def k_maximum(self, limit: Any, _schema: Mapping[str, Any]) -> Check:
-        return lambda value: not _is_number(value) or value <= limit
+        return lambda value: not (_is_number(value) and value > limit)
 
     def k_exclusiveMinimum(self, limit: Any, _schema: Mapping[str, Any]) -> Check:
-        return lambda value: not _is_number(value) or value > limit
+        return lambda value: not (_is_number(value) and value <= limit)
 
     def k_exclusiveMaximum(self, limit: Any, _schema: Mapping[str, Any]) -> Check:
-        return lambda value: not _is_number(value) or value < limit
+        return lambda value: not (_is_number(value) and value >= limit)
 
 
 __all__ = ["Check", "compile_schema", "equal"]
