@@ -16,8 +16,12 @@ machinery, built so that a run against a production store in CI can be trusted:
   re-sending a create whose answer was lost, the client reads back whether the object now exists
   (a flow by slug, a field by flow and slug) and adopts it; a "duplicate" refusal after a lost
   attempt is adopted the same way (§0, §3.6, §4.7);
-- lists paginated with `page[limit]=100` until `meta.results.total` is reached, a page comes
-  back short, empty or repeated, or the reply has no `meta` (then it is the whole list) (§2.2);
+- lists paginated with `page[limit]=100`: the first page gives `meta.results.total`, the other
+  pages are requested concurrently (within the rate limit) and the records must add up to the
+  total, else `IncompleteListError`; a list reaching past the `page[offset]` maximum of 10,000
+  raises `ListTooLongError` up front (the reader then lists per flow); without a total, pages
+  follow one another until one comes back short, empty or repeated; a reply without `meta` is
+  the whole list (§2.2, issue 16);
 - errors parsed leniently into the typed exceptions of `provisioner.errors` by status (§2.4);
 - no token, secret or Authorization header in any error, log line or repr: log records of this
   module, httpx and httpcore pass a redacting filter while a client is open;
@@ -38,7 +42,7 @@ import ssl
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
@@ -72,7 +76,9 @@ DEFAULT_BASE_URL = "https://euwest.api.elasticpath.com"
 # The legacy alias of EU West still answers; epcc-cli warns about it (epcc-api.md §1.5).
 DEPRECATED_BASE_URL = "https://api.moltin.com"
 PAGE_LIMIT = 100  # the documented maximum of page[limit] (§2.2)
-MAX_PAGES = 10_000  # a runaway guard only: page[offset] is soft-capped at 10,000 records (§2.2)
+MAX_PAGES = 10_000  # a runaway guard only, for lists without a total
+# §2.2: "The maximum records you can offset is 10,000" (flows and Commerce Extensions specs).
+MAX_PAGE_OFFSET = 10_000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Statuses a duplicate create is refused with: 422 locally, 400 or 409 plausibly (§0).
 DUPLICATE_STATUSES = frozenset({400, 409, 422})
@@ -680,6 +686,66 @@ def _malformed(method: str, path: str, status: int, why: str) -> ApiError:
     return ApiError(method, path, status, "Malformed response", why)
 
 
+class ListTooLongError(ApiError):
+    """A list holds more records than `page[offset]` can reach (§2.2: at most 10,000).
+
+    Raised after the first page, before any other is asked for: the caller reads the list
+    another way (the reader lists fields per flow) or reports it."""
+
+    def __init__(self, path: str, total: int | None, max_offset: int, page_size: int) -> None:
+        counted = f"{total} records" if total is not None else "more records"
+        super().__init__(
+            "GET",
+            path,
+            200,
+            "List too long",
+            f"the store reports {counted}, but page[offset] stops at {max_offset} (epcc-api.md "
+            f"2.2), so a list can show at most {max_offset + page_size}",
+        )
+        self.total = total
+
+
+class IncompleteListError(ApiError):
+    """The records of a list do not add up to the `meta.results.total` the store reported."""
+
+    def __init__(self, path: str, read: int, total: int) -> None:
+        super().__init__(
+            "GET",
+            path,
+            200,
+            "Incomplete list",
+            f"read {read} records but the store reports {total} (meta.results.total): the list "
+            "changed while it was read, or the store did not serve every page; nothing is "
+            "planned or written from a partial list, run again",
+        )
+        self.read = read
+        self.total = total
+
+
+def _unique_by_id(pages: Sequence[Sequence[JsonObject]]) -> list[JsonObject]:
+    """The records of `pages` in order, each id once (records without an id all kept)."""
+    items: list[JsonObject] = []
+    seen: set[str] = set()
+    for page in pages:
+        for item in page:
+            key = item.get("id")
+            if isinstance(key, str):
+                if key in seen:
+                    continue
+                seen.add(key)
+            items.append(item)
+    return items
+
+
+def _str_at(mapping: Mapping[str, Any], *keys: str) -> str | None:
+    node: Any = mapping
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node if isinstance(node, str) else None
+
+
 # --------------------------------------------------------------------------- the client
 
 
@@ -707,6 +773,8 @@ class Client:
         self.config = config
         self.stats = RequestStats()
         self.read_only = config.read_only
+        # The highest `page[offset]` a list may ask for (§2.2); a test may lower it.
+        self.max_page_offset = MAX_PAGE_OFFSET
         self.auth = TokenAuth(self._fetch_token)
         self._bucket = _TokenBucket(config.rate_limit)
         self._random = random.Random()
@@ -947,23 +1015,50 @@ class Client:
         return _data_object("POST", path, outcome)
 
     async def _list(self, path: str, params: Mapping[str, str] | None = None) -> list[JsonObject]:
-        """All pages of a list (§2.2): offsets counted by records, ids de-duplicated."""
+        """Every record of a list (§2.2), ids de-duplicated.
+
+        The first page says how many records there are (`meta.results.total`); the other pages
+        are then requested at once, paced by the rate limit and the in-flight bound, and the
+        records read must number exactly that total, or `IncompleteListError` (the list changed
+        while it was read, or the store did not serve every page): a short list is never
+        returned as if it were whole. A list whose last page lies beyond the documented
+        `page[offset]` maximum raises `ListTooLongError` before any further page is asked
+        for. Without a total (or with a lower bound), pages are read one after the other until
+        one comes back short, empty or repeated; without `meta` the reply is the whole list.
+        """
+        first, meta = await self._page(path, params, 0)
+        if meta is None:
+            return first  # an unpaginated reply is the whole list (§2.2, §0)
+        total = _int_at(meta, "results", "total")
+        method = _str_at(meta, "results", "total_method")
+        if total is None or method not in (None, "exact"):
+            return await self._list_in_sequence(path, params, first, meta)
+        size = _int_at(meta, "page", "limit") or PAGE_LIMIT
+        if 0 < len(first) < min(size, total):
+            size = len(first)  # the server's page is smaller than it says
+        offsets = range(size, total, size) if first else range(0)
+        if offsets and offsets[-1] > self.max_page_offset:
+            raise ListTooLongError(path, total, self.max_page_offset, size)
+        pages = await asyncio.gather(*(self._page(path, params, offset) for offset in offsets))
+        items = _unique_by_id([first, *(page for page, _ in pages)])
+        if len(items) != total:
+            raise IncompleteListError(path, len(items), total)
+        return items
+
+    async def _list_in_sequence(
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        first: list[JsonObject],
+        meta: Mapping[str, Any],
+    ) -> list[JsonObject]:
+        """Pages one after the other, for a list without an exact total."""
         items: list[JsonObject] = []
         seen: set[str] = set()
-        offset = 0
+        page, offset = first, 0
         for _ in range(MAX_PAGES):
-            query = {**(params or {}), "page[limit]": str(PAGE_LIMIT), "page[offset]": str(offset)}
-            response = await self._request("GET", path, params=query)
-            body = _json_body("GET", path, response)
-            data = body.get("data")
-            if not isinstance(data, list):
-                raise _malformed("GET", path, response.status_code, "`data` is not a list")
             fresh = 0
-            for item in data:
-                if not isinstance(item, dict):
-                    raise _malformed(
-                        "GET", path, response.status_code, "a list item is not an object"
-                    )
+            for item in page:
                 key = item.get("id")
                 if isinstance(key, str):
                     if key in seen:
@@ -971,21 +1066,35 @@ class Client:
                     seen.add(key)
                 items.append(item)
                 fresh += 1
-            meta = body.get("meta")
-            if not isinstance(meta, Mapping):
-                return items  # an unpaginated reply is the whole list (§2.2, §0)
-            total = _int_at(meta, "results", "total")
+            if page and not fresh:  # the same page again: the server ignores page[offset]
+                log.debug("%s does not seem to support pagination", path)
+                return items
             limit = _int_at(meta, "page", "limit") or PAGE_LIMIT
-            offset += len(data)
-            if not data or fresh == 0:
-                if data:  # the same page again: the server ignores page[offset]
-                    log.debug("%s does not seem to support pagination", path)
+            offset += len(page)
+            if not page or len(page) < limit:
                 return items
-            if total is not None and offset >= total:
-                return items
-            if len(data) < limit:
-                return items
+            if offset > self.max_page_offset:
+                raise ListTooLongError(path, None, self.max_page_offset, limit)
+            page, next_meta = await self._page(path, params, offset)
+            if next_meta is None:
+                return _unique_by_id([items, page])
+            meta = next_meta
         raise _malformed("GET", path, 200, f"more than {MAX_PAGES} pages")
+
+    async def _page(
+        self, path: str, params: Mapping[str, str] | None, offset: int
+    ) -> tuple[list[JsonObject], Mapping[str, Any] | None]:
+        """One page: its records and its `meta` (None when the reply has none)."""
+        query = {**(params or {}), "page[limit]": str(PAGE_LIMIT), "page[offset]": str(offset)}
+        response = await self._request("GET", path, params=query)
+        body = _json_body("GET", path, response)
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise _malformed("GET", path, response.status_code, "`data` is not a list")
+        if not all(isinstance(item, dict) for item in data):
+            raise _malformed("GET", path, response.status_code, "a list item is not an object")
+        meta = body.get("meta")
+        return data, meta if isinstance(meta, Mapping) else None
 
     # ----------------------------------------------------------------------- sending
 

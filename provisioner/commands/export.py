@@ -43,6 +43,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
 from provisioner.model import State
 from provisioner.reader import read_live_state
+from provisioner.yamlload import MAX_FILE_BYTES
 
 EXIT_OK = 0
 
@@ -118,6 +119,7 @@ def command(
         where = output
     if directory and not files:
         ensure_directory(base)
+    _check_sizes(files, directory)
     write_files(files, force=force)
     _report(live, where, modeline_default=schema_ref is None)
     _warn_if_invalid(list(files))
@@ -134,6 +136,25 @@ def adopt_into(selected: Selected) -> str | None:
     if env.overlays or not project.paths or not project.paths[0].is_dir():
         return None
     return f"{project.paths[0]}{os.sep}"
+
+
+def _check_sizes(files: Mapping[Path, str], directory: bool) -> None:
+    """Issue 16: never write a file that `validate` refuses for its size (the loader reads at
+    most `MAX_FILE_BYTES`). One file of a large store is refused before anything is written,
+    pointing at directory output, where each flow (at most 100 fields, 4.2) is a file."""
+    for path, text in files.items():
+        size = len(text.encode("utf-8"))
+        if size <= MAX_FILE_BYTES:
+            continue
+        hint = (
+            "this flow alone is too large for one file"
+            if directory
+            else f"write one file per flow instead: -o {path.parent / path.stem}{os.sep}"
+        )
+        raise ExportError(
+            f"{path} would be {size} bytes, more than the {MAX_FILE_BYTES} bytes validate reads "
+            f"in one file; {hint}. Nothing was written."
+        )
 
 
 def _is_file_target(output: str) -> bool:
