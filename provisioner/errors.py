@@ -152,9 +152,17 @@ class PlanError(ProvisionerError):
 class StalePlanError(ProvisionerError):
     """Objects touched by a saved plan changed in the store since the plan was made."""
 
+    SHOWN = 30  # past this many, the rest are counted, not listed (issue 16)
+
     def __init__(self, objects: Sequence[str]) -> None:
         self.objects = tuple(objects)
-        listed = "\n".join(f"  - {key}" for key in self.objects)
+        shown = self.objects[: self.SHOWN]
+        listed = "\n".join(f"  - {key}" for key in shown)
+        if len(self.objects) > len(shown):
+            listed += (
+                f"\n  ... and {len(self.objects) - len(shown)} more "
+                f"({len(self.objects)} objects changed)"
+            )
         super().__init__(
             f"the saved plan is stale: these objects changed since it was made:\n{listed}\n"
             "Run `provisioner plan` again."

@@ -262,6 +262,18 @@ class Plan:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
+    def to_saved_json(self) -> str:
+        """The plan as `plan --out` saves it: the same JSON document as `to_json`, written
+        compactly, one operation per line (issue 16: a plan of 25,500 creates was 17.75 MiB
+        indented). `from_json` reads either."""
+        data = self.to_dict()
+        compact = {"separators": (",", ":"), "ensure_ascii": False}
+        head = {key: value for key, value in data.items() if key != "operations"}
+        lines = [json.dumps(op, **compact) for op in data["operations"]]  # type: ignore[arg-type]
+        parts = [f"{json.dumps(key)}:{json.dumps(value, **compact)}" for key, value in head.items()]  # type: ignore[arg-type]
+        operations = '"operations":[\n' + ",\n".join(lines) + "\n]"
+        return "{" + ",\n".join([*parts[:2], operations, *parts[2:]]) + "}\n"
+
     @classmethod
     def from_dict(cls, data: Any) -> Plan:
         """A plan from its JSON form, checked strictly: any problem is one `PlanFormatError`."""

@@ -148,7 +148,7 @@ def command(
     click.echo(text, nl=not text.endswith("\n"))
     if out is not None:
         # Shown first, so a CI log holds the plan even when it cannot be saved (issue 10).
-        write_files({out: plan.to_json()}, force=True, what="the plan to")
+        write_files({out: plan.to_saved_json()}, force=True, what="the plan to")
         click.echo(f"Saved the plan to {out}; apply it with `provisioner apply {out}`.", err=True)
     if detailed_exitcode and not plan.is_empty:
         return EXIT_CHANGES
