@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from provisioner import rules
 from provisioner.epcc import flows as api
 from provisioner.errors import ConfigError, Diagnostic
+from provisioner.gcpause import without_gc
 from provisioner.model import (
     FIELD_ATTRIBUTES,
     Field,
@@ -69,6 +70,7 @@ _EXPECTED_FOR_KEY: Mapping[str, str] = {
 # Public interface
 
 
+@without_gc
 def load_desired(paths: Sequence[str | Path]) -> State:
     """The desired `State` declared in `paths` (files or directories of `*.yaml`/`*.yml`).
 
@@ -80,6 +82,7 @@ def load_desired(paths: Sequence[str | Path]) -> State:
     return _build_state(sources)
 
 
+@without_gc
 def check_documents(
     documents: Sequence[tuple[str, LoadedDocument]],
 ) -> tuple[State | None, list[Diagnostic]]:
@@ -89,6 +92,7 @@ def check_documents(
     return (None if diagnostics else _build_state(sources)), diagnostics
 
 
+@without_gc
 def validate_paths(paths: Sequence[str | Path]) -> list[Diagnostic]:
     """Every problem in `paths`, sorted; empty when the files are valid. Never raises for bad
     input (unreadable, binary or malformed files are diagnostics too)."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from provisioner.gcpause import without_gc
 from provisioner.model import Field, Flow, State
 from provisioner.normalize import field_attributes, flow_attributes
 
@@ -196,6 +197,7 @@ def dump(document: Mapping[str, Any]) -> str:
     )
 
 
+@without_gc
 def export_text(state: State, schema_ref: str | None = None) -> str:
     """One YAML file holding every flow of `state`, with the modeline when `schema_ref` is set."""
     header = modeline(schema_ref) if schema_ref else ""
@@ -221,6 +223,7 @@ def file_names(flow_slugs: Iterable[str]) -> dict[str, str]:
     return names
 
 
+@without_gc
 def export_files(state: State, schema_ref: str | None = None) -> dict[str, str]:
     """One YAML text per flow, keyed by file name (see `file_names`), in slug order."""
     names = file_names(state.flows)

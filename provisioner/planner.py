@@ -33,6 +33,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from provisioner.errors import PlanError
+from provisioner.gcpause import without_gc
 from provisioner.graph import ordered
 from provisioner.model import (
     CORE_RELATIONSHIP_TARGETS,
@@ -76,6 +77,7 @@ class PlanOptions:
     flow_slugs: frozenset[str] | None = None
 
 
+@without_gc
 def plan(desired: State, live: State, options: PlanOptions = PlanOptions()) -> Plan:
     """The operations that make `live` match `desired`, in dependency order."""
     return _Planner(desired, live, options).run()
