@@ -1,11 +1,13 @@
 """`make bench`: run the benchmark, fault and bad-input suites and print tables of figures.
 
-    python bench/run.py [--suite plan|apply|faults|kill|planner|fuzz|api|all] [--quick]
+    python bench/run.py [--suite plan|apply|faults|kill|planner|scale|fuzz|api|all] [--quick]
                         [--out FILE]
 
 - plan, apply: 1×10, 10×10 and 10×100 (flows × fields) against stores at 20 ms per request
   and 100 requests/s, ours beside the baseline (one run serves both suites);
 - planner: the pure planner on 10,000 fields (CPU time, peak memory);
+- scale: whole `validate`, `plan` and `export` processes at 10,000 to 50,000 fields (issue 16,
+  `bench/scale.py`): CPU, wall, peak RSS against the issue's goals, and CPU per 1,000 fields;
 - faults: the 10×10 apply with 20% failed answers and 5% lost answers, several seeds;
 - kill: the 10×10 apply SIGKILLed at 20 random points, each followed by a finishing run;
 - fuzz: the bad-input fuzzers of the unit suite, with thousands of examples;
@@ -36,7 +38,7 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 
 from hypothesis.strategies import SearchStrategy
 
-from bench import apifuzz, faults, perf
+from bench import apifuzz, faults, perf, scale
 from bench.badinput import (
     FuzzStats,
     bad_ports,
@@ -50,7 +52,7 @@ from bench.badinput import (
 )
 from bench.common import Knobs, Store, minimum_plan_requests, store_process, table
 
-SUITES = ("plan", "apply", "planner", "faults", "kill", "fuzz", "api")
+SUITES = ("plan", "apply", "planner", "scale", "faults", "kill", "fuzz", "api")
 
 
 @dataclass
@@ -98,6 +100,13 @@ def run_planner(workdir: Path, quick: bool, report: Report, log: Callable[[str],
     figures = perf.run_planner(workdir, flows, fields, repeat=1 if quick else 3)
     report.figures["planner"] = figures
     report.add(perf.planner_table(figures, flows * fields))
+
+
+def run_scale(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
+    runs, growth, failures = scale.run_scale(workdir / "scale", quick, log)
+    report.figures["scale"] = runs
+    report.add(scale.scale_tables(runs, growth))
+    report.failures += failures
 
 
 def run_faults(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
@@ -254,6 +263,7 @@ def run_api(workdir: Path, quick: bool, report: Report, log: Callable[[str], Non
 RUNNERS: dict[str, Callable[[Path, bool, Report, Callable[[str], None]], None]] = {
     "perf": run_perf,
     "planner": run_planner,
+    "scale": run_scale,
     "faults": run_faults,
     "kill": run_kills,
     "fuzz": run_fuzz,
@@ -267,7 +277,9 @@ def selected(suites: Sequence[str]) -> list[str]:
     names = []
     if wanted & {"plan", "apply"}:
         names.append("perf")
-    names += [name for name in ("planner", "faults", "kill", "fuzz", "api") if name in wanted]
+    names += [
+        name for name in ("planner", "scale", "faults", "kill", "fuzz", "api") if name in wanted
+    ]
     return names
 
 

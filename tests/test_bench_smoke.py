@@ -22,7 +22,7 @@ from bench.common import minimum_plan_requests
 
 @pytest.mark.slow
 def test_quick_bench_runs_every_suite_and_every_check_passes(tmp_path: Path) -> None:
-    suites = ["plan", "planner", "faults", "kill", "fuzz"]
+    suites = ["plan", "planner", "scale", "faults", "kill", "fuzz"]
     if SPEC.is_file():
         suites.append("api")
     argv = [arg for suite in suites for arg in ("--suite", suite)]
@@ -43,6 +43,10 @@ def test_quick_bench_runs_every_suite_and_every_check_passes(tmp_path: Path) -> 
     faults = report.figures["faults"]
     assert [f.rows for f in faults] == [(2, 10), (2, 10)]  # type: ignore[attr-defined]
     assert len(report.figures["kills"]) == 2  # type: ignore[arg-type]
+    scale = report.figures["scale"]
+    assert [r.code for r in scale] == [0, 0, 0, 0, 0, 0, 0, 0]  # type: ignore[attr-defined]
+    assert [r.requests for r in scale][3:] == [3, 3, 3, 5, 5]  # type: ignore[attr-defined]
     text = (tmp_path / "bench.md").read_text(encoding="utf-8")
-    for title in ("Plan: requests", "Apply from empty", "Pure planner", "SIGKILLed", "Bad input"):
+    titles = ("Plan: requests", "Apply from empty", "Pure planner", "SIGKILLed", "Bad input")
+    for title in (*titles, "Scale: whole processes", "CPU per 1,000 fields"):
         assert title in text
