@@ -17,7 +17,6 @@ from provisioner.commands._project import Choice, load_chosen, project_options, 
 from provisioner.config import find_yaml_files, load_desired
 from provisioner.errors import ConfigError, Diagnostic
 from provisioner.model import State
-from provisioner.planner import undeclared_targets
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -83,6 +82,9 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
 def unchecked_target_warnings(state: State) -> list[str]:
     """One line per relationship to a flow these files do not declare (a live flow, perhaps):
     offline it cannot be checked, so it is a warning, and `plan` checks it against the store."""
+    # Imported here: the planner imports deepdiff, which validate does not need (issue 16).
+    from provisioner.planner import undeclared_targets
+
     return [
         f"flows.{flow}.fields.{field}: relationship target `{target}` is not declared in these "
         "files; validate cannot check it offline (plan checks that the store has that flow)"
