@@ -30,8 +30,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from provisioner.errors import PlanError
 from provisioner.gcpause import without_gc
 from provisioner.graph import ordered
@@ -469,6 +467,8 @@ def attribute_changes(
         new = {**after, RULES: keyed_after}
     else:  # a duplicated rule type (never from valid files): compare the lists as they are
         old, new = dict(before), dict(after)
+    from deepdiff import DeepDiff  # only for objects that differ: `validate` never needs it
+
     diff = DeepDiff(old, new, view="tree")
     found: set[tuple[Any, ...]] = set()
     for report in diff.values():

@@ -82,8 +82,7 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
 def unchecked_target_warnings(state: State) -> list[str]:
     """One line per relationship to a flow these files do not declare (a live flow, perhaps):
     offline it cannot be checked, so it is a warning, and `plan` checks it against the store."""
-    # Imported here: the planner imports deepdiff, which validate does not need (issue 16).
-    from provisioner.planner import undeclared_targets
+    from provisioner.planner import undeclared_targets  # after the files are read (issue 16)
 
     return [
         f"flows.{flow}.fields.{field}: relationship target `{target}` is not declared in these "
