@@ -31,6 +31,7 @@ machinery, built so that a run against a production store in CI can be trusted:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import json
 import logging
@@ -67,6 +68,7 @@ from provisioner.errors import (
     TransportError,
     ValidationApiError,
 )
+from provisioner.pacing import InFlight, Pacer
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,13 @@ JsonObject = dict[str, Any]
 DEFAULT_BASE_URL = "https://euwest.api.elasticpath.com"
 # The legacy alias of EU West still answers; epcc-cli warns about it (epcc-api.md §1.5).
 DEPRECATED_BASE_URL = "https://api.moltin.com"
+# The default pace ceiling, in requests per second: a development store's documented limit
+# (§2.5: 25; production stores allow 100), which the adaptive pace lowers on any 429.
+DEFAULT_RATE_LIMIT = 25.0
+# The most requests in flight at once; the pacer keeps it near rate x latency below that.
+DEFAULT_MAX_IN_FLIGHT = 32
+# `--verbose` says so when the ceiling held a run back for longer than this (seconds).
+CEILING_NOTE_SECONDS = 3.0
 PAGE_LIMIT = 100  # the documented maximum of page[limit] (§2.2)
 MAX_PAGES = 10_000  # a runaway guard only, for lists without a total
 # §2.2: "The maximum records you can offset is 10,000" (flows and Commerce Extensions specs).
@@ -85,6 +94,16 @@ DUPLICATE_STATUSES = frozenset({400, 409, 422})
 # Transport failures that happen before the request left: it cannot have been applied.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# A read-back that failed this way is one failed attempt of its operation, tried again.
+_READ_BACK_RETRYABLE = (ServerError, RateLimitedError, TransportError)
+# Once the store has answered, a refused or reset connection is retried for this long at most
+# between two delays of at most RECONNECT_BACKOFF_MAX: a store restarting does not fail a run.
+RECONNECT_DEADLINE = 60.0
+RECONNECT_BACKOFF_MAX = 2.0
+# The deadline of the operation a read-back belongs to (monotonic seconds), if any.
+_OPERATION_END: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "provisioner_operation_end", default=None
+)
 # Loggers whose records pass the redacting filter while a client is open. httpcore logs through
 # its sub-modules' loggers, and a logger's filters only see that logger's own records.
 _REDACTED_LOGGERS = (
@@ -220,13 +239,14 @@ class ClientConfig:
     base_url: str
     client_id: str
     client_secret: str | None = field(default=None, repr=False)
-    rate_limit: float = 20.0
-    max_in_flight: int = 8
+    rate_limit: float = DEFAULT_RATE_LIMIT
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     max_attempts: int = 6
     deadline: float = 120.0
     timeout: float = 30.0
     backoff_base: float = 0.5
     backoff_max: float = 20.0
+    reconnect_deadline: float = RECONNECT_DEADLINE
 
     def __post_init__(self) -> None:
         base_url = check_base_url(self.base_url)
@@ -247,6 +267,7 @@ class ClientConfig:
             "max_in_flight": self.max_in_flight >= 1,
             "max_attempts": self.max_attempts >= 1,
             "deadline": self.deadline > 0,
+            "reconnect_deadline": self.reconnect_deadline > 0,
             "timeout": self.timeout > 0,
             "backoff_base": self.backoff_base >= 0,
             "backoff_max": self.backoff_max >= 0,
@@ -265,7 +286,8 @@ class ClientConfig:
         """Settings from the epcc-cli environment variables, overridden by non-None keywords.
 
         `EPCC_API_BASE_URL` (default EU West), `EPCC_CLIENT_ID`, `EPCC_CLIENT_SECRET` (absent:
-        implicit grant) and `EPCC_RATE_LIMIT` (requests per second, default 20) (§1.6). CLI
+        implicit grant) and `EPCC_RATE_LIMIT` (the pace ceiling, requests per second, default
+        25) (§1.6). CLI
         options pass their values as keywords; a keyword given as None means "not given".
         """
         values: dict[str, Any] = {
@@ -295,9 +317,32 @@ class RequestStats:
     failures: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     adopted: int = 0
-    throttled_seconds: float = 0.0  # waiting for our own token bucket
+    throttled_seconds: float = 0.0  # waiting for the pace (summed over requests)
     retry_after_seconds: float = 0.0  # waiting because the store sent Retry-After
     backoff_seconds: float = 0.0  # other waits before a retry
+    ceiling: float | None = None  # the configured pace ceiling (EPCC_RATE_LIMIT)
+    lowest_rate: float | None = None  # the lowest pace 429s brought it down to
+    ceiling_held_seconds: float = 0.0  # wall time the ceiling (not a 429) held requests back
+    first_at: float | None = None  # monotonic time the first request started
+    last_at: float | None = None  # ... and the last one ended
+
+    @property
+    def rate_limited(self) -> int:
+        """Requests the store answered 429."""
+        return self.count(status=429)
+
+    @property
+    def effective_rate(self) -> float | None:
+        """Requests per second from the first start to the last answer (None: too short)."""
+        if self.first_at is None or self.last_at is None:
+            return None
+        span = self.last_at - self.first_at
+        return self.total / span if span >= 0.05 else None
+
+    @property
+    def held_by_ceiling(self) -> bool:
+        """True when the ceiling held the run back for more than a few seconds."""
+        return self.ceiling_held_seconds > CEILING_NOTE_SECONDS
 
     @property
     def total(self) -> int:
@@ -332,10 +377,38 @@ class RequestStats:
             )
         if self.backoff_seconds >= 0.05:
             text += f", backoff {self.backoff_seconds:.1f} s"
+        return text + self.pacing_summary()
+
+    def pacing_summary(self) -> str:
+        """`, 9.8 req/s effective, pace lowered to 1.8 req/s (ceiling 25)`, or ``.
+
+        The 429s are in the count by method and status already.
+        """
+        text = ""
+        rate = self.effective_rate
+        if rate is not None:
+            text += f", {rate:.3g} req/s effective"
+        if (
+            self.ceiling is not None
+            and self.lowest_rate is not None
+            and self.lowest_rate < self.ceiling
+        ):
+            text += f", pace lowered to {self.lowest_rate:.3g} req/s (ceiling {self.ceiling:g})"
         return text
+
+    def ceiling_note(self) -> str | None:
+        """For `--verbose`: a sentence when the ceiling held the run back, else None."""
+        if not self.held_by_ceiling or self.ceiling is None:
+            return None
+        return (
+            f"The pace ceiling of {self.ceiling:g} requests/s held this run back for"
+            f" {self.ceiling_held_seconds:.1f} s; if the store allows more, raise"
+            " EPCC_RATE_LIMIT (a production store allows 100)."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy; `requests` has the shape of the local store's statistics."""
+        rate = self.effective_rate
         return {
             "total": self.total,
             "requests": [
@@ -348,65 +421,78 @@ class RequestStats:
             "throttled_seconds": round(self.throttled_seconds, 3),
             "retry_after_seconds": round(self.retry_after_seconds, 3),
             "backoff_seconds": round(self.backoff_seconds, 3),
+            "pacing": {
+                "ceiling": self.ceiling,
+                "effective_rate": None if rate is None else round(rate, 3),
+                "rate_limited": self.rate_limited,
+                "waiting_for_pace_seconds": round(self.throttled_seconds, 3),
+                "lowest_rate": None if self.lowest_rate is None else round(self.lowest_rate, 3),
+                "held_by_ceiling_seconds": round(self.ceiling_held_seconds, 3),
+            },
         }
 
 
 # --------------------------------------------------------------------------- wire machinery
 
 
-class _TokenBucket:
-    """Spaces request starts `1/rate` apart, shared by every concurrent request of a client.
+@dataclass
+class _Wire:
+    """Set by the transport when an attempt got its turn and went on the wire."""
 
-    A burst of one: requests are paced evenly, which no server-side limiter of the same rate
-    refuses (a burst would be refused by a strict limiter). Reserving a slot is synchronous
-    (no await between reading and writing `_next`), so concurrent tasks never share one.
-    """
+    sent: bool = False
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._interval = 1.0 / rate
-        self._clock = clock
-        self._next = 0.0
 
-    async def acquire(self) -> float:
-        """Wait for this request's slot; return the seconds waited."""
-        now = self._clock()
-        slot = max(self._next, now)
-        self._next = slot + self._interval
-        wait = slot - now
-        if wait > 0:
-            await asyncio.sleep(wait)
-            return wait
-        return 0.0
+_WIRE: contextvars.ContextVar[_Wire | None] = contextvars.ContextVar(
+    "provisioner_wire", default=None
+)
 
-    def pause(self, seconds: float) -> None:
-        """Hold every request back for `seconds` (the store said Retry-After)."""
-        self._next = max(self._next, self._clock() + seconds)
+
+@dataclass
+class _Liveness:
+    """When the store last answered, and last accepted a request (monotonic seconds)."""
+
+    reached: bool = False  # the store answered at least once
+    last_answer: float = -math.inf
+    last_success: float = -math.inf  # an answer other than 429 or 5xx
+    silent_mark: float | None = None  # set when a request gave up on a silent store
 
 
 class _ThrottledTransport(httpx.AsyncBaseTransport):
-    """Every request on the wire waits for the bucket and a free in-flight slot, and counts.
+    """Every request on the wire takes an in-flight place and its turn in the pace, and counts.
 
     Throttling here rather than around `Client` calls means the token call and the re-send after
     a 401 (made inside the auth flow) are paced too, and a request waiting for a token holds no
-    in-flight slot. The body is read inside the slot, so the bound covers the whole exchange.
+    in-flight place. The body is read inside the place, so the bound covers the whole exchange.
+    Every answer is reported to the `Pacer` (429s lower the pace of the whole client).
     """
 
     def __init__(
         self,
         inner: httpx.AsyncBaseTransport,
-        bucket: _TokenBucket,
-        in_flight: asyncio.Semaphore,
+        pacer: Pacer,
+        in_flight: InFlight,
         stats: RequestStats,
+        liveness: _Liveness,
     ) -> None:
         self._inner = inner
-        self._bucket = bucket
+        self._pacer = pacer
         self._in_flight = in_flight
         self._stats = stats
+        self._liveness = liveness
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        async with self._in_flight:
-            self._stats.throttled_seconds += await self._bucket.acquire()
+        await self._in_flight.acquire()
+        try:
+            waited, epoch = await self._pacer.wait()
+            wire = _WIRE.get()
+            if wire is not None:
+                wire.sent = True
+            stats = self._stats
+            stats.throttled_seconds += waited
+            stats.ceiling_held_seconds = self._pacer.ceiling_held_seconds
             started = time.monotonic()
+            if stats.first_at is None:
+                stats.first_at = started
             try:
                 response = await self._inner.handle_async_request(request)
                 # The raw (still encoded) bytes: httpx decodes them once, above us.
@@ -418,20 +504,42 @@ class _ThrottledTransport(httpx.AsyncBaseTransport):
                 finally:
                     await stream.aclose()
             except httpx.HTTPError as error:
-                self._stats.failures[_failure_kind(error)] += 1
+                stats.failures[_failure_kind(error)] += 1
+                stats.last_at = time.monotonic()
                 log.debug("%s %s -> %s", request.method, request.url.path, type(error).__name__)
                 raise
-        self._stats.requests[(request.method, response.status_code)] += 1
+        finally:
+            self._in_flight.release()
+        now = time.monotonic()
+        status = response.status_code
+        refused = status == 429
+        if self._pacer.answered(epoch, refused=refused, latency=None if refused else now - started):
+            change = self._pacer.decreases[-1]
+            log.info(
+                "the store answered 429 (it accepted %.3g req/s): pace lowered from %.3g to %.3g"
+                " req/s",
+                change.accepted,
+                change.before,
+                change.after,
+            )
+        stats.lowest_rate = self._pacer.lowest
+        stats.last_at = now
+        liveness = self._liveness
+        liveness.reached = True
+        liveness.last_answer = now
+        if not refused and status < 500:
+            liveness.last_success = now
+        stats.requests[(request.method, status)] += 1
         log.debug(
             "%s %s -> %d in %.0f ms (request id %s)",
             request.method,
             request.url.path,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
+            status,
+            (now - started) * 1000,
             response.headers.get("x-moltin-request-id", "-"),
         )
         return httpx.Response(
-            response.status_code,
+            status,
             headers=response.headers,
             stream=httpx.ByteStream(raw),
             extensions=response.extensions,
@@ -442,7 +550,20 @@ class _ThrottledTransport(httpx.AsyncBaseTransport):
 
 
 def _kind(error: BaseException | None) -> str:
+    if isinstance(error, TimeoutError):
+        return "timeout"
     return "no answer" if error is None else _failure_kind(error)
+
+
+def connection_failure(error: BaseException) -> bool:
+    """True for a refused, reset or dropped connection: what a store restarting causes.
+
+    The one place that classifies connection errors (not timeouts, which say the store is
+    there but slow or stalled).
+    """
+    if isinstance(error, httpx.TimeoutException):
+        return False
+    return isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError)
 
 
 def _failure_kind(error: BaseException) -> str:
@@ -776,14 +897,18 @@ class Client:
         # The highest `page[offset]` a list may ask for (§2.2); a test may lower it.
         self.max_page_offset = MAX_PAGE_OFFSET
         self.auth = TokenAuth(self._fetch_token)
-        self._bucket = _TokenBucket(config.rate_limit)
+        self.pacer = Pacer(config.rate_limit, max_in_flight=config.max_in_flight)
+        self.stats.ceiling = config.rate_limit
+        self.stats.lowest_rate = config.rate_limit
+        self._liveness = _Liveness()
         self._random = random.Random()
         self._redaction = _RedactingFilter(self._secrets)
         wire = _ThrottledTransport(
             transport if transport is not None else httpx.AsyncHTTPTransport(),
-            self._bucket,
-            asyncio.Semaphore(config.max_in_flight),
+            self.pacer,
+            InFlight(self.pacer),
             self.stats,
+            self._liveness,
         )
         self._where = urlsplit(config.base_url).netloc
         self._http = httpx.AsyncClient(
@@ -1146,7 +1271,18 @@ class Client:
         timeout or broken connection after sending, or a 5xx), `find` is asked before every
         re-send and after a "duplicate" refusal, and what it finds is adopted. `verify` (an
         update) is asked once, when every attempt is spent and one may have been applied: what
-        it returns means the write is in the store.
+        it returns means the write is in the store. The read-backs are part of this request's
+        budget: they run within its deadline, and a create's read-back that fails is one
+        failed attempt, after which the whole is tried again (read back, then re-send if
+        absent).
+
+        The budget: at most `max_attempts` failed attempts and `deadline` seconds, end to end
+        (waiting for an in-flight place and for the pace, the token call, the retries). A 429
+        is not a failed attempt: the pace of the whole client slows down and the request is
+        sent again at the new pace; it gives up only when no request of the client succeeded
+        for `deadline` seconds. Once the store has answered, refused and reset connections are
+        not failed attempts either, until the store has been silent for `reconnect_deadline`
+        seconds (a store restarting).
         """
         token_call = form is not None
         if not token_call and method != "GET" and self.read_only:
@@ -1155,47 +1291,105 @@ class Client:
                 " --client-secret); without a secret the implicit grant can only read"
             )
         config = self.config
+        liveness = self._liveness
         started = time.monotonic()
+        budget_from = started  # the deadline counts from here; a 429 (an answer) moves it
+        outer_end = _OPERATION_END.get()  # a read-back shares its operation's deadline
         maybe_applied = False
         response: httpx.Response | None = None
-        failure: httpx.HTTPError | None = None
-        attempt = 0
+        failure: BaseException | None = None
+        failed = 0  # failed attempts: what max_attempts bounds
+        sent = 0  # attempts made
+        streak = 0  # consecutive failures, for the backoff
+        why = ""  # why the loop gave up, beyond the attempts
+
+        def end() -> float:
+            own = budget_from + config.deadline
+            return own if outer_end is None else min(own, outer_end)
+
         while True:
-            attempt += 1
             if maybe_applied and find is not None:
-                found = await find()
+                try:
+                    found = await self._read_back(find, end())
+                except _READ_BACK_RETRYABLE as error:
+                    failed += 1
+                    streak += 1
+                    delay = self._backoff(streak)
+                    if failed >= config.max_attempts or time.monotonic() + delay >= end():
+                        raise
+                    log.info(
+                        "%s %s: reading back whether the lost answer was applied failed (%s);"
+                        " trying again in %.2f s",
+                        method,
+                        path,
+                        error,
+                        delay,
+                    )
+                    self.stats.retries += 1
+                    self.stats.backoff_seconds += delay
+                    await asyncio.sleep(delay)
+                    continue
                 if found is not None:
                     return self._adopt(method, path, found)
-            remaining = config.deadline - (time.monotonic() - started)
-            if attempt > 1 and remaining <= 0:
-                attempt -= 1  # the read-back above used the time left: no attempt made
+            remaining = end() - time.monotonic()
+            if sent > 0 and remaining <= 0:
+                why = "deadline"
                 break
-            try:
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=params,
-                    json=json_body,
-                    data=form,
-                    auth=None if token_call else self.auth,
-                    timeout=max(min(config.timeout, remaining), 0.001),
+            if liveness.silent_mark is not None and liveness.last_answer <= liveness.silent_mark:
+                raise TransportError(
+                    f"{method} {path} failed: timeout: the store did not answer within"
+                    f" {config.deadline:g} s (another request waited that long; not sent)"
                 )
+            sent += 1
+            retry_after: float | None = None
+            counts = True  # a failed attempt, as max_attempts counts them
+            wire = _Wire()
+            wire_token = _WIRE.set(wire)
+            try:
+                async with asyncio.timeout(max(remaining, 0.001)):
+                    response = await self._http.request(
+                        method,
+                        path,
+                        params=params,
+                        json=json_body,
+                        data=form,
+                        auth=None if token_call else self.auth,
+                        timeout=max(min(config.timeout, remaining), 0.001),
+                    )
                 failure = None
+            except TimeoutError as error:  # the deadline ran out: waiting, token call or answer
+                if not wire.sent and (response is not None or failure is not None):
+                    sent -= 1  # still waiting for its turn: the last real attempt stands
+                else:
+                    response, failure = None, error
+                    maybe_applied = maybe_applied or wire.sent
+                why = "deadline"
+                break
             except _RETRYABLE_TRANSPORT as error:
-                response, failure, retry_after = None, error, None
+                response, failure = None, error
                 maybe_applied = maybe_applied or not isinstance(error, _NOT_SENT)
-                delay = self._backoff(attempt)
                 cause = classify_transport_error(error, self._where)
                 if not cause.retryable:  # cannot heal within the run: say so at once
                     raise TransportError(
                         f"{method} {path} failed: {cause.kind}: {redact(cause.cause)}"
                     ) from None
+                if liveness.reached and connection_failure(error):
+                    silent = time.monotonic() - liveness.last_answer
+                    if silent >= config.reconnect_deadline:
+                        why = "unreachable"
+                        break
+                    counts = False  # the store answered before: wait for it to come back
+                    delay = min(RECONNECT_BACKOFF_MAX, self._backoff(streak + 1))
+                else:
+                    delay = self._backoff(streak + 1)
             except httpx.HTTPError as error:  # not worth retrying: a local or protocol fault
                 raise TransportError(
                     f"{method} {path} failed: {type(error).__name__}: "
                     f"{redact(str(error), self._secrets())}"
                 ) from None
-            else:
+            finally:
+                _WIRE.reset(wire_token)
+            if response is not None:
                 status = response.status_code
                 if 300 <= status < 400:
                     raise self._redirect(method, path, response)
@@ -1205,35 +1399,54 @@ class Client:
                     return response  # the delete whose answer was lost had been applied
                 if status not in RETRY_STATUSES:
                     if find is not None and maybe_applied and status in DUPLICATE_STATUSES:
-                        found = await find()
+                        found = await self._read_back(find, end())
                         if found is not None:
                             return self._adopt(method, path, found)
                     raise self._error(method, path, response, token_call)
-                maybe_applied = maybe_applied or status >= 500
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-                delay = retry_after if retry_after is not None else self._backoff(attempt)
-            elapsed = time.monotonic() - started
-            if attempt >= config.max_attempts or elapsed + delay >= config.deadline:
+                if status == 429:
+                    # Not a failure: the store is there and asks us to slow down, which the
+                    # pacer does for the whole client. Give up only if it refuses everything.
+                    counts = False
+                    now = time.monotonic()
+                    budget_from = now
+                    delay = retry_after if retry_after is not None else 0.0
+                    refusing = now - max(started, liveness.last_success)
+                    if refusing + delay >= config.deadline:
+                        why = "refused"
+                        break
+                    if retry_after is not None:
+                        # Only a wait this request will sit out holds back the others.
+                        self.pacer.pause(retry_after)
+                else:
+                    maybe_applied = maybe_applied or status >= 500
+                    delay = retry_after if retry_after is not None else self._backoff(streak + 1)
+            if counts:
+                failed += 1
+                streak += 1
+                if failed >= config.max_attempts:
+                    break
+            else:
+                streak = 0 if response is not None else streak + 1
+            if time.monotonic() + delay >= end():
+                why = "deadline"
                 break
-            if retry_after is not None and response is not None and response.status_code == 429:
-                # Only a wait this request will sit out holds back the others: a Retry-After
-                # beyond the deadline must not stall every later request of the client.
-                self._bucket.pause(retry_after)
             what = (
                 str(response.status_code)
                 if response is not None
                 else (
                     classify_transport_error(failure, self._where).cause
-                    if failure is not None
+                    if failure is not None and not isinstance(failure, TimeoutError)
                     else _kind(failure)
                 )
             )
             log.info(
-                "retrying %s %s after %s (attempt %d of %d) in %.2f s",
+                "retrying %s %s after %s (%d failed attempt%s of %d) in %.2f s",
                 method,
                 path,
                 what,
-                attempt + 1,
+                failed,
+                "" if failed == 1 else "s",
                 config.max_attempts,
                 delay,
             )
@@ -1242,25 +1455,53 @@ class Client:
                 self.stats.retry_after_seconds += delay
             else:
                 self.stats.backoff_seconds += delay
-            await asyncio.sleep(delay)
+            if delay > 0:
+                await asyncio.sleep(delay)
         # Out of attempts or time. A create that may have been applied is checked one last
-        # time, so a lost answer on the final attempt is not reported as a failure.
-        if maybe_applied and find is not None:
-            found = await find()
+        # time (if time is left), so a lost answer on the final attempt is not a failure.
+        if maybe_applied and find is not None and end() > time.monotonic():
+            found = await self._read_back(find, end())
             if found is not None:
                 return self._adopt(method, path, found)
-        if maybe_applied and verify is not None:
-            found = await verify()
+        if maybe_applied and verify is not None and end() > time.monotonic():
+            found = await self._read_back(verify, end())
             if found is not None:
                 return self._adopt(method, path, found)
         elapsed = time.monotonic() - started
-        note = f"gave up after {attempt} attempt{'s' if attempt != 1 else ''} in {elapsed:.1f} s"
+        note = f"gave up after {sent} attempt{'s' if sent != 1 else ''} in {elapsed:.1f} s"
         if response is not None:
+            if why == "refused" and response.headers.get("retry-after") is None:
+                rate = self.pacer.rate()
+                note += (
+                    f": the store kept refusing at {rate:.3g} req/s and no request succeeded"
+                    f" for {config.deadline:g} s; set a lower EPCC_RATE_LIMIT"
+                    f" (now {config.rate_limit:g} req/s)"
+                )
             raise self._error(method, path, response, token_call, note)
+        if why == "deadline" and isinstance(failure, TimeoutError | httpx.TimeoutException):
+            if liveness.last_answer < started:
+                liveness.silent_mark = liveness.last_answer
+            raise TransportError(
+                f"{method} {path} failed: timeout: the store did not answer within"
+                f" {config.deadline:g} s ({note})"
+            )
         if failure is None:
             raise TransportError(f"{method} {path} failed: no answer: {note}")
         last = classify_transport_error(failure, self._where)
+        if why == "unreachable":
+            raise TransportError(
+                f"{method} {path} failed: {last.kind}: {redact(last.cause)}; the store could"
+                f" not be reached for {config.reconnect_deadline:g} s ({note})"
+            )
         raise TransportError(f"{method} {path} failed: {last.kind}: {redact(last.cause)}; {note}")
+
+    async def _read_back(self, find: Finder, end: float) -> JsonObject | None:
+        """Ask `find` whether a lost create was applied, within the operation's deadline."""
+        token = _OPERATION_END.set(end)
+        try:
+            return await find()
+        finally:
+            _OPERATION_END.reset(token)
 
     def _redirect(self, method: str, path: str, response: httpx.Response) -> ApiError:
         """A 3xx: the API never redirects, so the base URL points at the wrong place."""

@@ -320,3 +320,18 @@ def test_help_never_shows_the_secret(cli: Cli, command: str) -> None:
     assert result.code == 0
     assert "--client-secret" in result.out
     assert "s3cr3t-value" not in result.out + result.err
+
+
+def test_apply_against_a_rate_limited_store_slows_down_and_says_so(
+    cli: Cli, local_store_factory: Any, customers_yaml: Path
+) -> None:
+    # Issue 11: a store allowing 3 req/s, a client allowed 100: one apply, no failure, and
+    # the summary shows the effective rate, the 429s and the pace they brought it down to.
+    store = local_store_factory(rate_limit=3)
+    env = {**store.env(), "EPCC_RATE_LIMIT": "100"}
+    applied = cli("apply", customers_yaml, "--auto-approve", "--verbose", env=env)
+    assert applied.code == 0, applied.out + applied.err
+    assert "Apply complete: 6 operation(s) applied." in applied.out
+    assert "req/s effective" in applied.out
+    assert " 429 ×" in applied.out
+    assert "(ceiling 100)" in applied.out

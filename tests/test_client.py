@@ -383,6 +383,39 @@ def test_429_storm_with_retry_after(local_store_factory: StoreFactory) -> None:
     assert_built(config(store, rate_limit=10), flows=8, fields_per_flow=2)
 
 
+def test_a_429_does_not_use_up_the_attempts_meant_for_errors(
+    local_store_factory: StoreFactory,
+) -> None:
+    # One attempt per request for errors, a store allowing 5 req/s and a client paced at 200:
+    # the store refuses many requests, none fails, and the whole client slows down.
+    store = local_store_factory(rate_limit=5)
+    cfg = config(store, rate_limit=200, max_attempts=1)
+    _, client = with_client(cfg, lambda client: build(client, flows=4, fields_per_flow=3))
+    counts = store_counts(store)
+    assert count(counts, status=429) > 0
+    assert client.stats.count(status=429) == count(counts, status=429)
+    # A 5 req/s bucket holding 5 accepts at most 10 in a second: the pace went to 90% of
+    # that or less, far below the ceiling.
+    assert client.stats.lowest_rate is not None
+    assert client.stats.lowest_rate <= 9.0
+    assert client.stats.to_dict()["pacing"]["rate_limited"] == count(counts, status=429)
+    assert_built(config(store, rate_limit=5), flows=4, fields_per_flow=3)
+
+
+def test_a_store_that_refuses_everything_is_given_up_with_advice(
+    local_store_factory: StoreFactory,
+) -> None:
+    store = local_store_factory(rate_limit=0.01)  # the token call, then 429s for 100 s
+    cfg = config(store, rate_limit=50, deadline=1.5, max_attempts=1)
+    with pytest.raises(RateLimitedError) as caught:
+        with_client(cfg, lambda client: client.list_flows())
+    message = str(caught.value)
+    assert "the store kept refusing at" in message
+    assert "no request succeeded for 1.5 s" in message
+    assert "set a lower EPCC_RATE_LIMIT (now 50 req/s)" in message
+    assert count(store_counts(store), "GET", status=429) > 1  # retried: not one attempt
+
+
 # --------------------------------------------------------------------------- failures
 
 

@@ -28,7 +28,7 @@ def test_from_env_reads_the_epcc_cli_variables() -> None:
 def test_from_env_defaults_and_overrides() -> None:
     config = ClientConfig.from_env({"EPCC_CLIENT_ID": "id"})
     assert config.base_url == DEFAULT_BASE_URL
-    assert config.rate_limit == 20.0
+    assert config.rate_limit == 25.0  # issue 11: the default ceiling is 25 req/s
     assert config.client_secret is None
     assert config.read_only  # no secret: the implicit grant
     # Keywords override the environment; a keyword given as None means "option not given".
@@ -130,3 +130,28 @@ def test_redact_masks_known_secrets_and_credential_shapes() -> None:
     assert "abc123def" not in clean
     assert "xyz789" not in clean
     assert "client_id=id" in clean
+
+
+def test_stats_show_what_pacing_did() -> None:
+    stats = RequestStats(ceiling=25.0, lowest_rate=25.0)
+    stats.requests[("GET", 200)] += 40
+    stats.requests[("GET", 429)] += 2
+    stats.first_at, stats.last_at = 100.0, 104.2
+    assert stats.summary().endswith(", 10 req/s effective")
+    stats.lowest_rate = 1.8
+    assert stats.summary().endswith(", 10 req/s effective, pace lowered to 1.8 req/s (ceiling 25)")
+    assert stats.ceiling_note() is None
+    stats.ceiling_held_seconds = 12.5
+    note = stats.ceiling_note()
+    assert note is not None
+    assert "ceiling of 25 requests/s held this run back for 12.5 s" in note
+    assert "EPCC_RATE_LIMIT" in note
+    pacing = stats.to_dict()["pacing"]
+    assert pacing == {
+        "ceiling": 25.0,
+        "effective_rate": 10.0,
+        "rate_limited": 2,
+        "waiting_for_pace_seconds": 0.0,
+        "lowest_rate": 1.8,
+        "held_by_ceiling_seconds": 12.5,
+    }

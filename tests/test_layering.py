@@ -25,6 +25,7 @@ PURE_MODULES = [
     "provisioner.views.environments",
     "provisioner.epcc.flows",
     "provisioner.rules",
+    "provisioner.pacing",
 ]
 FORBIDDEN = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import click
 
 from provisioner.applier import (
-    DEFAULT_PARALLELISM,
     EXIT_INTERRUPTED,
     ApplyInterrupted,
     apply_plan,
@@ -31,6 +30,7 @@ from provisioner.applier import (
     check_safe,
     interrupted_message,
 )
+from provisioner.client import DEFAULT_MAX_IN_FLIGHT
 from provisioner.commands._environments import apply_all, promotion_order
 from provisioner.commands._project import (
     Choice,
@@ -42,7 +42,7 @@ from provisioner.commands._project import (
     select_all,
 )
 from provisioner.commands._target import Target, store_options
-from provisioner.commands.plan import echo_stats, render, use_color
+from provisioner.commands.plan import echo_ceiling_note, echo_stats, render, use_color
 from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
 from provisioner.model import State
 from provisioner.ownership import foreign_operations, restrict
@@ -54,6 +54,9 @@ from provisioner.views.progress import ApplyProgress
 
 EXIT_OK = 0
 EXIT_CANCELLED = 1
+# Operations started at once at most. The client keeps the requests in flight near
+# pace x latency below this bound, so this is an upper bound, not a target (issue 11).
+DEFAULT_PARALLELISM = DEFAULT_MAX_IN_FLIGHT
 
 
 def saved_plan(paths: Sequence[Path]) -> Plan | None:
@@ -129,7 +132,8 @@ def _interactive() -> bool:
     type=click.IntRange(min=1, max=64),
     default=DEFAULT_PARALLELISM,
     show_default=True,
-    help="Independent operations run at once (within the rate limit).",
+    help="At most this many independent operations at once; the requests in flight follow"
+    " the pace and the store's latency below it.",
 )
 @click.option(
     "--skip-order-check",
@@ -243,6 +247,7 @@ def command(
                     raise
                 except ApplyError as error:
                     progress.finish(client.stats.summary())
+                    echo_ceiling_note(client, target)
                     # The progress summary listed every operation: the error only counts them.
                     raise ApplyError(
                         error.applied, error.failed, error.skipped, listed_above=True
@@ -251,6 +256,7 @@ def command(
                     progress.finish(client.stats.summary())
                     raise
                 progress.finish(client.stats.summary())
+                echo_ceiling_note(client, target)
             remember(selected, desired)
             return EXIT_OK
 

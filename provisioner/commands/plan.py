@@ -80,6 +80,14 @@ async def plan_against(client: Client, desired: State) -> Plan:
 def echo_stats(client: Client, target: Target) -> None:
     if target.verbose:
         click.echo(client.stats.summary(), err=True)
+        echo_ceiling_note(client, target)
+
+
+def echo_ceiling_note(client: Client, target: Target) -> None:
+    """With --verbose: say so when the pace ceiling held the run back (issue 11)."""
+    note = client.stats.ceiling_note()
+    if target.verbose and note:
+        click.echo(note, err=True)
 
 
 @click.command("plan")

@@ -1,0 +1,288 @@
+"""Adaptive pacing shared by every request of one client: AIMD rate, in-flight bound (pure).
+
+A store's rate limit is not known in advance and is shared with its live traffic, and the real
+API answers 429 without `Retry-After` or rate-limit headers (epcc-api.md §2.5). So the client
+paces itself (`Pacer`) and treats a 429 as a signal to slow down the whole client, not as a
+failure of one request:
+
+- **Pace.** Request starts are spaced `1 / rate` apart, in arrival order, across everything the
+  client does at once. A request waiting for its turn recomputes its start from the current rate
+  every time the rate changes, so requests already waiting adopt a new pace at once.
+- **Multiplicative decrease.** A 429 lowers the rate, at most once per "epoch" (429s answered to
+  requests that started before the last decrease are the same news, already acted on), and only
+  when at least `REFUSED_FRACTION` of the answers of the last `WINDOW` seconds were 429s (one
+  stray 429 among many answers is noise, not a limit). The new rate is the lower of
+  `DECREASE` x the current rate and `ESTIMATE_MARGIN` x the rate the store accepted over the
+  last `WINDOW` seconds (so the first 429 from a store allowing 2 req/s brings a client paced at
+  100 req/s down to 1.8 at once instead of after ten halvings), never below `min_rate`.
+- **Recovery.** The rate holds for `HOLD` seconds, climbs back linearly over `RECOVERY` seconds
+  to the rate the store was seen to accept, and after `QUIET` seconds without another decrease
+  it rises additively by `step` requests per second each second (`STEP_FRACTION` of that
+  accepted rate or of the ceiling, whichever is larger), never above the ceiling (the configured
+  `EPCC_RATE_LIMIT`).
+- **Retry-After**, when a store sends it, pauses every request for that long (`pause`).
+- **In flight.** The number of requests in flight follows the measured latency: about
+  rate x latency (with a margin: `IN_FLIGHT_MARGIN` x that, plus `IN_FLIGHT_SPARE`), at least 1,
+  at most `max_in_flight` (apply's `--parallelism`). A store 150 ms away at 100 req/s gets about
+  25 requests in flight, not `parallelism / latency` requests per second.
+
+Everything is computed from an injectable monotonic `clock`, so tests drive the decisions with
+a fake clock and no sleeping. Only `Pacer.wait` and `InFlight.acquire` await (asyncio only; no
+I/O, no network library).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+WINDOW = 1.0  # seconds of answers the decisions look at
+REFUSED_FRACTION = 0.1  # a decrease needs at least this share of 429s among recent answers
+DECREASE = 0.8  # a decrease takes at least 20% off the rate
+ESTIMATE_MARGIN = 0.9  # ... and goes to 90% of the rate the store just accepted, if lower
+MIN_RATE = 0.5  # requests per second: the pace never falls below this (or the ceiling)
+HOLD = 1.0  # seconds the decreased rate holds
+RECOVERY = 2.0  # seconds to climb back to the rate the store accepted
+QUIET = 10.0  # seconds without a decrease before probing above it
+STEP_FRACTION = 0.05  # additive increase per second, as a share of max(accepted, ceiling / 2.5)
+LATENCY_WEIGHT = 0.2  # exponentially weighted moving average of answered requests' latency
+INITIAL_LATENCY = 0.1  # seconds assumed before the first answer
+IN_FLIGHT_MARGIN = 1.5
+IN_FLIGHT_SPARE = 2
+
+
+@dataclass(frozen=True)
+class Decrease:
+    """One multiplicative decrease, for logs and tests."""
+
+    at: float
+    before: float
+    after: float
+    accepted: float  # requests the store accepted over the last WINDOW seconds, per second
+
+
+class Pacer:
+    """The client-wide pace: a rate that follows the store's 429s (see the module docstring)."""
+
+    def __init__(
+        self,
+        ceiling: float,
+        *,
+        max_in_flight: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+        min_rate: float = MIN_RATE,
+    ) -> None:
+        if not (ceiling > 0 and math.isfinite(ceiling)):
+            raise ValueError("the rate ceiling must be a positive number")
+        self.ceiling = ceiling
+        self.max_in_flight = max(1, max_in_flight)
+        self.clock = clock
+        self.min_rate = min(min_rate, ceiling)
+        self.epoch = 0
+        self.decreases: list[Decrease] = []
+        self.latency = INITIAL_LATENCY
+        self.lowest = ceiling
+        # Statistics: seconds requests waited for their turn, and the part of the run's wall
+        # time during which the ceiling (not a 429) was what held requests back.
+        self.waited_seconds = 0.0
+        self.ceiling_held_seconds = 0.0
+        self._tat = -math.inf  # the earliest start of the next request
+        self._pause_until = -math.inf
+        self._waiting: list[int] = []  # tickets in arrival order
+        self._tickets = 0
+        self._answers: deque[tuple[float, bool]] = deque()  # (when, refused)
+        self._decreased_at: float | None = None
+        self._after = ceiling  # the rate set by the last decrease
+        self._accepted = ceiling  # the rate the store accepted before it
+        self._changed: asyncio.Event | None = None
+
+    # ------------------------------------------------------------------ the rate
+
+    def rate(self, now: float | None = None) -> float:
+        """Requests per second allowed at `now`: decreased by 429s, recovering, <= ceiling."""
+        if self._decreased_at is None:
+            return self.ceiling
+        now = self.clock() if now is None else now
+        since = now - self._decreased_at
+        target = max(self._accepted, self._after)
+        if since < HOLD:
+            rate = self._after
+        elif since < HOLD + RECOVERY:
+            rate = self._after + (target - self._after) * (since - HOLD) / RECOVERY
+        else:
+            rate = target
+        if since > QUIET:
+            rate += self.step * (since - QUIET)
+        return min(self.ceiling, rate)
+
+    @property
+    def step(self) -> float:
+        """The additive increase, in requests per second gained per second of quiet."""
+        return STEP_FRACTION * max(self._accepted, self.ceiling / 2.5)
+
+    def accepted_rate(self, now: float | None = None) -> float:
+        """Answers other than 429 over the last WINDOW seconds, per second."""
+        now = self.clock() if now is None else now
+        self._forget(now)
+        return sum(1 for _, refused in self._answers if not refused) / WINDOW
+
+    # ------------------------------------------------------------------ feedback
+
+    def answered(self, epoch: int, *, refused: bool, latency: float | None = None) -> bool:
+        """Record an answer to a request that started in `epoch`; True if the rate decreased.
+
+        `refused` means 429. `latency` (seconds, answers other than 429 only) feeds the
+        in-flight bound.
+        """
+        now = self.clock()
+        self._forget(now)
+        self._answers.append((now, refused))
+        if not refused:
+            if latency is not None and latency >= 0:
+                self.latency += LATENCY_WEIGHT * (latency - self.latency)
+            return False
+        if epoch != self.epoch:
+            return False  # sent before the last decrease: that news was already acted on
+        refusals = sum(1 for _, was_refused in self._answers if was_refused)
+        if refusals < REFUSED_FRACTION * len(self._answers):
+            return False
+        self._decrease(now)
+        return True
+
+    def _decrease(self, now: float) -> None:
+        before = self.rate(now)
+        accepted = self.accepted_rate(now)
+        after = before * DECREASE
+        if accepted > 0:
+            after = min(after, accepted * ESTIMATE_MARGIN)
+        after = max(self.min_rate, after)
+        self.decreases.append(Decrease(now, before, after, accepted))
+        self._decreased_at = now
+        self._after = after
+        # What the store was seen to accept; a fresh client's estimate can be short of a
+        # whole window, and a decrease is never below it by more than the decrease itself.
+        self._accepted = max(after, min(accepted, before))
+        self.lowest = min(self.lowest, after)
+        self.epoch += 1
+        self._notify()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for `seconds` (the store said Retry-After)."""
+        self._pause_until = max(self._pause_until, self.clock() + seconds)
+        self._notify()
+
+    def _forget(self, now: float) -> None:
+        while self._answers and self._answers[0][0] <= now - WINDOW:
+            self._answers.popleft()
+
+    # ------------------------------------------------------------------ taking turns
+
+    def reserve(self) -> int:
+        """Join the queue; the ticket says when this request may start (`delay`)."""
+        ticket = self._tickets
+        self._tickets += 1
+        self._waiting.append(ticket)
+        return ticket
+
+    def delay(self, ticket: int, now: float | None = None) -> float:
+        """Seconds until `ticket` may start, at the current rate (0: it may start now)."""
+        now = self.clock() if now is None else now
+        position = bisect.bisect_left(self._waiting, ticket)
+        start = max(self._tat, self._pause_until, now) + position / self.rate(now)
+        return start - now
+
+    def start(self, ticket: int, waited: float = 0.0) -> int:
+        """`ticket` starts now: the next one waits an interval. Returns the current epoch."""
+        now = self.clock()
+        self._remove(ticket)
+        rate = self.rate(now)
+        interval = 1.0 / rate
+        # Lateness of up to half an interval is forgiven, so sleeping a little too long does
+        # not lower the rate; more would let requests bunch up.
+        self._tat = max(self._tat, now - interval / 2) + interval
+        if waited > 0:
+            self.waited_seconds += waited
+            if rate >= self.ceiling:
+                self.ceiling_held_seconds += min(waited, interval)
+        return self.epoch
+
+    def cancel(self, ticket: int) -> None:
+        """`ticket` left the queue without starting (its request was cancelled)."""
+        self._remove(ticket)
+        self._notify()
+
+    def _remove(self, ticket: int) -> None:
+        index = bisect.bisect_left(self._waiting, ticket)
+        if index < len(self._waiting) and self._waiting[index] == ticket:
+            del self._waiting[index]
+
+    async def wait(self) -> tuple[float, int]:
+        """Wait for this request's turn; return (seconds waited, epoch it started in)."""
+        ticket = self.reserve()
+        began = self.clock()
+        try:
+            while True:
+                delay = self.delay(ticket)
+                if delay <= 0:
+                    break
+                changed = self._event()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=delay)
+        except BaseException:
+            self.cancel(ticket)
+            raise
+        waited = self.clock() - began
+        return waited, self.start(ticket, waited)
+
+    def _event(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def _notify(self) -> None:
+        """Wake every waiter to recompute its turn (the rate or the queue changed)."""
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    # ------------------------------------------------------------------ in flight
+
+    def in_flight_limit(self, now: float | None = None) -> int:
+        """Requests allowed in flight now: about rate x latency, within [1, max_in_flight]."""
+        wanted = math.ceil(self.rate(now) * self.latency * IN_FLIGHT_MARGIN) + IN_FLIGHT_SPARE
+        return max(1, min(self.max_in_flight, wanted))
+
+
+class InFlight:
+    """A semaphore whose size follows `Pacer.in_flight_limit`, re-read whenever one is freed.
+
+    `release` is synchronous, so a cancelled request always gives its place back.
+    """
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+        self.active = 0
+        self._freed: asyncio.Event | None = None
+
+    async def acquire(self) -> None:
+        """Wait until fewer than the current limit are in flight, then take a place."""
+        while self.active >= self._pacer.in_flight_limit():
+            if self._freed is None:
+                self._freed = asyncio.Event()
+            # Re-checked now and then too: the limit also rises with time (recovery).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), timeout=0.5)
+        self.active += 1
+
+    def release(self) -> None:
+        """Give a place back and let the waiters look again."""
+        self.active -= 1
+        if self._freed is not None:
+            self._freed.set()
+            self._freed = None
