@@ -556,14 +556,13 @@ def _kind(error: BaseException | None) -> str:
 
 
 def connection_failure(error: BaseException) -> bool:
-    """True for a refused, reset or dropped connection: what a store restarting causes.
+    """True for a connection the store refused or could not take: what a store restarting
+    causes (a store that is up refuses nothing).
 
-    The one place that classifies connection errors (not timeouts, which say the store is
-    there but slow or stalled).
+    Nothing was sent, so nothing can have been applied. A connection dropped after the request
+    was sent (a lost answer) is not one of these: it is a failed attempt like any other.
     """
-    if isinstance(error, httpx.TimeoutException):
-        return False
-    return isinstance(error, httpx.NetworkError | httpx.RemoteProtocolError)
+    return isinstance(error, httpx.ConnectError)
 
 
 def _failure_kind(error: BaseException) -> str:
@@ -1358,11 +1357,13 @@ class Client:
                     )
                 failure = None
             except TimeoutError as error:  # the deadline ran out: waiting, token call or answer
-                if not wire.sent and (response is not None or failure is not None):
-                    sent -= 1  # still waiting for its turn: the last real attempt stands
+                maybe_applied = maybe_applied or wire.sent
+                if response is not None or (failure is not None and not wire.sent):
+                    # The store answered (or failed) an earlier attempt: that stands.
+                    if not wire.sent:
+                        sent -= 1
                 else:
                     response, failure = None, error
-                    maybe_applied = maybe_applied or wire.sent
                 why = "deadline"
                 break
             except _RETRYABLE_TRANSPORT as error:
@@ -1525,7 +1526,8 @@ class Client:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
-        cap = min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1))
+        exponent = min(max(attempt - 1, 0), 30)
+        cap = min(self.config.backoff_max, self.config.backoff_base * 2**exponent)
         return self._random.uniform(0, cap)
 
     def _adopt(self, method: str, path: str, found: JsonObject) -> _Adopted:
