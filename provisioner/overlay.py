@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner.config import check_documents, find_yaml_files, load_desired, validate_paths
+from provisioner.config import check_documents, find_yaml_files, load_desired
 from provisioner.errors import ConfigError, Diagnostic
 from provisioner.model import Location, State
 from provisioner.yamlload import LoadedDocument, PathKey, load_file
@@ -61,18 +61,33 @@ def load_environment(shared: Sequence[Path], overlays: Sequence[Path]) -> State:
     return checked.state
 
 
-def check_environment(shared: Sequence[Path], overlays: Sequence[Path]) -> Checked:
-    """Every problem of an environment's merged files, and its `State` when there is none."""
+def check_environment(
+    shared: Sequence[Path],
+    overlays: Sequence[Path],
+    cache: dict[Path, LoadedDocument] | None = None,
+) -> Checked:
+    """Every problem of an environment's merged files, and its `State` when there is none.
+
+    `cache` keeps the loaded files between calls: several environments share their files,
+    and each is read and parsed once (the merge never changes a loaded document)."""
     shared_files, shared_missing = find_yaml_files(shared)
     overlay_files, overlay_missing = find_yaml_files(overlays)
     files = tuple(shared_files + overlay_files)
+    loaded = {} if cache is None else cache
+
+    def load(file: Path) -> LoadedDocument:
+        key = file.resolve()
+        if key not in loaded:
+            loaded[key] = load_file(file)
+        return loaded[key]
+
     if not overlays:
-        diagnostics = validate_paths(shared)
-        state = None if diagnostics else load_desired(shared)
-        return Checked(files, state, tuple(diagnostics))
+        state, found = check_documents([(str(f), load(f)) for f in shared_files])
+        diagnostics = sorted(set(found) | set(shared_missing))
+        return Checked(files, None if diagnostics else state, tuple(diagnostics))
     merge = _Merge([str(f) for f in shared_files], [str(f) for f in overlay_files])
     for index, file in enumerate(files):
-        merge.load(index, load_file(file))
+        merge.load(index, load(file))
     documents = merge.run()
     state, found = check_documents(documents)
     diagnostics = sorted(

@@ -40,16 +40,22 @@ from provisioner.views.environments import (
     render_all_markdown,
     render_all_text,
 )
+from provisioner.yamlload import LoadedDocument
 
 
-def _checked(project: Project, name: str, paths: Sequence[Path]) -> Checked:
+def _checked(
+    project: Project,
+    name: str,
+    paths: Sequence[Path],
+    cache: dict[Path, LoadedDocument] | None = None,
+) -> Checked:
     env = project.environment(name)
     shared = list(paths) or list(project.paths)
     if not shared:
         raise click.UsageError(
             "Missing argument 'PATH...': the project file has no `paths` and none were given."
         )
-    return check_environment(shared, env.overlays)
+    return check_environment(shared, env.overlays, cache)
 
 
 def validate_environments(
@@ -59,7 +65,8 @@ def validate_environments(
     from provisioner.commands.validate import _as_json, _summary
 
     names = [only] if only is not None else list(project.environments)
-    results = {name: _checked(project, name, paths) for name in names}
+    cache: dict[Path, LoadedDocument] = {}  # each file parsed once for every environment
+    results = {name: _checked(project, name, paths, cache) for name in names}
     valid = all(not checked.diagnostics for checked in results.values())
     if output_format == "json":
         environments = []
@@ -195,8 +202,13 @@ def desired_states(project: Project, paths: Sequence[Path]) -> dict[str, State]:
     """Every chosen environment's merged desired state, offline; every problem at once."""
     states: dict[str, State] = {}
     problems: set[Diagnostic] = set()
+    cache: dict[Path, LoadedDocument] = {}  # each file parsed once
+    same: dict[tuple[Path, ...], Checked] = {}  # environments with the same overlays: once
     for name in chosen_environments(project):
-        checked = _checked(project, name, paths)
+        key = project.environment(name).overlays
+        checked = same.get(key)
+        if checked is None:
+            checked = same[key] = _checked(project, name, paths, cache)
         problems.update(checked.diagnostics)
         if checked.state is not None:
             states[name] = checked.state
