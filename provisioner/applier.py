@@ -13,7 +13,11 @@ What each operation sends (`epcc-api.md` 3.5 and 4.6: PUT is partial):
 - rename: one PUT with the new slug (the field keeps its ID and its stored values);
 - replace: delete, then create (in the target flow) — `field_type` and the flow are immutable
   (4.6), so this is the only way, and the stored values are lost;
-- delete: one DELETE.
+- delete: one DELETE; a 404 means another writer deleted it already, which is done too.
+
+Concurrent applies of the same files cooperate: a create another writer made first is adopted
+by the client when it holds the attributes we sent (`ConcurrentChangeError` otherwise: plan
+again), and a delete someone else made first counts as done.
 
 A failed operation stops only what depends on it, as Terraform walks its graph: every
 operation that does not depend on it (other flows, other fields of the same flow) still runs;
@@ -30,6 +34,7 @@ refuses a saved plan whose touched objects changed since it was made.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +43,7 @@ from typing import Any, Protocol
 
 from provisioner.errors import (
     ApplyError,
+    NotFoundError,
     PlanFormatError,
     ProvisionerError,
     StalePlanError,
@@ -203,6 +209,12 @@ def _live_id(live: State, op: Operation) -> str | None:
 # -- Execution -------------------------------------------------------------------------------
 
 
+async def _gone_is_done(deletion: Awaitable[None]) -> None:
+    """A delete answered 404: another writer (a concurrent apply) deleted it first: done."""
+    with contextlib.suppress(NotFoundError):
+        await deletion
+
+
 class _Run:
     """One apply: the plan, the client, and the IDs learnt along the way."""
 
@@ -239,7 +251,7 @@ class _Run:
         await self.client.update_flow(self._object_id(op), update_body(op))
 
     async def _delete_flow(self, op: Operation) -> None:
-        await self.client.delete_flow(self._object_id(op))
+        await _gone_is_done(self.client.delete_flow(self._object_id(op)))
 
     async def _create_field(self, op: Operation) -> None:
         await self.client.create_field(self._flow_id(op), self._field_body(op))
@@ -250,11 +262,11 @@ class _Run:
 
     async def _replace_field(self, op: Operation) -> None:
         # field_type and the flow are immutable (4.6): delete, then create in the target flow.
-        await self.client.delete_field(self._object_id(op))
+        await _gone_is_done(self.client.delete_field(self._object_id(op)))
         await self.client.create_field(self._flow_id(op), self._field_body(op))
 
     async def _delete_field(self, op: Operation) -> None:
-        await self.client.delete_field(self._object_id(op))
+        await _gone_is_done(self.client.delete_field(self._object_id(op)))
 
     _HANDLERS: Mapping[OpKind, Callable[[_Run, Operation], Awaitable[None]]] = {
         OpKind.CREATE_FLOW: _create_flow,

@@ -16,6 +16,11 @@ machinery, built so that a run against a production store in CI can be trusted:
   re-sending a create whose answer was lost, the client reads back whether the object now exists
   (a flow by slug, a field by flow and slug) and adopts it; a "duplicate" refusal after a lost
   attempt is adopted the same way (§0, §3.6, §4.7);
+- concurrent writers: a flow or field create refused as a duplicate although none of our
+  attempts can have applied it was created by another writer (another apply of the same files,
+  say): the object is read back and adopted when it already holds the attributes we sent
+  (converged), else `ConcurrentChangeError` says that another writer changed the store and to
+  plan again;
 - lists paginated with `page[limit]=100`: the first page gives `meta.results.total`, the other
   pages are requested concurrently (within the rate limit) and the records must add up to the
   total, else `IncompleteListError`; a list reaching past the `page[offset]` maximum of 10,000
@@ -58,6 +63,7 @@ from provisioner.epcc import flows as api
 from provisioner.errors import (
     ApiError,
     AuthError,
+    ConcurrentChangeError,
     ConflictError,
     NotFoundError,
     ProvisionerError,
@@ -67,6 +73,12 @@ from provisioner.errors import (
     TargetError,
     TransportError,
     ValidationApiError,
+)
+from provisioner.normalize import (
+    field_attributes,
+    field_from_api,
+    flow_attributes,
+    flow_from_api,
 )
 from provisioner.pacing import InFlight, Pacer
 
@@ -317,6 +329,7 @@ class RequestStats:
     failures: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     adopted: int = 0
+    converged: int = 0  # creates refused as duplicates: another writer had made them as sent
     throttled_seconds: float = 0.0  # waiting for the pace (summed over requests)
     retry_after_seconds: float = 0.0  # waiting because the store sent Retry-After
     backoff_seconds: float = 0.0  # other waits before a retry
@@ -369,6 +382,8 @@ class RequestStats:
             text += f", {self.retries} retr{'y' if self.retries == 1 else 'ies'}"
         if self.adopted:
             text += f", {self.adopted} adopted after a lost answer"
+        if self.converged:
+            text += f", {self.converged} already made as desired by another writer"
         throttled = self.throttled_seconds + self.retry_after_seconds
         if throttled >= 0.05:
             text += (
@@ -418,6 +433,7 @@ class RequestStats:
             "failures": dict(sorted(self.failures.items())),
             "retries": self.retries,
             "adopted": self.adopted,
+            "converged": self.converged,
             "throttled_seconds": round(self.throttled_seconds, 3),
             "retry_after_seconds": round(self.retry_after_seconds, 3),
             "backoff_seconds": round(self.backoff_seconds, 3),
@@ -877,6 +893,13 @@ class _Adopted:
 
 
 Finder = Callable[[], Awaitable[JsonObject | None]]
+# The names of the attributes in which an object found in the store differs from a create.
+Differ = Callable[[JsonObject], list[str]]
+
+
+def _differences(sent: Mapping[str, Any], found: Mapping[str, Any]) -> list[str]:
+    """Attribute names whose canonical values differ (both sides from `normalize`)."""
+    return [key for key in sent if sent[key] != found.get(key)]
 
 
 class Client:
@@ -970,8 +993,17 @@ class Client:
         sent = _with_required(
             _without_keys(attrs), api.FLOW_CREATE_REQUIRED, api.FLOW_SERVER_DEFAULTS
         )
+
+        def differs(found: JsonObject) -> list[str]:
+            return _differences(
+                flow_attributes(flow_from_api({**sent, "slug": slug})),
+                flow_attributes(flow_from_api(found)),
+            )
+
         body = {"data": {**sent, "type": "flow"}}
-        return await self._create("/v2/flows", body, find if isinstance(slug, str) else None)
+        if not isinstance(slug, str):
+            return await self._create("/v2/flows", body, None)
+        return await self._create("/v2/flows", body, find, (f"flow `{slug}`", differs))
 
     async def update_flow(self, flow_id: str, attrs: Mapping[str, Any]) -> JsonObject:
         """Partial update (PUT sends `id` and `type`, §3.5)."""
@@ -1007,12 +1039,21 @@ class Client:
             fields = await self.list_flow_fields(flow_slug)
             return next((f for f in fields if f.get("slug") == slug), None)
 
+        def differs(found: JsonObject) -> list[str]:
+            return _differences(
+                field_attributes(field_from_api({**sent, "slug": slug})),
+                field_attributes(field_from_api(found)),
+            )
+
         relationships = {"flow": {"data": {"type": "flow", "id": flow_id}}}
         sent = _with_required(
             _without_keys(attrs), api.FIELD_CREATE_REQUIRED, api.FIELD_SERVER_DEFAULTS
         )
         data = {**sent, "type": "field", "relationships": relationships}
-        return await self._create("/v2/fields", {"data": data}, find if slug else None)
+        if not slug:
+            return await self._create("/v2/fields", {"data": data}, None)
+        what = f"field `{slug}` of flow {flow_id}"
+        return await self._create("/v2/fields", {"data": data}, find, (what, differs))
 
     async def update_field(self, field_id: str, attrs: Mapping[str, Any]) -> JsonObject:
         """Partial update of a field (never its `field_type` or flow, §4.6)."""
@@ -1132,8 +1173,40 @@ class Client:
     async def _delete(self, path: str) -> None:
         await self._request("DELETE", path, missing_ok_on_retry=True)
 
-    async def _create(self, path: str, body: JsonObject, find: Finder | None) -> JsonObject:
-        outcome = await self._send("POST", path, json_body=body, find=find)
+    async def _create(
+        self,
+        path: str,
+        body: JsonObject,
+        find: Finder | None,
+        concurrent: tuple[str, Differ] | None = None,
+    ) -> JsonObject:
+        """POST a create; `concurrent` (what, differs) makes a duplicate refusal cooperative.
+
+        A duplicate refusal that `_send` did not adopt (none of our attempts can have applied
+        it) means another writer created the object since our plan: it is read back and
+        adopted when `differs` finds no attribute that differs from what we sent, else the
+        error says that another writer changed the store.
+        """
+        try:
+            outcome = await self._send("POST", path, json_body=body, find=find)
+        except ApiError as error:
+            if find is None or concurrent is None or error.status not in DUPLICATE_STATUSES:
+                raise
+            found = await find()
+            if found is None:
+                raise
+            what, differs = concurrent
+            different = differs(found)
+            if different:
+                raise ConcurrentChangeError(error, what, different) from None
+            self.stats.converged += 1
+            log.info(
+                "POST %s: %s already exists as desired (another writer made it); adopting %s",
+                path,
+                what,
+                found.get("id", "?"),
+            )
+            return found
         if isinstance(outcome, _Adopted):
             return outcome.data
         return _data_object("POST", path, outcome)

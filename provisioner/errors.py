@@ -11,6 +11,7 @@ is the one place that catches these, prints `str(error)` and exits with `error.e
     │   ├── AuthError            401/403, and any failure of the token endpoint
     │   ├── NotFoundError        404
     │   ├── ConflictError        409
+    │   │   └── ConcurrentChangeError  a duplicate create whose live object differs
     │   ├── ValidationApiError   400/422
     │   ├── RateLimitedError     429 once retries are exhausted
     │   └── ServerError          5xx once retries are exhausted
@@ -109,6 +110,27 @@ class NotFoundError(ApiError):
 
 class ConflictError(ApiError):
     """A write conflict (409)."""
+
+
+class ConcurrentChangeError(ConflictError):
+    """A create refused as a duplicate: another writer made the object, not as we would.
+
+    The store holds an object we were about to create, with other attributes than those we
+    sent; it changed since the plan was made, so the plan no longer describes what to do.
+    """
+
+    def __init__(self, refused: ApiError, what: str, attributes: Sequence[str]) -> None:
+        self.what = what
+        self.attributes = tuple(attributes)
+        super().__init__(
+            refused.method,
+            refused.path,
+            refused.status,
+            "another writer changed the store",
+            f"{what} already exists with a different {', '.join(self.attributes)}; it was "
+            "created since the plan was made: run `provisioner plan` again",
+            refused.request_id,
+        )
 
 
 class ValidationApiError(ApiError):

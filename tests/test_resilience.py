@@ -1,24 +1,30 @@
-"""Resilience over real HTTP (issue 17): failures stop only their dependants.
+"""Resilience over real HTTP (issue 17, 10.12): failures stop only their dependants, and
+concurrent writers cooperate.
 
 A local store with `fail_rate` and a client allowed one attempt per request makes real
 operations fail at random (seeded); the applier must still run everything that does not depend
-on a failure, skip exactly the dependants, and the next apply must finish the job.
+on a failure, skip exactly the dependants, and the next apply must finish the job. Another
+client writing between our plan and our apply stands for a concurrent apply; real concurrent
+CLI processes against one store prove the whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Cli, store_env
+from support import STORE_VARIABLES, Cli, store_env
 
 from provisioner.applier import ApplyEvent, EventKind, apply_plan
 from provisioner.client import Client, ClientConfig
 from provisioner.config import load_desired
-from provisioner.errors import ApplyError, ProvisionerError
+from provisioner.errors import ApplyError, ConcurrentChangeError, ProvisionerError
 from provisioner.graph import dependencies
 from provisioner.localstore import StoreSettings, local_credentials, running_server
 from provisioner.planner import plan as make_plan
@@ -142,3 +148,159 @@ def test_the_cli_prints_one_summary_of_failures_and_skips(cli: Cli, tmp_path: Pa
     assert "which failed)" in summary
     assert "(listed above)" in result.err
     assert result.err.count("skipped:") == 0  # listed once, in the summary
+
+
+# -- concurrent writers (issue 10.12, 17.3) ----------------------------------------------------
+
+
+def _client(base_url: str, client_id: str, secret: str) -> Client:
+    return Client(
+        ClientConfig(base_url=base_url, client_id=client_id, client_secret=secret, rate_limit=1000)
+    )
+
+
+async def _plan_then_race(
+    base_url: str, client_id: str, secret: str, desired: Path, race: Any
+) -> tuple[Any, Client]:
+    """Plan `desired`, let `race(other_client)` write first, then apply the plan."""
+    client = _client(base_url, client_id, secret)
+    async with client:
+        plan = make_plan(load_desired([desired]), await read_live_state(client))
+        async with _client(base_url, client_id, secret) as other:
+            await race(other)
+        try:
+            await apply_plan(client, plan, parallelism=2, allow_destructive=True)
+        except ApplyError as error:
+            return error, client
+    return None, client
+
+
+async def _content(base_url: str, client_id: str, secret: str) -> tuple[list[Any], list[Any]]:
+    async with _client(base_url, client_id, secret) as client:
+        return await client.list_flows(), await client.list_fields()
+
+
+def test_a_create_another_writer_made_as_desired_is_adopted(
+    local_store: Any, tmp_path: Path
+) -> None:
+    desired = _files(tmp_path / "teams.yaml", flows=2, fields=3)
+    creds = (local_store.base_url, local_store.client_id, local_store.client_secret)
+
+    async def race(other: Client) -> None:
+        # Another apply of the same files got there first: the same flow and one field.
+        flow = await other.create_flow(
+            {"slug": "team-1", "name": "Team 1", "description": "", "enabled": True}
+        )
+        await other.create_field(
+            flow["id"],
+            {"slug": "field_01", "name": "Field 1", "field_type": "string", "description": ""},
+        )
+
+    local_store.reset_stats()
+    error, client = asyncio.run(_plan_then_race(*creds, desired, race))
+    assert error is None, str(error)
+    assert client.stats.converged == 2
+    assert client.stats.adopted == 0
+    assert "2 already made as desired by another writer" in client.stats.summary()
+    refused = [
+        item
+        for item in local_store.stats()["requests"]
+        if item["method"] == "POST" and item["status"] == 422
+    ]
+    assert sum(item["count"] for item in refused) == 2  # each refused once, not re-sent
+    flows, fields = asyncio.run(_content(*creds))
+    state = load_desired([desired])
+    assert sorted(flow["slug"] for flow in flows) == sorted(state.flows)
+    assert len(fields) == state.field_count()
+
+
+def test_a_create_another_writer_made_differently_says_plan_again(
+    local_store: Any, tmp_path: Path
+) -> None:
+    desired = _files(tmp_path / "teams.yaml", flows=3, fields=2)
+    creds = (local_store.base_url, local_store.client_id, local_store.client_secret)
+
+    async def race(other: Client) -> None:
+        await other.create_flow(
+            {"slug": "team-2", "name": "Someone else's", "description": "", "enabled": True}
+        )
+
+    error, _ = asyncio.run(_plan_then_race(*creds, desired, race))
+    assert isinstance(error, ApplyError)
+    [(op, why)] = error.failed
+    assert op == "+ create_flow team-2"
+    assert "another writer changed the store" in why
+    assert "flow `team-2` already exists with a different name" in why
+    assert "run `provisioner plan` again" in why
+    assert isinstance(error.__cause__, ConcurrentChangeError)
+    assert sorted(op for op, _ in error.skipped) == [
+        "+ create_field team-2.field_00",
+        "+ create_field team-2.field_01",
+    ]
+    # Everything else was applied; nothing of ours went into the other writer's flow.
+    flows, fields = asyncio.run(_content(*creds))
+    team_2 = next(flow for flow in flows if flow["slug"] == "team-2")
+    assert team_2["name"] == "Someone else's"
+    assert not [f for f in fields if f["relationships"]["flow"]["data"]["id"] == team_2["id"]]
+    assert len(fields) == 2 + 2 + 1  # team-0 (with `peer`), team-1
+
+
+def test_a_delete_another_writer_made_first_is_done(local_store: Any, tmp_path: Path) -> None:
+    desired = _files(tmp_path / "teams.yaml", flows=1, fields=2)
+    creds = (local_store.base_url, local_store.client_id, local_store.client_secret)
+    data = json.loads(desired.read_text())
+    data["flows"]["team-0"]["fields"].pop("peer")  # team-1 is not declared here
+    desired.write_text(json.dumps(data))
+    asyncio.run(_plan_then_race(*creds, desired, _nothing))
+    data["flows"]["team-0"]["fields"]["field_01"] = {"state": "absent"}
+    desired.write_text(json.dumps(data))
+
+    async def race(other: Client) -> None:
+        fields = await other.list_flow_fields("team-0")
+        await other.delete_field(next(f["id"] for f in fields if f["slug"] == "field_01"))
+
+    error, _ = asyncio.run(_plan_then_race(*creds, desired, race))
+    assert error is None, str(error)
+    _, fields = asyncio.run(_content(*creds))
+    assert sorted(f["slug"] for f in fields) == ["field_00"]
+
+
+async def _nothing(other: Client) -> None:
+    return None
+
+
+@pytest.mark.parametrize("processes", [4])
+def test_simultaneous_cli_applies_all_succeed_with_the_store_equal_to_the_files(
+    cli: Cli, tmp_path: Path, processes: int
+) -> None:
+    # Real processes against one store over HTTP, started together (issue 17.3).
+    db = tmp_path / "store.sqlite"
+    desired = _files(tmp_path / "teams.yaml", flows=5, fields=6)
+    client_id, secret = local_credentials(db)
+    with running_server(db, StoreSettings(latency_ms=5)) as base_url:
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in STORE_VARIABLES},
+            **store_env(base_url, client_id, secret),
+        }
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "provisioner", "apply", str(desired), "--auto-approve"],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(processes)
+        ]
+        outputs = [run.communicate(timeout=300) for run in runs]
+        codes = [run.returncode for run in runs]
+        assert codes == [0] * processes, outputs
+        flows, fields = asyncio.run(_content(base_url, client_id, secret))
+        state = load_desired([desired])
+        assert sorted(flow["slug"] for flow in flows) == sorted(state.flows)
+        assert len(fields) == state.field_count()  # nothing twice
+        again = cli(
+            "plan", desired, "--detailed-exitcode", env=store_env(base_url, client_id, secret)
+        )
+        assert again.code == 0, again.out
