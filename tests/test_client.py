@@ -29,12 +29,12 @@ from provisioner.client import Client, ClientConfig
 from provisioner.errors import (
     ApiError,
     AuthError,
+    ConcurrentChangeError,
     NotFoundError,
     RateLimitedError,
     ReadOnlyError,
     ServerError,
     TransportError,
-    ValidationApiError,
 )
 
 T = TypeVar("T")
@@ -225,17 +225,26 @@ def test_a_lost_customer_create_is_adopted_despite_keys_the_store_drops(
     assert count(store_counts(store), "POST", "/v2/customers", 201) == 1
 
 
-def test_a_duplicate_without_a_lost_answer_is_an_error_not_an_adoption(local_store: Store) -> None:
+def test_a_duplicate_made_by_another_writer_is_adopted_only_when_it_is_as_sent(
+    local_store: Store,
+) -> None:
+    # Issue 10.12 changes this test (it was "a duplicate without a lost answer is an error"):
+    # the object already holding what we sent is converged, not an error; one that differs
+    # is an error that says another writer changed the store.
     async def action(client: Client) -> None:
-        await client.create_flow(flow_attrs("twice"))
-        with pytest.raises(ValidationApiError) as caught:
-            await client.create_flow(flow_attrs("twice"))
+        first = await client.create_flow(flow_attrs("twice"))
+        again = await client.create_flow(flow_attrs("twice"))
+        assert again["id"] == first["id"]
+        with pytest.raises(ConcurrentChangeError) as caught:
+            await client.create_flow({**flow_attrs("twice"), "name": "Other"})
         assert caught.value.status == 422
-        assert "twice" in str(caught.value)
+        assert "`twice` already exists with a different name" in str(caught.value)
+        assert "another writer changed the store" in str(caught.value)
 
     _, client = with_client(config(local_store), action)
     assert client.stats.adopted == 0
-    assert count(store_counts(local_store), "POST", "/v2/flows") == 2  # never retried
+    assert client.stats.converged == 1
+    assert count(store_counts(local_store), "POST", "/v2/flows") == 3  # never re-sent
 
 
 def test_not_found_is_not_retried(local_store: Store) -> None:
