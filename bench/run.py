@@ -10,6 +10,9 @@
   `bench/scale.py`): CPU, wall, peak RSS against the issue's goals, and CPU per 1,000 fields;
 - faults: the 10×10 apply with 20% failed answers and 5% lost answers, several seeds;
 - kill: the 10×10 apply SIGKILLed at 20 random points, each followed by a finishing run;
+- heavy: CLI applies of 10×10 and 50×20 through 50% failed and 30% lost answers, 5 seeds:
+  applies needed to converge (issue 17);
+- concurrent: 2, 4 and 8 simultaneous CLI applies of 10×10 and 50×20, 5 trials each (17);
 - fuzz: the bad-input fuzzers of the unit suite, with thousands of examples;
 - api: the local store fuzzed against its OpenAPI spec (schemathesis).
 
@@ -38,7 +41,7 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 
 from hypothesis.strategies import SearchStrategy
 
-from bench import apifuzz, faults, perf, scale
+from bench import apifuzz, faults, perf, resilience, scale
 from bench.badinput import (
     FuzzStats,
     bad_ports,
@@ -52,7 +55,18 @@ from bench.badinput import (
 )
 from bench.common import Knobs, Store, minimum_plan_requests, store_process, table
 
-SUITES = ("plan", "apply", "planner", "scale", "faults", "kill", "fuzz", "api")
+SUITES = (
+    "plan",
+    "apply",
+    "planner",
+    "scale",
+    "faults",
+    "kill",
+    "heavy",
+    "concurrent",
+    "fuzz",
+    "api",
+)
 
 
 @dataclass
@@ -130,6 +144,35 @@ def run_kills(workdir: Path, quick: bool, report: Report, log: Callable[[str], N
         if not r.converged or r.rows != (flows, flows * fields):
             report.failures.append(
                 f"kill {r.index + 1}: the next run did not converge: {r.second_output}"
+            )
+
+
+def run_heavy(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
+    sizes = ((2, 5),) if quick else ((10, 10), (50, 20))
+    seeds = (1,) if quick else (1, 2, 3, 4, 5)
+    runs = resilience.run_heavy(workdir, sizes, seeds, log=log)
+    report.figures["heavy"] = runs
+    report.add(resilience.heavy_table(runs))
+    for r in runs:
+        if r.duplicates or not r.applies:
+            report.failures.append(
+                f"heavy {r.flows}x{r.fields} seed {r.seed}: duplicates {r.duplicates}, "
+                f"converged after {r.applies or 'more than ' + str(resilience.MAX_APPLIES)} applies"
+            )
+
+
+def run_concurrent(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
+    sizes = ((2, 5),) if quick else ((10, 10), (50, 20))
+    counts = (2,) if quick else (2, 4, 8)
+    runs = resilience.run_concurrent(workdir, sizes, counts, 1 if quick else 5, log=log)
+    report.figures["concurrent"] = runs
+    report.add(resilience.concurrent_table(runs))
+    for r in runs:
+        # A success over a store that does not equal the files is the one thing never allowed.
+        if r.duplicates or (all(code == 0 for code in r.codes) and not r.equal):
+            report.failures.append(
+                f"{r.processes} x apply {r.flows}x{r.fields} trial {r.trial}: exits {r.codes},"
+                f" store equal {r.equal}, duplicates {r.duplicates}"
             )
 
 
@@ -266,6 +309,8 @@ RUNNERS: dict[str, Callable[[Path, bool, Report, Callable[[str], None]], None]] 
     "scale": run_scale,
     "faults": run_faults,
     "kill": run_kills,
+    "heavy": run_heavy,
+    "concurrent": run_concurrent,
     "fuzz": run_fuzz,
     "api": run_api,
 }
@@ -278,7 +323,9 @@ def selected(suites: Sequence[str]) -> list[str]:
     if wanted & {"plan", "apply"}:
         names.append("perf")
     names += [
-        name for name in ("planner", "scale", "faults", "kill", "fuzz", "api") if name in wanted
+        name
+        for name in ("planner", "scale", "faults", "kill", "heavy", "concurrent", "fuzz", "api")
+        if name in wanted
     ]
     return names
 

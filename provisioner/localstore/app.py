@@ -79,7 +79,7 @@ class StoreContext:
         credentials = ensure_credentials(self.storage, settings.client_id, settings.client_secret)
         self.client_id = credentials.client_id
         self.client_secret = credentials.client_secret
-        self.tokens = Tokens(self.storage, settings.token_ttl)
+        self.tokens = Tokens(self.storage, settings.token_ttl, credentials.client_secret)
         self.faults = Faults(settings)
         self.stats: Counter[tuple[str, str, int]] = Counter()
         self.routes: list[BaseRoute] = []

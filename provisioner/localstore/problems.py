@@ -30,6 +30,7 @@ TITLES: dict[int, str] = {
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
+    507: "Insufficient Storage",  # the local store's disk is full (RFC 4918)
 }
 
 

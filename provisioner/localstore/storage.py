@@ -18,11 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import os
 import secrets
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,49 @@ from provisioner.localstore.validation import check_field, failed
 from provisioner.model import FIELD_ATTRIBUTES
 
 Record = dict[str, Any]
+
+log = logging.getLogger(__name__)
+TOKEN_KEY = "token_key"  # settings key of the token-signing key
+# Below this much free space, an I/O error of SQLite's is the disk being full (a WAL database
+# cannot even grow its shared-memory file to read: SQLITE_IOERR_SHMSIZE).
+DISK_FULL_BYTES = 256 * 1024
+
+
+class StoreFailure(Problem, sqlite3.OperationalError):
+    """The store's own disk or database failed (full, read-only, I/O): an answer that says so.
+
+    A `Problem` for the API (507/503 with the detail), and still the `sqlite3.OperationalError`
+    it was for callers outside a request (`serve`, the embedded store's set-up) that report
+    database errors themselves.
+    """
+
+
+def _code(error: sqlite3.Error) -> str:
+    return str(getattr(error, "sqlite_errorname", "") or "")
+
+
+def _has_schema(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'flows'").fetchone()
+    return bool(row[0])
+
+
+def _read_only_dir(path: Path) -> bool:
+    """True when nothing can be created in `path` (a read-only mount, or no permission)."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(path, os.W_OK)
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < DISK_FULL_BYTES
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -146,16 +192,26 @@ class Storage:
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = Path(db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._reported: set[str] = set()  # store failures logged since the last good write
+        self._lock = threading.Lock()
         with self._connection() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            conn.executescript(SCHEMA + EXTENSIONS_SCHEMA)
-            _add_owner_columns(conn)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                conn.executescript(SCHEMA + EXTENSIONS_SCHEMA)
+                _add_owner_columns(conn)
+                # The key that signs this store's tokens (auth.Tokens), made once.
+                conn.execute(
+                    "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+                    (TOKEN_KEY, secrets.token_hex(32)),
+                )
+            except sqlite3.OperationalError as error:
+                # A read-only database that already holds the schema still serves reads.
+                if not (_code(error).startswith("SQLITE_READONLY") and _has_schema(conn)):
+                    raise
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(
-            self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
+        conn = self._open()
         try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys=ON")
@@ -167,17 +223,91 @@ class Storage:
         finally:
             conn.close()
 
+    def _open(self) -> sqlite3.Connection:
+        """A connection; on a read-only file system, an immutable read-only one.
+
+        A WAL database needs its `-shm` file even to read, and it cannot be created where
+        nothing can be written: SQLite then says "unable to open database file". Where the
+        directory is read-only nobody can be writing, so the file is opened as immutable.
+        """
+        conn = sqlite3.connect(
+            self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError as error:
+            if not (
+                _code(error).startswith("SQLITE_CANTOPEN")
+                and self.db_path.is_file()
+                and _read_only_dir(self.db_path.parent)
+            ):
+                conn.close()
+                raise
+            conn.close()
+            uri = f"{self.db_path.resolve().as_uri()}?mode=ro&immutable=1"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        return conn
+
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        SQLite's own failures that name the store's state (a full disk, a read-only
+        database, an I/O error) become a `Problem` saying so (507 or 503), logged once until
+        a write succeeds again (issue 17.5).
+        """
+        try:
+            with self._connection() as conn:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    with suppress(sqlite3.Error):  # SQLite may have rolled back already
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        except StoreFailure:
+            raise
+        except sqlite3.OperationalError as error:
+            problem = self._problem(error)
+            if problem is None:
                 raise
-            conn.execute("COMMIT")
+            raise problem from error
+        if write and self._reported:
+            with self._lock:
+                self._reported.clear()
+
+    def _problem(self, error: sqlite3.OperationalError) -> StoreFailure | None:
+        """The `Problem` naming a failure of the store's own disk or database, if it is one."""
+        code = _code(error)
+        where = self.db_path.parent
+        if code.startswith("SQLITE_FULL") or (
+            code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _disk_full(where)
+        ):
+            kind, status = "full", 507
+            detail = (
+                f"The local store's disk is full ({where}): {error}. Nothing was written; "
+                "free some space and try again."
+            )
+        elif code.startswith("SQLITE_READONLY") or (
+            code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _read_only_dir(where)
+        ):
+            kind, status = "read-only", 503
+            detail = (
+                f"The local store's database is read-only ({self.db_path}): {error}. "
+                "Nothing was written; reads still work."
+            )
+        elif code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
+            kind, status = "io", 503
+            detail = f"The local store cannot use its database ({self.db_path}): {error}."
+        else:
+            return None
+        with self._lock:
+            first = kind not in self._reported
+            self._reported.add(kind)
+        if first:
+            log.error("local store: %s (%s)", detail, code)
+        return StoreFailure(status, detail)
 
     # ------------------------------------------------------------------------- settings
 

@@ -1,0 +1,285 @@
+"""Resilience (issue 17): heavy faults, and simultaneous applies of the same files.
+
+`run_heavy`: `provisioner apply --auto-approve` (a real CLI process) against a store that
+answers half of the requests with 429/500/502/503 (`--fail-rate 0.5`) and loses the answers of
+30% of the writes it commits (`--lost-write-rate 0.3`), on top of 20 ms and 100 requests/s.
+Applies are repeated until one exits 0 and `plan --detailed-exitcode` exits 0; the figure is
+how many applies that took per seed (goal: one), with the duplicates found in the store's
+SQLite rows (goal: none).
+
+`run_concurrent`: N `provisioner apply --auto-approve` processes of the same files started at
+once against one store (20 ms, 100 requests/s): their exit codes, whether the store then equals
+the files (`plan --detailed-exitcode`), duplicates, and how many extra applies were needed to
+converge (goal: none).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import PRODUCTION, Knobs, Store, store_process, table, write_scenario
+
+MAX_APPLIES = 10
+
+
+def _env(store: Store) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "EPCC_RATE_LIMIT")}
+    env.update(store.env())
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "provisioner", *args]
+
+
+def _run(store: Store, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _command(*args), capture_output=True, text=True, env=_env(store), cwd=cwd, check=False
+    )
+
+
+def _last_error(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    return (lines[-1] if lines else result.stderr.strip().splitlines()[-1:] or [""])[0][:160]
+
+
+def _converge(store: Store, cwd: Path, path: Path, limit: int) -> tuple[int, list[int]]:
+    """Single applies until one exits 0 and a plan is empty: (applies, their exit codes)."""
+    codes: list[int] = []
+    for _ in range(limit):
+        result = _run(store, cwd, "apply", "--auto-approve", str(path))
+        codes.append(result.returncode)
+        if (
+            result.returncode == 0
+            and _run(store, cwd, "plan", "--detailed-exitcode", str(path)).returncode == 0
+        ):
+            return len(codes), codes
+    return 0, codes  # 0: not converged within the limit
+
+
+@dataclass
+class HeavyRun:
+    flows: int
+    fields: int
+    seed: int
+    applies: int  # applies until converged; 0 = not within MAX_APPLIES
+    codes: list[int]
+    first_error: str
+    wall: float
+    duplicates: list[str]
+    rows: tuple[int, int]
+
+
+def heavy_run(directory: Path, flows: int, fields: int, seed: int) -> HeavyRun:
+    path = write_scenario(directory / f"files-{flows}x{fields}", flows, fields)
+    knobs = Knobs(
+        latency_ms=PRODUCTION.latency_ms,
+        rate_limit=PRODUCTION.rate_limit,
+        fail_rate=0.5,
+        lost_write_rate=0.3,
+        seed=seed,
+    )
+    with store_process(directory, knobs, f"heavy-{flows}x{fields}-{seed}") as store:
+        started = time.perf_counter()
+        first = _run(store, directory, "apply", "--auto-approve", str(path))
+        codes = [first.returncode]
+        applies = 0
+        if (
+            first.returncode == 0
+            and _run(store, directory, "plan", "--detailed-exitcode", str(path)).returncode == 0
+        ):
+            applies = 1
+        else:
+            more, rest = _converge(store, directory, path, MAX_APPLIES - 1)
+            codes += rest
+            applies = 1 + more if more else 0
+        wall = time.perf_counter() - started
+        return HeavyRun(
+            flows,
+            fields,
+            seed,
+            applies,
+            codes,
+            "" if first.returncode == 0 else _last_error(first),
+            wall,
+            store.duplicates(),
+            store.table_counts(),
+        )
+
+
+def run_heavy(
+    workdir: Path,
+    sizes: tuple[tuple[int, int], ...] = ((10, 10), (50, 20)),
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5),
+    log: Callable[[str], None] = print,
+) -> list[HeavyRun]:
+    directory = workdir / "heavy"
+    directory.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for flows, fields in sizes:
+        for seed in seeds:
+            run = heavy_run(directory, flows, fields, seed)
+            log(
+                f"  heavy {flows}x{fields} seed {seed}: {run.applies or 'not converged in'} "
+                f"appl{'y' if run.applies == 1 else 'ies'} (exits {run.codes}), "
+                f"{run.wall:.1f} s, rows {run.rows}, duplicates {len(run.duplicates)}"
+            )
+            runs.append(run)
+    return runs
+
+
+def heavy_table(runs: list[HeavyRun]) -> str:
+    rows = [
+        [
+            f"{r.flows} x {r.fields}",
+            r.seed,
+            r.applies if r.applies else f"> {MAX_APPLIES}",
+            " ".join(str(c) for c in r.codes),
+            f"{r.rows[0]} / {r.rows[1]}",
+            len(r.duplicates),
+            f"{r.wall:.1f}",
+            r.first_error or "-",
+        ]
+        for r in runs
+    ]
+    return table(
+        "Heavy faults: --fail-rate 0.5 --lost-write-rate 0.3, 20 ms, 100 req/s (CLI applies until"
+        " converged)",
+        [
+            "flows x fields",
+            "seed",
+            "applies needed",
+            "exit codes",
+            "rows flows / fields",
+            "duplicates",
+            "wall s",
+            "first apply's error",
+        ],
+        rows,
+    )
+
+
+@dataclass
+class ConcurrentRun:
+    flows: int
+    fields: int
+    processes: int
+    trial: int
+    codes: list[int]
+    equal: bool  # plan --detailed-exitcode exit 0 right after the simultaneous applies
+    extra_applies: int  # single applies needed afterwards to converge (0 = none needed)
+    duplicates: list[str]
+    rows: tuple[int, int]
+    wall: float
+    errors: list[str]
+
+
+def concurrent_run(
+    directory: Path, flows: int, fields: int, processes: int, trial: int
+) -> ConcurrentRun:
+    path = write_scenario(directory / f"files-{flows}x{fields}", flows, fields)
+    with store_process(
+        directory, PRODUCTION, f"conc-{flows}x{fields}-{processes}-{trial}"
+    ) as store:
+        started = time.perf_counter()
+        children = [
+            subprocess.Popen(
+                _command("apply", "--auto-approve", str(path)),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_env(store),
+                cwd=directory,
+            )
+            for _ in range(processes)
+        ]
+        results = [child.communicate() for child in children]
+        wall = time.perf_counter() - started
+        codes = [child.returncode for child in children]
+        errors = [
+            _last_error(subprocess.CompletedProcess([], code, out, err))
+            for code, (out, err) in zip(codes, results, strict=True)
+            if code != 0
+        ]
+        equal = _run(store, directory, "plan", "--detailed-exitcode", str(path)).returncode == 0
+        extra = 0
+        if not equal:
+            more, _ = _converge(store, directory, path, MAX_APPLIES)
+            extra = more if more else -1
+        return ConcurrentRun(
+            flows,
+            fields,
+            processes,
+            trial,
+            codes,
+            equal,
+            extra,
+            store.duplicates(),
+            store.table_counts(),
+            wall,
+            errors,
+        )
+
+
+def run_concurrent(
+    workdir: Path,
+    sizes: tuple[tuple[int, int], ...] = ((10, 10), (50, 20)),
+    counts: tuple[int, ...] = (2, 4, 8),
+    trials: int = 5,
+    log: Callable[[str], None] = print,
+) -> list[ConcurrentRun]:
+    directory = workdir / "concurrent"
+    directory.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for flows, fields in sizes:
+        for processes in counts:
+            for trial in range(1, trials + 1):
+                run = concurrent_run(directory, flows, fields, processes, trial)
+                log(
+                    f"  {processes} x apply {flows}x{fields} trial {trial}: exits {run.codes}, "
+                    f"store equal {run.equal}, extra applies {run.extra_applies}, "
+                    f"duplicates {len(run.duplicates)}, {run.wall:.1f} s"
+                )
+                runs.append(run)
+    return runs
+
+
+def concurrent_table(runs: list[ConcurrentRun]) -> str:
+    rows = [
+        [
+            f"{r.flows} x {r.fields}",
+            r.processes,
+            r.trial,
+            " ".join(str(c) for c in r.codes),
+            "yes" if r.equal else "no",
+            r.extra_applies if r.extra_applies >= 0 else f"> {MAX_APPLIES}",
+            f"{r.rows[0]} / {r.rows[1]}",
+            len(r.duplicates),
+            f"{r.wall:.1f}",
+            "; ".join(sorted(set(r.errors))) or "-",
+        ]
+        for r in runs
+    ]
+    return table(
+        "Simultaneous applies of the same files (20 ms, 100 req/s store; each CLI at 100 req/s)",
+        [
+            "flows x fields",
+            "processes",
+            "trial",
+            "exit codes",
+            "store = files after",
+            "extra applies",
+            "rows flows / fields",
+            "duplicates",
+            "wall s",
+            "errors",
+        ],
+        rows,
+    )
