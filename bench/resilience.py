@@ -47,7 +47,10 @@ def _run(store: Store, cwd: Path, *args: str) -> subprocess.CompletedProcess[str
 
 def _last_error(result: subprocess.CompletedProcess[str]) -> str:
     lines = [line for line in result.stderr.splitlines() if line.startswith("Error")]
-    return (lines[-1] if lines else result.stderr.strip().splitlines()[-1:] or [""])[0][:160]
+    if lines:
+        return lines[-1][:160]
+    rest = result.stderr.strip().splitlines()
+    return rest[-1][:160] if rest else ""
 
 
 def _converge(store: Store, cwd: Path, path: Path, limit: int) -> tuple[int, list[int]]:
