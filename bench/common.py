@@ -68,6 +68,7 @@ class Store:
     db_path: Path
     knobs: Knobs
     _token: str | None = field(default=None, repr=False)
+    pid: int | None = None  # the store's process (bench/resilience.py freezes it)
 
     def _headers(self) -> dict[str, str]:
         if self._token is None:
@@ -188,7 +189,7 @@ def store_process(workdir: Path, knobs: Knobs = PRODUCTION, name: str = "store")
         base_url = process.stdout.readline().strip()
         if not base_url.startswith("http"):
             raise RuntimeError(f"the bench store did not start (got {base_url!r})")
-        yield Store(base_url, client_id, client_secret, db_path, knobs)
+        yield Store(base_url, client_id, client_secret, db_path, knobs, pid=process.pid)
     finally:
         if process.stdin is not None:
             process.stdin.close()

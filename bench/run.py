@@ -159,6 +159,12 @@ def run_heavy(workdir: Path, quick: bool, report: Report, log: Callable[[str], N
                 f"heavy {r.flows}x{r.fields} seed {r.seed}: duplicates {r.duplicates}, "
                 f"converged after {r.applies or 'more than ' + str(resilience.MAX_APPLIES)} applies"
             )
+        # An apply that exits 0 must leave the store equal to the files.
+        for text in r.unequal_after_success:
+            report.failures.append(
+                f"heavy {r.flows}x{r.fields} seed {r.seed}: an apply exited 0 but the store "
+                f"does not equal the files:\n{text}"
+            )
 
 
 def run_concurrent(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from support import Cli
 from test_environments_cli import DEV_OVERLAY, SHARED, write
@@ -147,19 +148,61 @@ def test_apply_all_then_drift_by_hand_is_reported(cli: Cli, project: dict[str, A
     assert [e["plan"]["summary"]["update"] for e in pending["environments"]] == [1, 1, 1]
 
 
+def create_by_hand(store: Any, flow: str, name: str) -> None:
+    """A flow made in the store behind the files' back."""
+
+    async def run() -> None:
+        config = ClientConfig(
+            base_url=store.base_url,
+            client_id=store.client_id,
+            client_secret=store.client_secret,
+            rate_limit=1000,
+        )
+        async with Client(config) as client:
+            await client.create_flow({"slug": flow, "name": name, "description": ""})
+
+    asyncio.run(run())
+
+
 def test_apply_all_stops_the_dependants_of_a_failed_environment(
-    cli: Cli, project: dict[str, Any]
+    cli: Cli, project: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = dict(project["env"])
-    del env["STAGING_SECRET"]  # staging is read-only: it plans, and fails at the first write
-    result = cli("apply", "--all", "--auto-approve", env=env)
+    env = project["env"]
+    # Staging is changed by someone else while the plans are on screen: its plan is stale,
+    # so staging fails (nothing of it applied) and production, after staging, is stopped.
+    # (Before apply --all refused read-only credentials up front, a missing secret made
+    # staging fail; issue 13 now refuses that before any request.)
+
+    def answer_yes(*_args: Any, **_kwargs: Any) -> bool:
+        create_by_hand(project["staging"], "customers", "Made by hand")
+        return True
+
+    monkeypatch.setattr("provisioner.commands.apply._interactive", lambda: True)
+    monkeypatch.setattr(click, "confirm", answer_yes)
+    result = cli("apply", "--all", env=env)
     assert result.code == 1
     assert "dev: applied 5 operation(s)" in result.err
     assert "staging: failed: " in result.err
     assert "production: stopped: it comes after staging, which did not apply" in result.err
     assert "apply --all stopped: staging, production not applied" in result.err
     assert project["production"].write_count() == 0
-    assert project["staging"].write_count() == 0
+    assert project["staging"].write_count() == 1  # the flow made by hand, nothing of ours
+
+
+def test_apply_all_refuses_read_only_credentials_before_any_request(
+    cli: Cli, project: dict[str, Any]
+) -> None:
+    env = dict(project["env"])
+    del env["STAGING_SECRET"]
+    result = cli("apply", "--all", "--auto-approve", env=env)
+    assert result.code == 1
+    assert "apply --all needs write access to every environment" in result.err
+    assert "staging (STAGING_SECRET is not set)" in result.err
+    assert "Nothing was read or applied." in result.err
+    for store in (project["staging"], project["production"]):
+        assert store.stats()["total"] == 0
+    assert not (project["root"] / ".provisioner" / "dev.sqlite").exists()
+    assert cli("plan", "--all", env=env).code == 0  # reading needs no secret
 
 
 def test_apply_all_refuses_destructive_plans_and_missing_confirmation(

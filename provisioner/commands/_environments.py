@@ -17,23 +17,20 @@ from typing import Any
 
 import click
 
-from provisioner.applier import ApplyEvent, EventKind, apply_plan, check_fresh
 from provisioner.commands._project import (
     NO_VARIABLES,
     Selected,
     describe_env,
     env_target,
     read_record,
-    write_record,
 )
 from provisioner.commands._target import Target, open_client
 from provisioner.drift import drift_state, drifted
-from provisioner.errors import ConfigError, Diagnostic, ProvisionerError, UnsafePlanError
+from provisioner.errors import ConfigError, Diagnostic, ProvisionerError
 from provisioner.model import State
 from provisioner.overlay import Checked, check_environment
 from provisioner.plan import Plan
 from provisioner.project import Project
-from provisioner.reader import read_live_state
 from provisioner.views.environments import (
     EnvironmentPlan,
     render_all_json,
@@ -291,130 +288,3 @@ def plan_all(
     if detailed_exitcode and any(r.plan is not None and not r.plan.is_empty for r in results):
         return 2
     return 0
-
-
-def apply_all(
-    project: Project,
-    paths: Sequence[Path],
-    base: Target,
-    *,
-    allow_destructive: bool,
-    auto_approve: bool,
-    parallelism: int,
-    color: bool,
-    interactive: bool,
-) -> int:
-    """`apply --all`: plan every environment, then apply them in `after` order, independent
-    ones concurrently; an environment whose `after` failed is stopped, not applied."""
-    states = desired_states(project, paths)
-    planned = asyncio.run(plan_every(project, states, base))
-    results = [result for result, _ in planned]
-    text = render_all_text(results, color=color)
-    click.echo(text, nl=not text.endswith("\n"))
-    failed = [r.name for r in results if r.error is not None]
-    if failed:
-        raise ProvisionerError(
-            f"could not plan {', '.join(failed)}: nothing was applied to any environment."
-        )
-    destructive = [
-        f"{r.name}: {op.describe()}"
-        for r in results
-        if r.plan is not None
-        for op in r.plan.destructive
-    ]
-    if destructive and not allow_destructive:
-        raise UnsafePlanError(destructive)
-    pending = [r for r in results if r.plan is not None and not r.plan.is_empty]
-    if not pending:
-        for name, state in states.items():
-            write_record(project, name, state)
-        click.echo("Every environment matches the files.", err=True)
-        return 0
-    if not auto_approve:
-        if not interactive:
-            raise click.ClickException(
-                "refusing to apply without confirmation: there is no terminal to ask on. "
-                "Review the plans and pass --auto-approve to apply non-interactively."
-            )
-        names = ", ".join(r.name for r in pending)
-        if not click.confirm(f"Apply these changes to {names}?", default=False):
-            click.echo("Apply cancelled: nothing was changed.", err=True)
-            return 1
-    targets = {result.name: target for result, target in planned}
-    plans = {r.name: r.plan for r in results if r.plan is not None}
-    outcome = asyncio.run(
-        _apply_in_order(project, states, plans, targets, allow_destructive, parallelism)
-    )
-    click.echo("", err=True)
-    for name in project.order():
-        if name in outcome:
-            click.echo(f"{name}: {outcome[name]}", err=True)
-    bad = [n for n, o in outcome.items() if o.startswith(("failed", "stopped"))]
-    if bad:
-        raise ProvisionerError(
-            f"apply --all stopped: {', '.join(bad)} not applied. Fix the cause and run it "
-            "again: environments already matching have nothing to do."
-        )
-    return 0
-
-
-async def _apply_in_order(
-    project: Project,
-    states: dict[str, State],
-    plans: dict[str, Plan],
-    targets: dict[str, Target | None],
-    allow_destructive: bool,
-    parallelism: int,
-) -> dict[str, str]:
-    done = {name: asyncio.Event() for name in states}
-    outcome: dict[str, str] = {}
-
-    async def run(name: str) -> None:
-        env = project.environment(name)
-        try:
-            after = [e for e in env.after if e in done]  # skipped ones (CI) do not block
-            for earlier in after:
-                await done[earlier].wait()
-            blocked = [e for e in after if not outcome[e].startswith(("applied", "in sync"))]
-            if blocked:
-                outcome[name] = f"stopped: it comes after {', '.join(blocked)}, which did not apply"
-                return
-            plan, target = plans[name], targets[name]
-            assert target is not None
-            if plan.is_empty:
-                write_record(project, name, states[name])
-                outcome[name] = "in sync, nothing to do"
-                return
-            async with open_client(
-                target, NO_VARIABLES, announce=False, max_in_flight=parallelism
-            ) as client:
-                live = await read_live_state(client)
-                check_fresh(plan, live)  # what was shown is what is applied
-
-                def show(event: ApplyEvent) -> None:
-                    if event.kind is EventKind.SUCCEEDED:
-                        click.echo(f"[{name}] {event.operation.describe()} ... done")
-                    elif event.kind in (EventKind.FAILED, EventKind.SKIPPED):
-                        click.echo(
-                            f"[{name}] {event.operation.describe()} ... "
-                            f"{event.kind.value}: {event.error}"
-                        )
-
-                await apply_plan(
-                    client,
-                    plan,
-                    parallelism=parallelism,
-                    allow_destructive=allow_destructive,
-                    on_event=show,
-                )
-                stats = client.stats.summary()
-            write_record(project, name, states[name])
-            outcome[name] = f"applied {len(plan.operations)} operation(s); {stats}"
-        except ProvisionerError as error:
-            first = str(error).splitlines()[0]
-            outcome[name] = f"failed: {first}"
-        finally:
-            done[name].set()
-
-    await asyncio.gather(*(run(name) for name in project.order() if name in states))
-    return outcome

@@ -31,7 +31,8 @@ from provisioner.applier import (
     interrupted_message,
 )
 from provisioner.client import DEFAULT_MAX_IN_FLIGHT
-from provisioner.commands._environments import apply_all, promotion_order
+from provisioner.commands._apply_all import apply_all
+from provisioner.commands._environments import promotion_order
 from provisioner.commands._project import (
     Choice,
     load_selected,

@@ -1,0 +1,119 @@
+"""Ctrl-C during `apply --all` (issue 13, as a single apply does, issue 10.3): exit 130, the
+truth per environment and in all, nothing new started, and the next `apply --all` finishes.
+
+A real `provisioner apply --all` process against two local stores over HTTP (staging slowed
+by the latency knob, production after staging) gets SIGINT while staging is being applied.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from support import STORE_VARIABLES, Cli
+from test_environments_cli import write
+
+FIELDS = 5
+TOTAL = FIELDS + 1  # the flow, then its fields, in each environment
+INTERRUPTED = re.compile(
+    r"Apply interrupted: (\d+) of (\d+) operations applied; run apply again to finish"
+)
+
+
+def _project(root: Path, staging: Any, production: Any) -> None:
+    fields = "".join(f"      f{i}: {{name: F{i}, field_type: string}}\n" for i in range(FIELDS))
+    write(root / "flows" / "slow.yaml", f"flows:\n  slow:\n    name: Slow\n    fields:\n{fields}")
+    write(
+        root / "provisioner.toml",
+        f"""\
+        paths = ["flows/"]
+
+        [environments.staging]
+        base_url = "{staging.base_url}"
+        client_id_env = "STAGING_ID"
+        client_secret_env = "STAGING_SECRET"
+        rate_limit = 1000
+
+        [environments.production]
+        base_url = "{production.base_url}"
+        client_id_env = "PROD_ID"
+        client_secret_env = "PROD_SECRET"
+        rate_limit = 1000
+        after = ["staging"]
+        """,
+    )
+
+
+def test_sigint_during_apply_all_reports_each_environment_and_exits_130(
+    cli: Cli,
+    local_store_factory: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    staging = local_store_factory(latency_ms=100)
+    production = local_store_factory()
+    root = tmp_path / "repo"
+    _project(root, staging, production)
+    variables = {
+        "STAGING_ID": staging.client_id,
+        "STAGING_SECRET": staging.client_secret,
+        "PROD_ID": production.client_id,
+        "PROD_SECRET": production.client_secret,
+    }
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in STORE_VARIABLES and k != "CI"},
+        **variables,
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "provisioner", "apply", "--all"),
+            *("--auto-approve", "--parallelism", "1"),
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if sum(seen.endswith("... done\n") for seen in lines) == 2:
+                process.send_signal(signal.SIGINT)
+                break
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    output = "".join(lines) + out + err
+    assert process.returncode == 130, output
+    assert "Traceback" not in output
+    assert "Aborted" not in output
+    found = INTERRUPTED.search(err)
+    assert found is not None, output
+    applied, total = int(found.group(1)), int(found.group(2))
+    assert total == 2 * TOTAL  # both environments' operations were pending
+    assert 2 <= applied < TOTAL  # only staging's, and not all of them
+    assert f"staging: interrupted: {applied} of {TOTAL} operations applied" in err
+    assert "production: interrupted before it started: nothing applied" in err
+    # The operations in flight finished within the grace: staging holds exactly what was
+    # reported applied, production nothing.
+    assert output.count("[staging]") == output.count("... done") == applied
+    assert staging.write_count() == applied
+    assert production.write_count() == 0
+
+    monkeypatch.chdir(root)
+    again = cli("apply", "--all", "--auto-approve", env=variables)
+    assert again.code == 0, again.out + again.err
+    assert f"staging: applied {TOTAL - applied} operation(s)" in again.err
+    assert f"production: applied {TOTAL} operation(s)" in again.err
+    assert cli("plan", "--all", "--detailed-exitcode", env=variables).code == 0
