@@ -89,62 +89,91 @@ def dependencies(operations: Sequence[Operation]) -> dict[int, set[int]]:
 
     deps: dict[int, set[int]] = {index: set() for index in range(len(operations))}
     for index, op in enumerate(operations):
-        if op.field_slug is None:
-            continue
-        # A field needs its flow, and the flows its relationship rules point at.
-        needs = {op.flow_slug, *relationship_targets(op.after)}
-        if op.kind is OpKind.DELETE_FIELD:
-            needs = set()
-        deps[index].update(created_flows[slug] for slug in needs if slug in created_flows)
-        # Deletes in reverse: a flow is deleted after every field leaving it or pointing at it.
-        leaves = {op.flow_slug} if op.kind is OpKind.DELETE_FIELD else set()
-        if op.kind is OpKind.REPLACE_FIELD and op.from_flow_slug:
-            leaves.add(op.from_flow_slug)
-        if op.kind is not OpKind.CREATE_FIELD:
-            leaves.update(relationship_targets(op.before))
-        for slug in leaves:
-            if slug in deleted_flows:
-                deps[deleted_flows[slug]].add(index)
-        # A slug must be free before it is taken.
+        if op.field_slug is not None:
+            _field_edges(index, op, deps, created_flows, deleted_flows)
+            _slot_edges(index, op, deps[index], freed, deleted_in, moved_out_of)
+    return deps
+
+
+def _field_edges(
+    index: int,
+    op: Operation,
+    deps: dict[int, set[int]],
+    created_flows: dict[str, int],
+    deleted_flows: dict[str, int],
+) -> None:
+    """A field needs its flow and the flows its relationship rules point at; a flow is
+    deleted after every field leaving it or pointing at it (deletes in reverse)."""
+    if op.kind is not OpKind.DELETE_FIELD and created_flows:
+        for slug in (op.flow_slug, *relationship_targets(op.after)):
+            if slug in created_flows:
+                deps[index].add(created_flows[slug])
+    if not deleted_flows:
+        return
+    leaves = {op.flow_slug} if op.kind is OpKind.DELETE_FIELD else set()
+    if op.kind is OpKind.REPLACE_FIELD and op.from_flow_slug:
+        leaves.add(op.from_flow_slug)
+    if op.kind is not OpKind.CREATE_FIELD:
+        leaves.update(relationship_targets(op.before))
+    for slug in leaves:
+        if slug in deleted_flows:
+            deps[deleted_flows[slug]].add(index)
+
+
+def _slot_edges(
+    index: int,
+    op: Operation,
+    mine: set[int],
+    freed: dict[str, list[int]],
+    deleted_in: dict[str, list[int]],
+    moved_out_of: dict[str, list[int]],
+) -> None:
+    """A slug must be free before it is taken; a field joining a flow waits for room in it
+    (4.2: 100 fields at most). No cycle can come of the latter: a delete depends on nothing
+    and nothing depends on a create."""
+    if freed:
         key = takes_key(op)
         if key is not None:
-            deps[index].update(other for other in freed.get(key, ()) if other != index)
-        # Room in the flow (4.2: 100 fields at most). No cycle can come of it: a delete
-        # depends on nothing and nothing depends on a create.
-        if op.kind is OpKind.CREATE_FIELD:
-            deps[index].update(deleted_in.get(op.flow_slug, ()))
-            deps[index].update(moved_out_of.get(op.flow_slug, ()))
-        elif _moves(op):
-            deps[index].update(deleted_in.get(op.flow_slug, ()))
-    return deps
+            mine.update(other for other in freed.get(key, ()) if other != index)
+    if op.kind is OpKind.CREATE_FIELD:
+        mine.update(deleted_in.get(op.flow_slug, ()))
+        mine.update(moved_out_of.get(op.flow_slug, ()))
+    elif _moves(op):
+        mine.update(deleted_in.get(op.flow_slug, ()))
 
 
 def ordered(operations: Sequence[Operation]) -> list[Operation]:
     """The operations in a stable dependency order; raises `CycleError` on a cycle."""
     deps = dependencies(operations)
-    sorter = graphlib.TopologicalSorter(deps)
-    try:
-        sorter.prepare()
-    except graphlib.CycleError as error:
-        cycle = error.args[1] if len(error.args) > 1 else []
-        raise CycleError([operations[i].describe() for i in cycle]) from error
-
-    dependents: dict[int, set[int]] = {index: set() for index in deps}
-    waiting = {index: len(before) for index, before in deps.items()}
+    dependents: dict[int, list[int]] = {}
+    waiting = [0] * len(operations)
     for index, before in deps.items():
+        waiting[index] = len(before)
         for other in before:
-            dependents[other].add(index)
-    ready = [index for index, count in waiting.items() if count == 0]
-    heapq.heapify(ready)
+            dependents.setdefault(other, []).append(index)
+    ready = [index for index, count in enumerate(waiting) if count == 0]  # sorted: a heap
     result: list[Operation] = []
     while ready:
         index = heapq.heappop(ready)
         result.append(operations[index])
-        for dependent in sorted(dependents[index]):
+        for dependent in dependents.get(index, ()):
             waiting[dependent] -= 1
             if waiting[dependent] == 0:
                 heapq.heappush(ready, dependent)
+    if len(result) < len(operations):
+        _raise_cycle(deps, operations)
     return result
+
+
+def _raise_cycle(deps: dict[int, set[int]], operations: Sequence[Operation]) -> None:
+    """Name the operations of a cycle among `deps` (graphlib finds one)."""
+    try:
+        graphlib.TopologicalSorter(deps).prepare()
+    except graphlib.CycleError as error:
+        cycle = error.args[1] if len(error.args) > 1 else []
+        raise CycleError([operations[i].describe() for i in cycle]) from error
+    stuck = sorted(index for index, before in deps.items() if before)
+    raise CycleError([operations[i].describe() for i in stuck])
 
 
 def _moves(op: Operation) -> bool:

@@ -41,3 +41,22 @@ def test_nested_pauses_resume_only_at_the_outermost() -> None:
         assert not gc.isenabled()  # it was off before: left off
     finally:
         gc.enable()
+
+
+def test_what_a_large_pause_leaves_alive_is_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    import provisioner.gcpause as gcpause
+
+    monkeypatch.setattr(gcpause, "FREEZE_ABOVE", 5_000)
+    gc.collect()
+    before = gc.get_freeze_count()
+    try:
+        with paused_gc():
+            small = [[index] for index in range(100)]
+        assert gc.get_freeze_count() == before  # a small pause leaves the collector alone
+        with paused_gc():
+            kept = [[index] for index in range(20_000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(kept)
+    finally:
+        gc.unfreeze()
+    assert len(small) == 100

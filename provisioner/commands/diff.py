@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from provisioner import asyncrun
 from provisioner.commands._project import NO_VARIABLES, describe_env, env_target
 from provisioner.commands._target import Target, open_client
 from provisioner.commands.plan import FORMATS, render, use_color
@@ -107,7 +108,7 @@ def command(
         )
         return first, second
 
-    reference, compared = asyncio.run(run())
+    reference, compared = asyncrun.run(run())
     plan = restrict(make_plan(as_desired(reference), compared), compared)
     extra = sorted(set(compared.flows) - set(reference.flows))
     if output_format == "json":

@@ -19,7 +19,6 @@ existing store".
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 import click
 
+from provisioner import asyncrun
 from provisioner.commands._output import ensure_directory
 from provisioner.commands._output import write_files as _write_all
 from provisioner.commands._project import (
@@ -100,7 +100,7 @@ def command(
         output = adopt_into(selected)
     if output is not None and not force and _is_file_target(output) and Path(output).exists():
         write_files({Path(output): ""}, force=False)  # refuse before spending any request
-    live = asyncio.run(_read(target, flow_slugs, selected.env))
+    live = asyncrun.run(_read(target, flow_slugs, selected.env))
     _check_flows_found(live, flow_slugs)
     if output is None:
         ref = DEFAULT_SCHEMA_LOCATION if schema_ref is None else schema_ref

@@ -8,7 +8,6 @@ Colour only on a terminal, never with `--no-color` or `NO_COLOR` (https://no-col
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from provisioner import asyncrun
 from provisioner.client import Client
 from provisioner.commands._environments import plan_all
 from provisioner.commands._output import write_files
@@ -151,7 +151,7 @@ def command(
             echo_stats(client, target)
             return plan
 
-    plan = asyncio.run(run())
+    plan = asyncrun.run(run())
     text = render(plan, output_format, use_color(no_color))
     click.echo(text, nl=not text.endswith("\n"))
     if out is not None:
