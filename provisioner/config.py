@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provisioner import rules
+from provisioner import custom_api_config, rules
 from provisioner.epcc import flows as api
 from provisioner.errors import ConfigError, Diagnostic
 from provisioner.gcpause import without_gc
@@ -60,6 +60,7 @@ _EXPECTED_FOR_KEY: Mapping[str, str] = {
     "flows": "a mapping of flow slugs to flows",
     "name": "a non-empty display name",
     "field_type": "one of " + ", ".join(api.FIELD_TYPES),
+    "api_type": "a Custom API type such as `wishlist_ext`",
     "type": "a rule type",
     "options": "the rule's options",
     "from": "a number",
@@ -302,6 +303,10 @@ def _field_type_at(data: Any, path: PathKey) -> str | None:
 
 
 def _slug_expectation(path: PathKey) -> tuple[str, str]:
+    if path == ("custom_apis",):
+        return "Custom API slug", "lower-case letters, digits, `_` and `-`, 1 to 63 of them"
+    if path[:1] == ("custom_apis",):
+        return "Custom API field slug", "1 to 63 characters"
     if path == ("flows",):
         return (
             "flow slug",
@@ -652,6 +657,9 @@ def _split_rename(flow_slug: str, item: str) -> tuple[str, str]:
 
 def _semantic_pass(sources: Sequence[_Source], report: _Report) -> None:
     _Semantics(_flow_decls(sources), report).run()
+    # Issue 14: the `custom_apis:` key, with the rules the local store uses.
+    documents = [(s.name, s.document) for s in sources]
+    custom_api_config.check(documents, report.add, report.diagnostics())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -677,7 +685,8 @@ def _build_state(sources: Sequence[_Source]) -> State:
             location=_location(decl.source.name, document.locate(decl.path)),
             **attributes,
         )
-    return State(flows=flows)
+    custom_apis = custom_api_config.build([(s.name, s.document) for s in sources])
+    return State(flows=flows, custom_apis=custom_apis)
 
 
 # Plain attributes copied as written; validation rules are rebuilt as fresh dicts.

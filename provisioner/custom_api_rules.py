@@ -13,14 +13,12 @@ as the API does (SPEC StringCustomField.regex), and `jsonschema` judges JSON Sch
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
-
-import jsonschema  # type: ignore[import-untyped]
-import re2
 
 from provisioner.epcc import custom_apis as facts
 from provisioner.rules import Violation, describe
@@ -571,16 +569,24 @@ def full_validation(field_type: str, validation: Any) -> dict[str, dict[str, Any
 
 # ------------------------------------------------------------------------ regex and schema
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # the library would print every refused pattern to stderr
+@functools.cache
+def _re2() -> tuple[Any, Any]:
+    """RE2 and its options, imported on first use (`validate` of files without Custom API
+    regexes starts without it, issue 16)."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the library would print every refused pattern to stderr
+    return re2, options
 
 
 def regex_problem(pattern: str) -> str | None:
     """Why RE2 refuses `pattern` (backreferences, lookaround, ...), or None if it compiles."""
     if len(pattern) > facts.REGEX_MAX_LENGTH:
         return f"{len(pattern)} characters long (at most {facts.REGEX_MAX_LENGTH})"
+    re2, options = _re2()
     try:
-        re2.compile(pattern, _RE2_OPTIONS)
+        re2.compile(pattern, options)
     except re2.error as error:
         reason = error.args[0] if error.args else "invalid"
         if isinstance(reason, bytes):
@@ -591,7 +597,8 @@ def regex_problem(pattern: str) -> str | None:
 
 def regex_matches(pattern: str, text: str) -> bool:
     """RE2 search semantics, as the API applies `regex` to a value (anchors are the user's)."""
-    return re2.compile(pattern, _RE2_OPTIONS).search(text) is not None
+    re2, options = _re2()
+    return re2.compile(pattern, options).search(text) is not None
 
 
 def json_schema_violations(value: Any) -> list[Violation]:
@@ -621,6 +628,8 @@ def json_schema_violations(value: Any) -> list[Violation]:
         return [*found, _v("schema", f"is not JSON: {error}", "a JSON Schema as JSON text")]
     if not isinstance(schema, dict | bool):
         return [*found, _v("schema", f"got {describe(schema)}", "a JSON Schema object")]
+    import jsonschema  # type: ignore[import-untyped]  # on first use (issue 16)
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as error:
@@ -656,6 +665,8 @@ def external_refs(schema: Any, where: str = "(root)") -> list[tuple[str, str]]:
 
 def schema_validator(json_schema: Mapping[str, Any]) -> Any:
     """The validator for a field's (already checked) `json_schema`."""
+    import jsonschema
+
     return jsonschema.Draft202012Validator(json.loads(json_schema["schema"]))
 
 

@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.epcc import flows as api
+
+if TYPE_CHECKING:
+    from provisioner.custom_api_model import CustomApi
 
 # The API's vocabularies live in `provisioner.epcc.flows`, each with its evidence; these names
 # stay importable from here for the modules that know them by this address.
@@ -118,9 +121,14 @@ class Flow:
 
 @dataclass(frozen=True)
 class State:
-    """A snapshot of flows keyed by slug: desired (from YAML) or live (from a store)."""
+    """A snapshot of flows keyed by slug: desired (from YAML) or live (from a store).
+
+    `custom_apis` (issue 14) holds Custom APIs keyed by slug (`provisioner.custom_api_model`);
+    empty when the files declare none or the store was not asked for them.
+    """
 
     flows: Mapping[str, Flow] = field(default_factory=dict)
+    custom_apis: Mapping[str, CustomApi] = field(default_factory=dict)
 
     def field_count(self) -> int:
         return sum(len(flow.fields) for flow in self.flows.values())

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from provisioner import custom_api_schema
 from provisioner.epcc import FieldType, RuleType
 from provisioner.epcc import flows as api
 
@@ -214,17 +215,18 @@ def generate() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "provisioner desired state",
-        "description": "Flows and fields of Elastic Path Commerce Cloud custom data, keyed by "
-        "slug.",
+        "description": "Flows and fields of Elastic Path Commerce Cloud custom data, and Custom "
+        "APIs (Commerce Extensions), keyed by slug.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["flows"],
+        # `flows:`, `custom_apis:` or both: `validate` requires one of them (issue 14).
         "properties": {
             "flows": {
                 "type": "object",
                 "propertyNames": {"$ref": "#/$defs/flow_slug"},
                 "additionalProperties": {"$ref": "#/$defs/flow"},
-            }
+            },
+            "custom_apis": custom_api_schema.property_schema(),
         },
         "$defs": {
             "flow_slug": {"type": "string", "pattern": api.FLOW_SLUG_PATTERN},
@@ -232,6 +234,7 @@ def generate() -> dict[str, Any]:
             "flow": flow,
             "field": field,
             "rule": rule,
+            **custom_api_schema.definitions(),
         },
     }
 

@@ -15,6 +15,7 @@ import click
 
 from provisioner.commands._project import Choice, load_chosen, project_options, shared_paths
 from provisioner.config import find_yaml_files, load_desired
+from provisioner.custom_api_config import undeclared_parents
 from provisioner.errors import ConfigError, Diagnostic
 from provisioner.model import State
 
@@ -65,8 +66,14 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
         diagnostics = []
         flows, fields = len(state.flows), state.field_count()
     warnings = [] if diagnostics else unchecked_target_warnings(state)
+    custom = {} if diagnostics else state.custom_apis
+    if not diagnostics:
+        warnings += unchecked_parent_warnings(state)
     if output_format == "json":
         report = _as_json(files, diagnostics, flows, fields)
+        if custom:
+            report["custom_apis"] = len(custom)
+            report["custom_fields"] = sum(len(api.fields) for api in custom.values())
         if warnings:
             report["warnings"] = warnings
         click.echo(json.dumps(report, indent=2))
@@ -75,7 +82,14 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
             click.echo(str(diagnostic))
         for warning in warnings:
             click.echo(f"warning: {warning}")
-        click.echo(_summary(len(files), diagnostics, flows, fields))
+        summary = _summary(len(files), diagnostics, flows, fields)
+        if custom:
+            count = sum(len(api.fields) for api in custom.values())
+            summary = (
+                f"{summary[:-1]}, {len(custom)} Custom API{'s' if len(custom) != 1 else ''} "
+                f"({count} field{'s' if count != 1 else ''})."
+            )
+        click.echo(summary)
     return EXIT_INVALID if diagnostics else EXIT_VALID
 
 
@@ -88,6 +102,15 @@ def unchecked_target_warnings(state: State) -> list[str]:
         f"flows.{flow}.fields.{field}: relationship target `{target}` is not declared in these "
         "files; validate cannot check it offline (plan checks that the store has that flow)"
         for flow, field, target in undeclared_targets(state)
+    ]
+
+
+def unchecked_parent_warnings(state: State) -> list[str]:
+    """One line per parent Custom API these files do not declare (plan checks the store)."""
+    return [
+        f"custom_apis.{slug}.parent_apis: `{parent}` is not declared in these files; validate "
+        "cannot check it offline (plan checks that the store has that Custom API)"
+        for slug, parent in undeclared_parents(state)
     ]
 
 

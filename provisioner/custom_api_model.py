@@ -1,0 +1,222 @@
+"""Custom APIs (Commerce Extensions) in the domain model: desired and live, canonical forms.
+
+`CustomApi` and `CustomField` are frozen values like `Flow` and `Field`: the same type holds
+what the YAML asks for (desired) and what a store holds (live). Attributes are named as the
+API names them (`epcc-api.md` section 10); their defaults are the API's
+(`provisioner.epcc.custom_apis`), so a value built from sparse YAML and one read from a store
+compare on equal terms through `api_attributes` / `field_attributes`, which fill every
+`validation` key of the field's type (null means the default, as the store renders them).
+
+`parent_apis` holds slugs of Custom APIs, or the API location `/v2/extensions`; the store
+holds IDs, which the reader maps back to slugs. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from provisioner import custom_api_rules as rules
+from provisioner.epcc import custom_apis as facts
+
+if TYPE_CHECKING:
+    from provisioner.model import Location
+
+# The attributes we manage and compare, in the order the views print them.
+API_ATTRIBUTES: tuple[str, ...] = (
+    "name",
+    "description",
+    "api_type",
+    "allow_upserts",
+    "presentation",
+    "parent_apis",
+)
+FIELD_ATTRIBUTES: tuple[str, ...] = (
+    "name",
+    "description",
+    "field_type",
+    "use_as_url_slug",
+    "presentation",
+    "validation",
+)
+
+
+@dataclass(frozen=True)
+class CustomField:
+    """A field of a Custom API. `absent` and `renamed_from` are ours (desired only)."""
+
+    slug: str
+    field_type: str = "string"
+    name: str = ""
+    description: str = ""
+    use_as_url_slug: bool = False
+    sort_order: int = facts.SORT_ORDER_DEFAULT
+    validation: Mapping[str, Any] = field(default_factory=dict)
+    absent: bool = False
+    renamed_from: tuple[str, ...] = ()
+    id: str | None = field(default=None, compare=False)
+    location: Location | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CustomApi:
+    """A Custom API and its fields. `absent` is ours (desired only)."""
+
+    slug: str
+    name: str = ""
+    api_type: str = ""
+    description: str = ""
+    allow_upserts: bool = False
+    page: str | None = None
+    section: str | None = None
+    parent_apis: tuple[str, ...] = ()
+    fields: Mapping[str, CustomField] = field(default_factory=dict)
+    absent: bool = False
+    id: str | None = field(default=None, compare=False)
+    location: Location | None = field(default=None, compare=False, repr=False)
+
+
+def canonical_validation(field_type: str, validation: Any) -> dict[str, Any]:
+    """Every key of the field type's validation, defaults filled; a float field's bounds are
+    floats (the API echoes 5.0 for 5)."""
+    if field_type not in facts.VALIDATION:
+        return {}
+    full = rules.full_validation(field_type, validation)
+    if field_type == "float":
+        keys = full[field_type]
+        for key in ("min_value", "max_value"):
+            if rules.is_number(keys.get(key)):
+                keys[key] = float(keys[key])
+    return full
+
+
+def api_attributes(api: CustomApi) -> dict[str, Any]:
+    """The managed attributes of a Custom API as plain JSON values (`API_ATTRIBUTES` order)."""
+    return {
+        "name": api.name,
+        "description": api.description,
+        "api_type": api.api_type,
+        "allow_upserts": api.allow_upserts,
+        "presentation": {"page": api.page, "section": api.section},
+        "parent_apis": sorted(api.parent_apis),
+    }
+
+
+def field_attributes(custom_field: CustomField) -> dict[str, Any]:
+    """The managed attributes of a Custom Field as plain JSON values."""
+    return {
+        "name": custom_field.name,
+        "description": custom_field.description,
+        "field_type": custom_field.field_type,
+        "use_as_url_slug": custom_field.use_as_url_slug,
+        "presentation": {"sort_order": custom_field.sort_order},
+        "validation": canonical_validation(custom_field.field_type, custom_field.validation),
+    }
+
+
+# -- from the API's JSON ----------------------------------------------------------------------
+
+
+def parent_refs(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """`relationships.parent_apis.data` of an API's JSON (empty when absent)."""
+    relationships = data.get("relationships")
+    parents = relationships.get("parent_apis") if isinstance(relationships, Mapping) else None
+    refs = parents.get("data") if isinstance(parents, Mapping) else None
+    return [ref for ref in refs if isinstance(ref, Mapping)] if isinstance(refs, list) else []
+
+
+def field_from_api(data: Mapping[str, Any]) -> CustomField:
+    """A live Custom Field from its JSON (SPEC CustomField)."""
+    field_type = str(data.get("field_type") or "string")
+    presentation = data.get("presentation")
+    sort_order = (
+        presentation.get("sort_order") if isinstance(presentation, Mapping) else None
+    ) or facts.SORT_ORDER_DEFAULT
+    return CustomField(
+        slug=str(data.get("slug", "")),
+        field_type=field_type,
+        name=str(data.get("name") or ""),
+        description=str(data.get("description") or ""),
+        use_as_url_slug=bool(data.get("use_as_url_slug", False)),
+        sort_order=int(sort_order),
+        validation=canonical_validation(field_type, data.get("validation")),
+        id=str(data["id"]) if data.get("id") is not None else None,
+    )
+
+
+def api_from_api(
+    data: Mapping[str, Any],
+    fields: Sequence[Mapping[str, Any]],
+    slug_by_id: Mapping[str, str],
+) -> CustomApi:
+    """A live Custom API from its JSON and its fields' JSON; parents by slug (an unknown ID
+    stays an ID, and the API location is `/v2/extensions`)."""
+    presentation = data.get("presentation")
+    presentation = presentation if isinstance(presentation, Mapping) else {}
+    parents = []
+    for ref in parent_refs(data):
+        ref_id = str(ref.get("id", ""))
+        parents.append(
+            ref_id if ref.get("type") != "custom_api" else slug_by_id.get(ref_id, ref_id)
+        )
+    built = [field_from_api(f) for f in fields]
+    return CustomApi(
+        slug=str(data.get("slug", "")),
+        name=str(data.get("name") or ""),
+        api_type=str(data.get("api_type") or ""),
+        description=str(data.get("description") or ""),
+        allow_upserts=bool(data.get("allow_upserts", False)),
+        page=presentation.get("page"),
+        section=presentation.get("section"),
+        parent_apis=tuple(sorted(parents)),
+        fields={f.slug: f for f in built},
+        id=str(data["id"]) if data.get("id") is not None else None,
+    )
+
+
+# -- to the API's JSON ------------------------------------------------------------------------
+
+
+def parent_data(parent_apis: Sequence[str], ids: Mapping[str, str]) -> list[dict[str, str]]:
+    """`relationships.parent_apis.data` for parents by slug; `ids` maps slugs to live IDs."""
+    data = []
+    for parent in parent_apis:
+        if parent == facts.API_LOCATION_ID:
+            data.append({"type": "api_location", "id": parent})
+        else:
+            data.append({"type": "custom_api", "id": ids.get(parent, parent)})
+    return data
+
+
+def api_body(
+    slug: str | None, attributes: Mapping[str, Any], ids: Mapping[str, str], keys: Sequence[str]
+) -> dict[str, Any]:
+    """A create (a slug, `keys` = every attribute) or update body of a Custom API."""
+    body: dict[str, Any] = {} if slug is None else {"slug": slug}
+    for key in keys:
+        if key == "parent_apis":
+            parents = parent_data(attributes.get("parent_apis") or [], ids)
+            body["relationships"] = {"parent_apis": {"data": parents}}
+        elif key in attributes:
+            body[key] = attributes[key]
+    return body
+
+
+def field_body(
+    slug: str | None, attributes: Mapping[str, Any], keys: Sequence[str], *, create: bool
+) -> dict[str, Any]:
+    """A create or update body of a Custom Field; an update leaves out the create-only
+    validation keys (SPEC *UpdateCustomField lacks them)."""
+    body: dict[str, Any] = {} if slug is None else {"slug": slug}
+    for key in keys:
+        if key not in attributes or (not create and key in ("field_type", "use_as_url_slug")):
+            continue
+        value = attributes[key]
+        if key == "validation" and not create:
+            field_type = str(attributes.get("field_type"))
+            table = facts.VALIDATION.get(field_type, {})
+            rules_of = value.get(field_type, {}) if isinstance(value, Mapping) else {}
+            value = {field_type: {k: v for k, v in rules_of.items() if table[k].on_update}}
+        body[key] = value
+    return body

@@ -1,0 +1,117 @@
+"""The `custom_apis:` key of the YAML (issue 14 items 1 and 2): the desired state it builds,
+the JSON Schema that describes it, and validate's located checks (the invalid corpus holds the
+refused shapes: tests/invalid/custom_api_*)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from support import Cli
+
+from provisioner.config import load_desired, load_schema, validate_paths
+from provisioner.custom_api_model import api_attributes, field_attributes
+from provisioner.epcc import custom_apis as facts
+
+WISHLISTS = """\
+custom_apis:
+  wishlists:
+    name: Wishlists
+    api_type: wishlist_ext
+    parent_apis: [/v2/extensions]
+    fields:
+      handle:
+        name: Handle
+        field_type: string
+        use_as_url_slug: true
+        validation:
+          string: {max_length: 64, unique: "yes", allow_null_values: false}
+      mass: {name: Mass, field_type: float, validation: {float: {min_value: 1}}}
+      gone: {state: absent}
+  items:
+    name: Items
+    api_type: wishlist_item_ext
+    parent_apis: [wishlists, live_parent]
+"""
+
+
+def test_custom_apis_build_a_state_with_the_api_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "apis.yaml"
+    path.write_text(WISHLISTS, encoding="utf-8")
+    state = load_desired([path])
+    assert state.flows == {}
+    wishlists = state.custom_apis["wishlists"]
+    assert api_attributes(wishlists) == {
+        "name": "Wishlists",
+        "description": "",
+        "api_type": "wishlist_ext",
+        "allow_upserts": False,
+        "presentation": {"page": None, "section": None},
+        "parent_apis": ["/v2/extensions"],
+    }
+    handle = field_attributes(wishlists.fields["handle"])
+    # Every key of the type's validation, the API's defaults filled in.
+    assert handle["validation"] == {
+        "string": {
+            "min_length": None,
+            "max_length": 64,
+            "regex": None,
+            "allow_null_values": False,
+            "immutable": False,
+            "unique": "yes",
+            "unique_case_insensitivity": False,
+        }
+    }
+    assert handle["presentation"] == {"sort_order": facts.SORT_ORDER_DEFAULT}
+    # A float field's bounds are floats, as the API echoes them.
+    mass = field_attributes(wishlists.fields["mass"])
+    assert mass["validation"]["float"]["min_value"] == 1.0
+    assert isinstance(mass["validation"]["float"]["min_value"], float)
+    assert wishlists.fields["gone"].absent
+    assert wishlists.location is not None
+    assert wishlists.location.line == 2
+
+
+def test_the_schema_describes_custom_apis_from_the_facts() -> None:
+    schema = load_schema()
+    assert "custom_apis" in schema["properties"]
+    field = schema["$defs"]["custom_field"]
+    assert field["properties"]["field_type"]["enum"] == list(facts.FIELD_TYPES)
+    validation = field["properties"]["validation"]["properties"]
+    assert set(validation) == set(facts.VALIDATION)
+    for field_type, keys in facts.VALIDATION.items():
+        assert set(validation[field_type]["properties"]) == set(keys)
+    api = schema["$defs"]["custom_api"]
+    assert api["properties"]["api_type"]["pattern"] == facts.API_TYPE_PATTERN
+
+
+def test_a_file_may_hold_flows_and_custom_apis(tmp_path: Path) -> None:
+    path = tmp_path / "both.yaml"
+    path.write_text("flows:\n  customers:\n    name: Customers\n" + WISHLISTS, encoding="utf-8")
+    state = load_desired([path])
+    assert set(state.flows) == {"customers"}
+    assert set(state.custom_apis) == {"wishlists", "items"}
+
+
+def test_validate_counts_custom_apis_and_warns_about_undeclared_parents(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "apis.yaml"
+    path.write_text(WISHLISTS, encoding="utf-8")
+    result = cli("validate", path)
+    assert result.code == 0, result.out
+    assert "warning: custom_apis.items.parent_apis: `live_parent` is not declared" in result.out
+    assert result.out.rstrip().endswith("0 flows, 0 fields, 2 Custom APIs (3 fields).")
+    as_json = json.loads(cli("validate", path, "--format", "json").out)
+    assert (as_json["custom_apis"], as_json["custom_fields"]) == (2, 3)
+
+
+def test_a_regex_re2_refuses_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "apis.yaml"
+    path.write_text(
+        WISHLISTS.replace('unique: "yes"', 'unique: "yes", regex: "(?=a)b"'), encoding="utf-8"
+    )
+    [problem] = validate_paths([path])
+    assert problem.path == "custom_apis.wishlists.fields.handle.validation.string.regex"
+    assert problem.line == 12
+    assert problem.message.startswith("RE2 refuses it")
