@@ -10,6 +10,7 @@ mix of field types and validation rules so the planner and the store do real wor
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import subprocess
 import sys
@@ -88,6 +89,17 @@ class Store:
 
     def counts(self) -> StoreCounts:
         return StoreCounts.of(self.stats())
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the store's process has used so far; 0.0 if unknown."""
+        if self.pid is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (proc(5) 14, 15)
 
     def client(self, rate_limit: float | None = None, max_in_flight: int = PARALLELISM) -> Client:
         """Our client, its rate limit set to the store's (issue 7)."""

@@ -1,7 +1,7 @@
 """`make bench`: run the benchmark, fault and bad-input suites and print tables of figures.
 
-    python bench/run.py [--suite plan|apply|faults|kill|planner|scale|fuzz|api|all] [--quick]
-                        [--out FILE]
+    python bench/run.py [--suite plan|apply|faults|kill|planner|scale|fuzz|api|pacing|all]
+                        [--quick] [--out FILE]
 
 - plan, apply: 1×10, 10×10 and 10×100 (flows × fields) against stores at 20 ms per request
   and 100 requests/s, ours beside the baseline (one run serves both suites);
@@ -14,7 +14,9 @@
   applies needed to converge (issue 17);
 - concurrent: 2, 4 and 8 simultaneous CLI applies of 10×10 and 50×20, 5 trials each (17);
 - fuzz: the bad-input fuzzers of the unit suite, with thousands of examples;
-- api: the local store fuzzed against its OpenAPI spec (schemathesis).
+- api: the local store fuzzed against its OpenAPI spec (schemathesis);
+- pacing: issue 11's adaptive pace: stores limited to 2-25 req/s, a store shared with another
+  client, a store 150 ms away, and plan + apply with the default ceiling and a matched one.
 
 `all` runs every suite but `api` twice over: each once. `--quick` shrinks every suite to a
 smoke run (tests/test_bench_smoke.py uses it). `--out` also writes the tables as Markdown.
@@ -41,7 +43,7 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 
 from hypothesis.strategies import SearchStrategy
 
-from bench import apifuzz, faults, perf, resilience, scale
+from bench import apifuzz, faults, pacing, perf, resilience, scale
 from bench.badinput import (
     FuzzStats,
     bad_ports,
@@ -66,6 +68,7 @@ SUITES = (
     "concurrent",
     "fuzz",
     "api",
+    "pacing",
 )
 
 
@@ -309,6 +312,19 @@ def run_api(workdir: Path, quick: bool, report: Report, log: Callable[[str], Non
             report.failures.append(f"api {r.name}: {message} (×{count})")
 
 
+def run_pacing(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
+    limits = pacing.run_limits(workdir, quick, log)
+    report.add(pacing.limits_table(limits))
+    shared = pacing.run_shared(workdir, quick, log)
+    report.add(pacing.shared_table(shared))
+    far = pacing.run_far(workdir, quick, log)
+    report.add(pacing.far_table(far))
+    defaults = pacing.run_defaults(workdir, quick, log)
+    report.add(pacing.defaults_table(defaults))
+    report.figures["pacing"] = limits + shared + far + defaults
+    report.failures += pacing.checks(limits + shared + far + defaults)
+
+
 RUNNERS: dict[str, Callable[[Path, bool, Report, Callable[[str], None]], None]] = {
     "perf": run_perf,
     "planner": run_planner,
@@ -319,6 +335,7 @@ RUNNERS: dict[str, Callable[[Path, bool, Report, Callable[[str], None]], None]] 
     "concurrent": run_concurrent,
     "fuzz": run_fuzz,
     "api": run_api,
+    "pacing": run_pacing,
 }
 
 
@@ -330,7 +347,17 @@ def selected(suites: Sequence[str]) -> list[str]:
         names.append("perf")
     names += [
         name
-        for name in ("planner", "scale", "faults", "kill", "heavy", "concurrent", "fuzz", "api")
+        for name in (
+            "planner",
+            "scale",
+            "faults",
+            "kill",
+            "heavy",
+            "concurrent",
+            "fuzz",
+            "api",
+            "pacing",
+        )
         if name in wanted
     ]
     return names

@@ -7,7 +7,11 @@ failure of one request:
 
 - **Pace.** Request starts are spaced `1 / rate` apart, in arrival order, across everything the
   client does at once. A request waiting for its turn recomputes its start from the current rate
-  every time the rate changes, so requests already waiting adopt a new pace at once.
+  every time the rate changes, so requests already waiting adopt a new pace at once. A request
+  that waited its turn and woke up late (a busy event loop, a descheduled process) keeps its
+  place in the schedule for up to `LATE_TOLERANCE` seconds, so the next ones catch up instead
+  of every late wake-up lowering the rate; a request that did not wait (the client was idle)
+  gets half an interval of that, so an idle client never starts with a burst.
 - **Multiplicative decrease.** A 429 lowers the rate, at most once per "epoch" (429s answered to
   requests that started before the last decrease are the same news, already acted on), and only
   when at least `REFUSED_FRACTION` of the answers of the last `WINDOW` seconds were 429s (one
@@ -15,11 +19,16 @@ failure of one request:
   `DECREASE` x the current rate and `ESTIMATE_MARGIN` x the rate the store accepted over the
   last `WINDOW` seconds (so the first 429 from a store allowing 2 req/s brings a client paced at
   100 req/s down to 1.8 at once instead of after ten halvings), never below `min_rate`.
-- **Recovery.** The rate holds for `HOLD` seconds, climbs back linearly over `RECOVERY` seconds
-  to the rate the store was seen to accept, and after `QUIET` seconds without another decrease
-  it rises additively by `step` requests per second each second (`STEP_FRACTION` of that
-  accepted rate or of the ceiling, whichever is larger), never above the ceiling (the configured
-  `EPCC_RATE_LIMIT`).
+  Requests sent before the decrease and accepted after it count too (`_revise`): the estimate
+  of a fresh client is otherwise short of the answers still in flight. The next request waits
+  a whole interval at the new rate from the 429 (the store's bucket is empty now).
+- **Recovery.** The decreased rate holds for a quiet period (`QUIET` seconds, and at least
+  `QUIET_REQUESTS` requests' worth at that rate, so that probing costs at most about one 429
+  per `QUIET_REQUESTS` requests even against a slow store); after it, without another
+  decrease, the rate rises additively by `step` requests per second each second
+  (`STEP_FRACTION` of the rate it fell to), never above the ceiling (the configured
+  `EPCC_RATE_LIMIT`). It does not climb back to the rate the store accepted: that rate is the
+  store's limit, and pacing at a limit exactly is refused as soon as anything jitters.
 - **Retry-After**, when a store sends it, pauses every request for that long (`pause`).
 - **In flight.** The number of requests in flight follows the measured latency: about
   rate x latency (with a margin: `IN_FLIGHT_MARGIN` x that, plus `IN_FLIGHT_SPARE`), at least 1,
@@ -40,17 +49,17 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 WINDOW = 1.0  # seconds of answers the decisions look at
 REFUSED_FRACTION = 0.1  # a decrease needs at least this share of 429s among recent answers
 DECREASE = 0.8  # a decrease takes at least 20% off the rate
 ESTIMATE_MARGIN = 0.9  # ... and goes to 90% of the rate the store just accepted, if lower
 MIN_RATE = 0.5  # requests per second: the pace never falls below this (or the ceiling)
-HOLD = 1.0  # seconds the decreased rate holds
-RECOVERY = 2.0  # seconds to climb back to the rate the store accepted
-QUIET = 10.0  # seconds without a decrease before probing above it
-STEP_FRACTION = 0.05  # additive increase per second, as a share of max(accepted, ceiling / 2.5)
+QUIET = 10.0  # seconds without a decrease before probing above the decreased rate ...
+QUIET_REQUESTS = 40  # ... and at least this many requests' worth of time at that rate
+STEP_FRACTION = 0.05  # additive increase per second, as a share of the decreased rate
+LATE_TOLERANCE = 0.2  # seconds a waiting request may wake up late without losing its place
 LATENCY_WEIGHT = 0.2  # exponentially weighted moving average of answered requests' latency
 INITIAL_LATENCY = 0.1  # seconds assumed before the first answer
 IN_FLIGHT_MARGIN = 1.5
@@ -92,6 +101,11 @@ class Pacer:
         # time during which the ceiling (not a 429) was what held requests back.
         self.waited_seconds = 0.0
         self.ceiling_held_seconds = 0.0
+        # ... and for the bench: the most requests in flight at once, and the seconds requests
+        # waited (summed) for a place in flight.
+        self.peak_in_flight = 0
+        self.in_flight_waited_seconds = 0.0
+        self.late_seconds = 0.0  # how late waiting requests woke up for their turn (summed)
         self._tat = -math.inf  # the earliest start of the next request
         self._pause_until = -math.inf
         self._waiting: list[int] = []  # tickets in arrival order
@@ -99,7 +113,8 @@ class Pacer:
         self._answers: deque[tuple[float, bool]] = deque()  # (when, refused)
         self._decreased_at: float | None = None
         self._after = ceiling  # the rate set by the last decrease
-        self._accepted = ceiling  # the rate the store accepted before it
+        self._lowest_before = ceiling  # `lowest` before it
+        self._late_accepted = 0  # requests sent before it and accepted after it
         self._changed: asyncio.Event | None = None
 
     # ------------------------------------------------------------------ the rate
@@ -109,22 +124,19 @@ class Pacer:
         if self._decreased_at is None:
             return self.ceiling
         now = self.clock() if now is None else now
-        since = now - self._decreased_at
-        target = max(self._accepted, self._after)
-        if since < HOLD:
-            rate = self._after
-        elif since < HOLD + RECOVERY:
-            rate = self._after + (target - self._after) * (since - HOLD) / RECOVERY
-        else:
-            rate = target
-        if since > QUIET:
-            rate += self.step * (since - QUIET)
+        probing = now - self._decreased_at - self.quiet
+        rate = self._after + self.step * max(0.0, probing)
         return min(self.ceiling, rate)
 
     @property
+    def quiet(self) -> float:
+        """Seconds the decreased rate holds before it rises again."""
+        return max(QUIET, QUIET_REQUESTS / self._after)
+
+    @property
     def step(self) -> float:
-        """The additive increase, in requests per second gained per second of quiet."""
-        return STEP_FRACTION * max(self._accepted, self.ceiling / 2.5)
+        """The additive increase, in requests per second gained per second of probing."""
+        return STEP_FRACTION * self._after
 
     def accepted_rate(self, now: float | None = None) -> float:
         """Answers other than 429 over the last WINDOW seconds, per second."""
@@ -146,6 +158,8 @@ class Pacer:
         if not refused:
             if latency is not None and latency >= 0:
                 self.latency += LATENCY_WEIGHT * (latency - self.latency)
+            if epoch == self.epoch - 1:
+                self._revise(now)
             return False
         if epoch != self.epoch:
             return False  # sent before the last decrease: that news was already acted on
@@ -165,12 +179,31 @@ class Pacer:
         self.decreases.append(Decrease(now, before, after, accepted))
         self._decreased_at = now
         self._after = after
-        # What the store was seen to accept; a fresh client's estimate can be short of a
-        # whole window, and a decrease is never below it by more than the decrease itself.
-        self._accepted = max(after, min(accepted, before))
+        self._lowest_before = self.lowest
+        self._late_accepted = 0
+        # The store just refused: its bucket is empty now. The next start waits a whole
+        # interval at the new rate, from now (not from the last start at the old one).
+        self._tat = max(self._tat, now + 1.0 / after)
         self.lowest = min(self.lowest, after)
         self.epoch += 1
         self._notify()
+
+    def _revise(self, now: float) -> None:
+        """A request sent before the last decrease was accepted after it: the store accepted
+        more in that window than was known when the rate was set. Within a window of the
+        decrease, raise the decreased rate to match (never above the decrease's own cut)."""
+        last = self.decreases[-1]
+        since = now - last.at
+        if since >= WINDOW:
+            return
+        self._late_accepted += 1
+        # Over the window before the decrease and the time since: a longer span, not more.
+        accepted = (last.accepted * WINDOW + self._late_accepted) / (WINDOW + since)
+        after = min(last.before * DECREASE, max(self.min_rate, accepted * ESTIMATE_MARGIN))
+        if after > self._after:
+            self.decreases[-1] = replace(last, after=after)
+            self._after = after
+            self.lowest = min(self._lowest_before, after)
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for `seconds` (the store said Retry-After)."""
@@ -198,14 +231,18 @@ class Pacer:
         return start - now
 
     def start(self, ticket: int, waited: float = 0.0) -> int:
-        """`ticket` starts now: the next one waits an interval. Returns the current epoch."""
+        """`ticket` starts now: the next one waits an interval. Returns the current epoch.
+
+        `waited` > 0 says the request waited for its turn: then it keeps its place in the
+        schedule though it starts up to `LATE_TOLERANCE` late (the ones after it catch up).
+        Otherwise half an interval of lateness is forgiven, so an idle client has no burst.
+        """
         now = self.clock()
         self._remove(ticket)
         rate = self.rate(now)
         interval = 1.0 / rate
-        # Lateness of up to half an interval is forgiven, so sleeping a little too long does
-        # not lower the rate; more would let requests bunch up.
-        self._tat = max(self._tat, now - interval / 2) + interval
+        slack = max(interval / 2, LATE_TOLERANCE if waited > 0 else 0.0)
+        self._tat = max(self._tat, now - slack) + interval
         if waited > 0:
             self.waited_seconds += waited
             if rate >= self.ceiling:
@@ -226,18 +263,22 @@ class Pacer:
         """Wait for this request's turn; return (seconds waited, epoch it started in)."""
         ticket = self.reserve()
         began = self.clock()
+        queued = False
         try:
             while True:
                 delay = self.delay(ticket)
                 if delay <= 0:
                     break
+                queued = True
                 changed = self._event()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=delay)
         except BaseException:
             self.cancel(ticket)
             raise
-        waited = self.clock() - began
+        waited = self.clock() - began if queued else 0.0
+        if queued:
+            self.late_seconds += -delay
         return waited, self.start(ticket, waited)
 
     def _event(self) -> asyncio.Event:
@@ -272,13 +313,20 @@ class InFlight:
 
     async def acquire(self) -> None:
         """Wait until fewer than the current limit are in flight, then take a place."""
-        while self.active >= self._pacer.in_flight_limit():
+        pacer = self._pacer
+        began: float | None = None
+        while self.active >= pacer.in_flight_limit():
+            if began is None:
+                began = pacer.clock()
             if self._freed is None:
                 self._freed = asyncio.Event()
             # Re-checked now and then too: the limit also rises with time (recovery).
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._freed.wait(), timeout=0.5)
+        if began is not None:
+            pacer.in_flight_waited_seconds += pacer.clock() - began
         self.active += 1
+        pacer.peak_in_flight = max(pacer.peak_in_flight, self.active)
 
     def release(self) -> None:
         """Give a place back and let the waiters look again."""

@@ -1,14 +1,17 @@
 """The adaptive pace (provisioner.pacing) on a fake clock: decisions, not speed.
 
 Every figure here is computed from a clock the test moves by hand, so nothing depends on how
-fast the machine is. Over real HTTP, test_client_pacing.py shows the same mechanisms against
-the local store's rate limiter.
+fast the machine is. Over real HTTP, test_client.py (the 429 tests) shows the same mechanisms
+against the local store's rate limiter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
+import math
+import random
 
 import pytest
 
@@ -120,7 +123,7 @@ def test_recovery_is_gradual_and_never_above_the_ceiling() -> None:
         rates.append(pacer.rate())
     assert all(rate <= 20.0 for rate in rates)  # never above the ceiling
     assert all(b >= a - 1e-9 for a, b in itertools.pairwise(rates))  # only climbs
-    held = int(pacing.HOLD * 10) - 1
+    held = int(pacing.QUIET * 10) - 1
     assert rates[held - 1] == pytest.approx(decreased)  # holds first
     quiet = int(pacing.QUIET * 10) - 1
     assert rates[quiet - 1] <= estimate + 1e-9  # not above what the store took, while quiet
@@ -178,3 +181,147 @@ def test_waiters_wake_to_adopt_a_slower_pace() -> None:
         assert waited >= 0.25
 
     asyncio.run(main())
+
+
+def test_a_decrease_spaces_the_next_start_a_whole_new_interval() -> None:
+    # The store just refused: the next request must not go at the old pace's next turn (it
+    # would be refused too, and lower the pace a second time for nothing).
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 2, 0.01)
+    pacer.start(pacer.reserve())  # the old pace's next turn is 10 ms away
+    assert pacer.answered(pacer.epoch, refused=True)
+    rate = pacer.rate()
+    assert rate == pytest.approx(1.8)
+    assert pacer.delay(pacer.reserve()) == pytest.approx(1 / rate)
+
+
+def test_answers_still_in_flight_at_a_decrease_revise_it_up() -> None:
+    # A fresh client at 100 req/s against a store allowing 2: the 429 to its third request
+    # comes back before the answer to its second, so at the decrease the store seems to
+    # accept 1 req/s; the second's answer, accepted just after, raises the estimate to 2.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    first, second, third = (pacer.start(pacer.reserve()) for _ in range(3))
+    clock.advance(0.02)
+    pacer.answered(first, refused=False, latency=0.02)
+    assert pacer.answered(third, refused=True)
+    assert pacer.rate() == pytest.approx(0.9)
+    clock.advance(0.005)
+    pacer.answered(second, refused=False, latency=0.025)
+    assert pacer.rate() == pytest.approx(1.8, rel=0.01)
+    assert pacer.lowest == pytest.approx(1.8, rel=0.01)
+    assert pacer.decreases[-1].after == pytest.approx(1.8, rel=0.01)
+    revised = pacer.rate()
+    clock.advance(pacing.WINDOW)
+    pacer.answered(second, refused=False)  # a window later: no longer news about that moment
+    assert pacer.rate() == revised
+
+
+def test_a_late_waiter_keeps_its_place_and_the_next_ones_catch_up() -> None:
+    # A busy event loop wakes the waiters 50 ms late: the 5 whose turns passed start at once,
+    # and the one after keeps its original turn (the pace did not fall to one per wake-up).
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    pacer.start(pacer.reserve())
+    waiting = [pacer.reserve() for _ in range(40)]
+    due = [pacer.delay(ticket) + clock.now for ticket in waiting]
+    clock.advance(0.05)
+    started = 0
+    while pacer.delay(waiting[started]) <= 0:
+        pacer.start(waiting[started], waited=0.05)
+        started += 1
+    assert started == sum(1 for when in due if when <= clock.now)
+    assert started >= 4
+    assert pacer.delay(waiting[started]) + clock.now == pytest.approx(due[started])
+    # Later than the tolerance: the lost time beyond it is lost (no unbounded burst).
+    clock.advance(5.0)
+    rest = waiting[started:]
+    caught_up = 0
+    while caught_up < len(rest) and pacer.delay(rest[caught_up]) <= 0:
+        pacer.start(rest[caught_up], waited=5.0)
+        caught_up += 1
+    assert caught_up == math.floor(pacing.LATE_TOLERANCE * 100) + 1
+
+
+def test_an_idle_client_starts_without_a_burst() -> None:
+    clock = FakeClock()
+    pacer = Pacer(10.0, clock=clock)
+    pacer.start(pacer.reserve())
+    clock.advance(60.0)  # idle for a minute
+    pacer.start(pacer.reserve())  # did not wait: starts at once
+    assert pacer.delay(pacer.reserve()) == pytest.approx(0.05)  # half an interval, no more
+
+
+def test_a_slow_store_is_probed_only_after_quiet_requests() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 2, 0.02)
+    pacer.answered(pacer.epoch, refused=True)
+    after = pacer.rate()
+    assert pacer.quiet == pytest.approx(pacing.QUIET_REQUESTS / after)  # longer than QUIET
+    clock.advance(pacer.quiet - 0.01)
+    assert pacer.rate() == pytest.approx(after)
+    clock.advance(1.01)
+    assert pacer.rate() == pytest.approx(after * (1 + pacing.STEP_FRACTION))
+
+
+class Bucket:
+    """The local store's limiter (provisioner/localstore/faults.py) on a fake clock."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.updated = 0.0
+
+    def allow(self, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+def simulate(limit: float, ceiling: float, seconds: float) -> tuple[int, int, Pacer]:
+    """A client that always has a request waiting, against a token bucket of `limit` req/s,
+    20 ms (+ up to 10 ms, seeded) away: (requests sent, 429s, the pacer). No sleeping."""
+    jitter = random.Random(limit * 1000 + ceiling)
+    clock = FakeClock(0.0)
+    pacer = Pacer(ceiling, clock=clock)
+    bucket = Bucket(limit)
+    answers: list[tuple[float, int, int, bool]] = []  # (when, order, epoch, accepted)
+    sent = refused = 0
+    ticket = pacer.reserve()
+    while clock.now < seconds:
+        delay = max(0.0, pacer.delay(ticket))
+        if answers and answers[0][0] <= clock.now + delay:
+            clock.now, _, epoch, ok = heapq.heappop(answers)
+            pacer.answered(epoch, refused=not ok, latency=0.02 if ok else None)
+            continue
+        clock.advance(delay)
+        epoch = pacer.start(ticket, delay)
+        ok = bucket.allow(clock.now + 0.01 + 0.01 * jitter.random())
+        answer = clock.now + 0.02 + 0.01 * jitter.random()
+        heapq.heappush(answers, (answer, sent, epoch, ok))
+        sent += 1
+        refused += not ok
+        ticket = pacer.reserve()
+    return sent, refused, pacer
+
+
+@pytest.mark.parametrize(
+    ("limit", "ceiling"), [(2, 20), (2, 100), (5, 20), (5, 100), (10, 20), (10, 100), (25, 100)]
+)
+def test_against_a_token_bucket_429s_stay_rare_and_the_pace_near_the_limit(
+    limit: float, ceiling: float
+) -> None:
+    # Issue 11's goal on a fake clock: two simulated minutes against a store's limiter
+    # (the local store's token bucket), the ceiling above the store's limit.
+    seconds = 120.0
+    sent, refused, pacer = simulate(limit, ceiling, seconds)
+    assert refused <= 0.05 * sent  # 429s at most 5% of the requests
+    assert (sent - refused) / seconds >= 0.85 * limit  # near the limit, not far below it
+    assert pacer.lowest >= 0.7 * limit  # never thrown far below it
+    assert len(pacer.decreases) <= sent / pacing.QUIET_REQUESTS + 1  # one probe per quiet
