@@ -569,6 +569,7 @@ def full_validation(field_type: str, validation: Any) -> dict[str, dict[str, Any
 
 # ------------------------------------------------------------------------ regex and schema
 
+
 @functools.cache
 def _re2() -> tuple[Any, Any]:
     """RE2 and its options, imported on first use (`validate` of files without Custom API
