@@ -121,6 +121,47 @@ def _unique(items: list[Any]) -> bool:
 
 # --- the compiler ------------------------------------------------------------------------------
 
+_OBJECT_KEYWORDS = frozenset(
+    {"properties", "patternProperties", "additionalProperties", "required"}
+)
+
+
+def _all(checks: list[Check]) -> Check:
+    """The conjunction of `checks`."""
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        one, two = checks
+        return lambda value: one(value) and two(value)
+
+    def all_of(value: Any) -> bool:
+        for check in checks:  # noqa: SIM110 (a loop: no generator per call)
+            if not check(value):
+                return False
+        return True
+
+    return all_of
+
+
+def _discriminated(schema: Any) -> tuple[str, str] | None:
+    """(key, const) of `{if: {properties: {key: {const: "C"}}, required: [key]}, then: ...}`
+    (exactly that, with a string const), else None."""
+    if not isinstance(schema, dict) or set(schema) != {"if", "then"}:
+        return None
+    condition = schema["if"]
+    if not isinstance(condition, dict) or set(condition) != {"properties", "required"}:
+        return None
+    properties, required = condition["properties"], condition["required"]
+    if not isinstance(properties, dict) or len(properties) != 1 or not isinstance(required, list):
+        return None
+    ((key, const_schema),) = properties.items()
+    if required != [key] or not isinstance(const_schema, dict) or set(const_schema) != {"const"}:
+        return None
+    const = const_schema["const"]
+    return (key, const) if isinstance(const, str) else None
+
 
 def _always(_value: Any) -> bool:
     return True
@@ -143,23 +184,54 @@ class _Compiler:
         if not isinstance(schema, dict):
             raise Unsupported(repr(schema))
         checks: list[Check] = []
+        merged = self.object_check(schema)
+        if merged is not None:
+            checks.append(merged)
         for keyword, argument in schema.items():
             if keyword in _ANNOTATIONS or keyword in ("then", "else"):
                 continue  # evaluated with `if`
+            if merged is not None and keyword in _OBJECT_KEYWORDS:
+                continue  # evaluated together, in one pass over the object
             method = getattr(self, "k_" + keyword.lstrip("$"), None)
             if method is None:
                 raise Unsupported(keyword)
             checks.append(method(argument, schema))
-        if not checks:
-            return _always
-        if len(checks) == 1:
-            return checks[0]
-        first, *rest = checks
+        return _all(checks)
 
-        def all_of(value: Any) -> bool:
-            return first(value) and all(check(value) for check in rest)
+    def object_check(self, schema: Mapping[str, Any]) -> Check | None:
+        """`properties`, `patternProperties`, `additionalProperties` and `required` of one
+        schema as one check: one look at each key of the object rather than one per keyword
+        (issue 16: the compiled check is most of `validate`'s time for a valid document)."""
+        if not _OBJECT_KEYWORDS.intersection(schema):
+            return None
+        properties = {name: self.compile(s) for name, s in schema.get("properties", {}).items()}
+        patterns = [
+            (re.compile(p), self.compile(s)) for p, s in schema.get("patternProperties", {}).items()
+        ]
+        extra = self.compile(schema.get("additionalProperties", True))
+        required = list(schema.get("required", ()))
 
-        return all_of
+        def check(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return True
+            for name in required:
+                if name not in value:
+                    return False
+            for key, item in value.items():
+                test = properties.get(key)
+                if test is not None and not test(item):
+                    return False
+                matched = False
+                for pattern, pattern_test in patterns:
+                    if pattern.search(key):
+                        matched = True
+                        if not pattern_test(item):
+                            return False
+                if test is None and not matched and not extra(item):
+                    return False
+            return True
+
+        return check
 
     # references
 
@@ -204,8 +276,36 @@ class _Compiler:
         return lambda value: equal(value, const)
 
     def k_allOf(self, schemas: Any, _schema: Mapping[str, Any]) -> Check:
-        checks = [self.compile(s) for s in schemas]
-        return lambda value: all(check(value) for check in checks)
+        branches: dict[str, dict[str, Any]] = {}  # discriminator key -> const -> `then`
+        checks: list[Check] = []
+        for s in schemas:
+            found = _discriminated(s)
+            if found is not None and found[1] not in branches.get(found[0], {}):
+                branches.setdefault(found[0], {})[found[1]] = s["then"]
+            else:
+                checks.append(self.compile(s))
+        for key, thens in branches.items():
+            checks.append(self.dispatch(key, {c: self.compile(t) for c, t in thens.items()}))
+        return _all(checks)
+
+    @staticmethod
+    def dispatch(key: str, thens: dict[str, Check]) -> Check:
+        """`allOf: [{if: {properties: {key: {const: C}}, required: [key]}, then: T}, ...]`:
+        the `then` of the one const the object's `key` equals; for a value that is not an
+        object every `if` holds (its keywords only constrain objects), so every `then` applies.
+        """
+        every = _all(list(thens.values()))
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return every(value)
+            chosen = value.get(key)
+            if not isinstance(chosen, str):
+                return True  # no string const equals it (`equal`)
+            test = thens.get(chosen)
+            return test is None or test(value)
+
+        return check
 
     def k_anyOf(self, schemas: Any, _schema: Mapping[str, Any]) -> Check:
         checks = [self.compile(s) for s in schemas]
@@ -226,52 +326,6 @@ class _Compiler:
         return lambda value: then(value) if test(value) else otherwise(value)
 
     # objects
-
-    def k_properties(self, properties: Any, _schema: Mapping[str, Any]) -> Check:
-        checks = [(name, self.compile(s)) for name, s in properties.items()]
-
-        def check(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return True
-            return all(test(value[name]) for name, test in checks if name in value)
-
-        return check
-
-    def k_patternProperties(self, patterns: Any, _schema: Mapping[str, Any]) -> Check:
-        checks = [(re.compile(p), self.compile(s)) for p, s in patterns.items()]
-
-        def check(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return True
-            return all(
-                test(item)
-                for key, item in value.items()
-                for pattern, test in checks
-                if pattern.search(key)
-            )
-
-        return check
-
-    def k_additionalProperties(self, extra: Any, schema: Mapping[str, Any]) -> Check:
-        known = frozenset(schema.get("properties", {}))
-        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-        test = self.compile(extra)
-
-        def check(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return True
-            for key, item in value.items():
-                if key in known or any(p.search(key) for p in patterns):
-                    continue
-                if not test(item):
-                    return False
-            return True
-
-        return check
-
-    def k_required(self, names: Any, _schema: Mapping[str, Any]) -> Check:
-        required = list(names)
-        return lambda value: not isinstance(value, dict) or all(n in value for n in required)
 
     def k_dependentRequired(self, dependencies: Any, _schema: Mapping[str, Any]) -> Check:
         pairs = [(name, list(needs)) for name, needs in dependencies.items()]
