@@ -13,6 +13,8 @@ is the one place that catches these, prints `str(error)` and exits with `error.e
     │   ├── ConflictError        409
     │   │   └── ConcurrentChangeError  a duplicate create whose live object differs
     │   ├── ValidationApiError   400/422
+    │   ├── ListTooLongError     a list longer than `page[offset]` can reach
+    │   ├── IncompleteListError  a list whose records do not add up to its total
     │   ├── RateLimitedError     429 once retries are exhausted
     │   └── ServerError          5xx once retries are exhausted
     ├── TransportError       timeouts and connection failures once retries are exhausted
@@ -143,6 +145,42 @@ class RateLimitedError(ApiError):
 
 class ServerError(ApiError):
     """The server failed (5xx) on every attempt."""
+
+
+class ListTooLongError(ApiError):
+    """A list holds more records than `page[offset]` can reach (§2.2: at most 10,000).
+
+    Raised after the first page, before any other is asked for: the caller reads the list
+    another way (the reader lists fields per flow) or reports it."""
+
+    def __init__(self, path: str, total: int | None, max_offset: int, page_size: int) -> None:
+        counted = f"{total} records" if total is not None else "more records"
+        super().__init__(
+            "GET",
+            path,
+            200,
+            "List too long",
+            f"the store reports {counted}, but page[offset] stops at {max_offset} (epcc-api.md "
+            f"2.2), so a list can show at most {max_offset + page_size}",
+        )
+        self.total = total
+
+
+class IncompleteListError(ApiError):
+    """The records of a list do not add up to the `meta.results.total` the store reported."""
+
+    def __init__(self, path: str, read: int, total: int) -> None:
+        super().__init__(
+            "GET",
+            path,
+            200,
+            "Incomplete list",
+            f"read {read} records but the store reports {total} (meta.results.total): the list "
+            "changed while it was read, or the store did not serve every page; nothing is "
+            "planned or written from a partial list, run again",
+        )
+        self.read = read
+        self.total = total
 
 
 class TransportError(ProvisionerError):

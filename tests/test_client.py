@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
+from support_api import ApiClient
 
 from provisioner.client import Client, ClientConfig
 from provisioner.errors import (
@@ -191,7 +192,7 @@ def test_every_flow_and_field_method_round_trips(local_store: Store) -> None:
 
 
 def test_customers_and_entries_round_trip(local_store: Store) -> None:
-    async def action(client: Client) -> None:
+    async def action(client: ApiClient) -> None:
         customers = await client.create_flow({**flow_attrs("customers"), "slug": "customers"})
         await client.create_field(customers["id"], field_attrs("delivery_details"))
         ron = await client.create_customer(
@@ -209,7 +210,11 @@ def test_customers_and_entries_round_trip(local_store: Store) -> None:
         assert (await client.get_entry("notes", entry["id"]))["text"] == "hello"
         assert [e["id"] for e in await client.list_entries("notes")] == [entry["id"]]
 
-    with_client(config(local_store), action)
+    async def main() -> None:
+        async with ApiClient(config(local_store)) as client:
+            await action(client)
+
+    asyncio.run(main())
 
 
 def test_a_lost_customer_create_is_adopted_despite_keys_the_store_drops(

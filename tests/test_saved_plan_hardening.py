@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from support import Cli
+from support_api import ApiClient
 
 from provisioner.client import Client, ClientConfig
 
@@ -44,11 +45,11 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def _client(store: Any) -> Client:
+def _client(store: Any) -> ApiClient:
     config = ClientConfig(
         base_url=store.base_url, client_id=store.client_id, client_secret=store.client_secret
     )
-    return Client(config)
+    return ApiClient(config)
 
 
 async def _flow_id(client: Client, slug: str) -> str:

@@ -7,10 +7,10 @@ It is refreshed 60 s before it expires (the epcc-cli rule, §1.2), and when a re
 answered 401 anyway (a revoked token, clock trouble) the token is refreshed once and the
 request sent again (the js-sdk `reauth` rule, §1.2).
 
-Fetching is delegated to a coroutine supplied by `provisioner.client`, so the token call goes
-through the same rate limit, retries and error mapping as every other request. The token value
-never appears in a repr, an error or a log line: `TokenAuth.secrets()` lists the values the
-client's log redaction must hide.
+Fetching is delegated to a coroutine supplied by `provisioner.client.session`, so the token
+call goes through the same rate limit, retries and error mapping as every other request. The
+token value never appears in a repr, an error or a log line: `TokenAuth.secrets()` lists the
+values the client's log redaction must hide.
 """
 
 from __future__ import annotations
