@@ -19,6 +19,15 @@ Concurrent applies of the same files cooperate: a create another writer made fir
 by the client when it holds the attributes we sent (`ConcurrentChangeError` otherwise: plan
 again), and a delete someone else made first counts as done.
 
+An operation whose request failed on the store's side (5xx answers or lost answers, after the
+client's own budget of attempts) is set aside and run again, at most `OPERATION_ROUNDS` times
+in all, as soon as another operation succeeds (or, for the last ones, when any operation of
+the run succeeded): the store is taking writes, so the failure was bad luck, not a broken
+store (a frozen, full or read-only store, where nothing succeeds, gets no second round and
+costs no extra time). Running an
+operation again is safe: a create adopts the object a lost answer left behind (client), an
+update is idempotent and a delete answered 404 is done.
+
 A failed operation stops only what depends on it, as Terraform walks its graph: every
 operation that does not depend on it (other flows, other fields of the same flow) still runs;
 its dependants, direct and transitive, are skipped and reported (`SKIPPED` events, naming the
@@ -35,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,7 +56,9 @@ from provisioner.errors import (
     NotFoundError,
     PlanFormatError,
     ProvisionerError,
+    ServerError,
     StalePlanError,
+    TransportError,
     UnsafePlanError,
 )
 from provisioner.graph import dependencies, ordered
@@ -62,7 +74,12 @@ from provisioner.plan import (
     flow_key,
 )
 
+log = logging.getLogger(__name__)
+
 DEFAULT_PARALLELISM = 8
+# How many times an operation runs at most when its failures are the store's transient ones
+# (issue 17: 50% failed and 30% lost answers converge in one apply).
+OPERATION_ROUNDS = 3
 # After an interrupt, how long the requests in flight get to finish before they are abandoned.
 INTERRUPT_GRACE_SECONDS = 5.0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
@@ -288,6 +305,7 @@ async def apply_plan(
     allow_destructive: bool = False,
     on_event: EventCallback | None = None,
     interrupt_grace: float = INTERRUPT_GRACE_SECONDS,
+    rounds: int = OPERATION_ROUNDS,
 ) -> ApplyResult:
     """Run every operation of `plan` in dependency order, `parallelism` at a time.
 
@@ -295,7 +313,8 @@ async def apply_plan(
     `ApplyError` when an operation failed: after everything that did not depend on a failed
     operation ran, and with the skipped dependants listed. Cancelled (an interrupt), it starts
     nothing new, gives the operations in flight `interrupt_grace` seconds to finish, cancels
-    the rest and raises `ApplyInterrupted`.
+    the rest and raises `ApplyInterrupted`. An operation the store failed transiently runs
+    `rounds` times at most (see the module's docstring).
     """
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
@@ -325,6 +344,9 @@ async def apply_plan(
             dependents[before].append(index)
     ready: list[int] = [index for index in range(total) if waiting[index] == 0]
     running: dict[asyncio.Task[None], int] = {}
+    started = dict.fromkeys(range(total), 0)  # times each operation was started
+    # Failed transiently, waiting for another operation to succeed before running again.
+    deferred: dict[int, BaseException] = {}
     applied: list[Operation] = []
     failed: list[tuple[Operation, BaseException]] = []
     skipped: list[tuple[Operation, str]] = []
@@ -351,6 +373,7 @@ async def apply_plan(
         ready.sort()
         while ready and len(running) < parallelism:
             index = ready.pop(0)
+            started[index] += 1
             emit(ApplyEvent(EventKind.STARTED, index, total, operations[index]))
             running[asyncio.create_task(run.execute(operations[index]))] = index
         if not running:
@@ -371,14 +394,31 @@ async def apply_plan(
             if error is None:
                 applied.append(op)
                 emit(ApplyEvent(EventKind.SUCCEEDED, index, total, op))
+                ready.extend(deferred)  # the store takes writes: run them again
+                deferred.clear()
                 for dependant in dependents[index]:
                     waiting[dependant] -= 1
                     if waiting[dependant] == 0 and dependant not in held:
                         ready.append(dependant)
+            elif isinstance(error, ServerError | TransportError) and started[index] < rounds:
+                log.info(
+                    "%s failed (%s); it runs again once another succeeds", op.describe(), error
+                )
+                deferred[index] = error
             else:
                 failed.append((op, error))
                 emit(ApplyEvent(EventKind.FAILED, index, total, op, str(error)))
                 skip_dependants(index)
+        if not running and not ready and applied:
+            ready.extend(deferred)  # the last ones: the store took writes in this run
+            deferred.clear()
+        if not running and not ready:
+            # Nothing succeeded in this run: their failures stand (a broken store).
+            for index, error in sorted(deferred.items()):
+                failed.append((operations[index], error))
+                emit(ApplyEvent(EventKind.FAILED, index, total, operations[index], str(error)))
+                skip_dependants(index)
+            deferred.clear()
 
     if failed:
         raise ApplyError(

@@ -149,7 +149,8 @@ def test_a_run_stopped_by_failures_is_finished_by_the_next(cli: Cli, tmp_path: P
     client_id, secret = local_credentials(db)
 
     async def flaky_apply(base_url: str) -> ApplyError:
-        # One attempt per request: the store's failures reach the applier instead of retries.
+        # One attempt per request and one round per operation: the store's failures reach
+        # the applier instead of retries, and stop the operations they hit.
         config = ClientConfig(
             base_url=base_url, client_id=client_id, client_secret=secret, max_attempts=1
         )
@@ -157,7 +158,7 @@ def test_a_run_stopped_by_failures_is_finished_by_the_next(cli: Cli, tmp_path: P
             live = await read_live_state(client)
             plan = make_plan(load_desired([desired]), live)
             with pytest.raises(ApplyError) as caught:
-                await apply_plan(client, plan, parallelism=1)
+                await apply_plan(client, plan, parallelism=1, rounds=1)
             return caught.value
 
     # Failures only on writes' answers would be ideal; fail_rate hits every request, so the
