@@ -42,12 +42,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from provisioner.epcc.flows import CORE_FLOW_SLUGS
 from provisioner.localstore import validation
 from provisioner.localstore.auth import Tokens, ensure_credentials, same
+from provisioner.localstore.errors import NotAllowed, NotFound, StoreError
 from provisioner.localstore.faults import Faults, LostWrite
 from provisioner.localstore.problems import (
     Problem,
+    error_answer,
     error_response,
     json_response,
-    problem_response,
 )
 from provisioner.localstore.settings import DEFAULT_SETTINGS, StoreSettings
 from provisioner.localstore.storage import (
@@ -588,12 +589,10 @@ def core_flow(slug: str) -> bool:
     return slug in CORE_FLOW_SLUGS
 
 
-def core_entries_are_managed(slug: str) -> Problem:
+def core_entries_are_managed(slug: str) -> NotAllowed:
     """3.4: "Entries for core flows are managed automatically" - not through /entries."""
-    return Problem(
-        405,
-        f'Entries of the core flow "{slug}" are managed through its resource, not /entries.',
-        "Method Not Allowed",
+    return NotAllowed(
+        f'Entries of the core flow "{slug}" are managed through its resource, not /entries.'
     )
 
 
@@ -657,13 +656,11 @@ async def entry_endpoint(request: Request) -> Response:
         if request.method != "GET":
             raise core_entries_are_managed(slug)
         if slug != "customers":
-            raise Problem(404, "The requested entry could not be found", "Entry not found")
+            raise NotFound("entry")
         try:
             fields, customer = await run(ctx.storage.get_customer, entry_id)
-        except Problem as error:
-            raise Problem(
-                404, "The requested entry could not be found", "Entry not found"
-            ) from error
+        except StoreError as error:
+            raise NotFound("entry") from error
         return json_response({"data": render_core_entry(request, flow, fields, customer)})
     if request.method == "PUT":
         data = validation.data_object(await read_json(request), "entry")
@@ -804,9 +801,10 @@ def routes() -> list[BaseRoute]:
 # --------------------------------------------------------------------------------------- app
 
 
-async def on_problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Problem)
-    return problem_response(exc)
+async def on_error(request: Request, exc: Exception) -> Response:
+    """A domain error or a `Problem`, in the words of the API the request belongs to."""
+    assert isinstance(exc, StoreError | Problem)
+    return error_answer(exc, request.url.path)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
@@ -825,7 +823,8 @@ def create_app(db_path: str | Path, settings: StoreSettings = DEFAULT_SETTINGS) 
     """A local store over the SQLite database at `db_path` (created if missing)."""
     ctx = StoreContext(db_path, settings)
     handlers: Mapping[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        Problem: on_problem,
+        Problem: on_error,
+        StoreError: on_error,
         HTTPException: on_http_exception,
     }
     app = Starlette(

@@ -7,8 +7,9 @@
 - `/v2/settings/extensions/specifications/openapi`: the generated spec of `/v2/extensions`.
 
 Bodies are checked by `provisioner.custom_api_rules` (400 naming every violation); what needs
-the stored state is checked by `ExtensionsStorage`. Errors use this spec's body, whose `status`
-is a string (`{"errors": [{"status": "400", "title": ..., "detail": ...}]}`, SPEC Errors), and
+the stored state is checked by `ExtensionsStorage`. Errors (`problems.error_answer`, by the
+path) use this spec's body, whose `status` is a string
+(`{"errors": [{"status": "400", "title": ..., "detail": ...}]}`, SPEC Errors), and
 validation is 400, not the flows' 422. Lists page, filter and sort as the spec says
 (`page[limit]` <= 100, `page[offset]` <= 10,000, `filter=op(attr,value):...`, `sort`).
 """
@@ -16,7 +17,6 @@ validation is 400, not the flows' 422. Lists page, filter and sort as the spec s
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 import uuid
@@ -32,13 +32,14 @@ from starlette.routing import BaseRoute, Route
 from provisioner import custom_api_rules as rules
 from provisioner.epcc import custom_apis as facts
 from provisioner.localstore.app import base_url, context, read_json, run
+from provisioner.localstore.errors import Invalid, StoreError
 from provisioner.localstore.extensions_storage import (
     ExtensionsStorage,
     Record,
     bad_request,
     invalid,
 )
-from provisioner.localstore.problems import Problem, json_response
+from provisioner.localstore.problems import json_response
 
 Handler = Callable[[Request], Awaitable[Response]]
 INTEGER_RE = re.compile(r"-?[0-9]+")
@@ -52,28 +53,6 @@ def now_iso() -> str:
 
 def store(request: Request) -> ExtensionsStorage:
     return ExtensionsStorage(context(request).storage)
-
-
-def endpoint(handler: Handler) -> Handler:
-    """Errors of these routes in this spec's shape: `status` is a string (SPEC Errors)."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Problem as problem:
-            body = {
-                "errors": [
-                    {
-                        "status": str(problem.status),
-                        "title": problem.title,
-                        "detail": problem.detail,
-                    }
-                ]
-            }
-            return json_response(body, status=problem.status)
-
-    return wrapped
 
 
 async def data_of(request: Request, type_name: str | None) -> dict[str, Any]:
@@ -355,7 +334,6 @@ def parents_of(data: Mapping[str, Any]) -> list[dict[str, str]]:
     return [{"type": ref["type"], "id": ref["id"]} for ref in refs]
 
 
-@endpoint
 async def apis_endpoint(request: Request) -> Response:
     ext = store(request)
     if request.method == "POST":
@@ -387,7 +365,6 @@ async def apis_endpoint(request: Request) -> Response:
     return render_page(request, [render_api(request, api) for api in apis], page)
 
 
-@endpoint
 async def api_endpoint(request: Request) -> Response:
     ext = store(request)
     api_id = request.path_params["custom_api_id"]
@@ -433,7 +410,6 @@ def render_field(request: Request, field: Record) -> dict[str, Any]:
     }
 
 
-@endpoint
 async def fields_endpoint(request: Request) -> Response:
     ext = store(request)
     api_id = request.path_params["custom_api_id"]
@@ -470,7 +446,6 @@ async def fields_endpoint(request: Request) -> Response:
     return render_page(request, [render_field(request, field) for field in fields], page)
 
 
-@endpoint
 async def field_endpoint(request: Request) -> Response:
     ext = store(request)
     api_id = request.path_params["custom_api_id"]
@@ -653,7 +628,7 @@ def _list_check(flt: Filter, field: Record) -> Callable[[Record], bool]:
         for value in flt.values:
             try:
                 converted.append(typed(element, value, op))
-            except Problem:
+            except Invalid:
                 if op == "contains_all":
                     raise
         wanted = set(converted)
@@ -681,7 +656,6 @@ async def entry_body(request: Request, api_type: str) -> dict[str, Any]:
     return data
 
 
-@endpoint
 async def entries_endpoint(request: Request) -> Response:
     ext = store(request)
     key, by_slug = entry_location(request)
@@ -706,7 +680,6 @@ async def entries_endpoint(request: Request) -> Response:
     return render_page(request, [render_entry(api, fields, e, base) for e in chosen], page)
 
 
-@endpoint
 async def entry_endpoint(request: Request) -> Response:
     ext = store(request)
     key, by_slug = entry_location(request)
@@ -718,7 +691,7 @@ async def entry_endpoint(request: Request) -> Response:
         if "id" in data and data["id"] != entry_ref:
             try:
                 _, _, current = await run(ext.get_entry, key, entry_ref, by_slug=by_slug)
-            except Problem:
+            except StoreError:
                 current = None
             if current is None or data["id"] != current["id"]:
                 raise bad_request("data.id does not match the entry in the path.")
@@ -745,7 +718,6 @@ JSON_TYPES = {
 }
 
 
-@endpoint
 async def openapi_endpoint(request: Request) -> Response:
     """SPEC GetOpenAPISpecification: typed schemas for this store's `/v2/extensions/*`."""
     ext = store(request)

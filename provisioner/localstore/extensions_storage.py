@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner import custom_api_rules as rules
 from provisioner.epcc import custom_apis as facts
-from provisioner.localstore.problems import Problem
+from provisioner.localstore.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    TooLarge,
+)
 from provisioner.localstore.validation import is_uuid
 from provisioner.rules import Violation, describe
 
@@ -78,22 +84,22 @@ FIELD_KEYS = (
 )
 
 
-def bad_request(detail: str) -> Problem:
-    return Problem(400, detail, "Bad Request")
+def bad_request(detail: str) -> Invalid:
+    return Invalid(detail)
 
 
-def invalid(violations: Sequence[Violation], *prefix: str) -> Problem:
+def invalid(violations: Sequence[Violation], *prefix: str) -> Invalid:
     """400 naming every violation (`data.<prefix>.<path>: what (expected ...)`)."""
     ordered = sorted(violations, key=lambda v: (str(v.path), v.what))
     return bad_request("; ".join(v.at(*prefix).detail() for v in ordered))
 
 
-def not_found(what: str) -> Problem:
-    return Problem(404, f"{what} not found", "Not Found")
+def not_found(what: str) -> NotFound:
+    return NotFound(what)
 
 
-def conflict(detail: str) -> Problem:
-    return Problem(409, detail, "Conflict")
+def conflict(detail: str) -> Conflict:
+    return Conflict(detail)
 
 
 def etag_of(entry: Mapping[str, Any]) -> str:
@@ -482,7 +488,7 @@ class ExtensionsStorage:
                 if not api["allow_upserts"]:
                     raise not_found("Custom API Entry")
                 if if_match is not None and if_match.strip() != "*":
-                    raise Problem(412, "The entry does not exist.", "Precondition Failed")
+                    raise PreconditionFailed("The entry does not exist.")
                 if slug_field is not None and not is_uuid(key):
                     data.setdefault(slug_field["slug"], key)
                     if data[slug_field["slug"]] != key:
@@ -500,10 +506,8 @@ class ExtensionsStorage:
             live = {f["id"] for f in fields}
             size = sum(rules.value_size(v) for k, v in stored.items() if k in live)
             if size > facts.MAX_ENTRY_BYTES:
-                raise Problem(
-                    413,
-                    f"Maximum entry size reached ({size} bytes; at most {facts.MAX_ENTRY_BYTES}).",
-                    "Request Entity Too Large",
+                raise TooLarge(
+                    f"Maximum entry size reached ({size} bytes; at most {facts.MAX_ENTRY_BYTES})."
                 )
             text = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
             if create:
@@ -577,10 +581,8 @@ def check_if_match(header: str, entry: Mapping[str, Any]) -> None:
     for candidate in candidates:
         if candidate == "*" or candidate.removeprefix("W/") == current.removeprefix("W/"):
             return
-    raise Problem(
-        412,
-        f"The provided ETag '{header}', does not match the current ETag '{current}'.",
-        "Precondition Failed",
+    raise PreconditionFailed(
+        f"The provided ETag '{header}', does not match the current ETag '{current}'."
     )
 
 

@@ -1,8 +1,14 @@
-"""The local store's error answers: one exception, one body shape.
+"""The local store's error answers: the one place errors become the API's error bodies.
 
-Handlers raise `Problem(status, title, detail)`; the app turns it into the standard error body
-`{"errors": [{"status": <int>, "title": ..., "detail": ...}]}` (epcc-api.md 2.4, section 0).
-`status` is an integer, as in the flows spec's `Error` schema.
+Storage and the checks raise domain errors (`localstore.errors`); the HTTP layer raises
+`Problem(status, detail, title)` for what is wrong with the request itself (not JSON, too
+large, bad paging). `error_answer` turns either into the error body of the API the request
+belongs to:
+
+- Flows, fields, entries, customers (epcc-api.md 2.4, section 0): `{"errors": [{"status": <int>,
+  "title", "detail"}]}`, validation failures 422.
+- Commerce Extensions (section 10, SPEC Errors): the same with `status` a string, validation
+  failures 400.
 """
 
 from __future__ import annotations
@@ -12,6 +18,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
+
+from provisioner.epcc import custom_apis as extension_facts
+from provisioner.localstore.errors import (
+    Conflict,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    PreconditionFailed,
+    StoreError,
+    StoreFailure,
+    TooLarge,
+)
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"  # 2.1: what the real API sends
 
@@ -74,5 +92,60 @@ def error_response(
     return json_response(body, status=status, headers=headers)
 
 
-def problem_response(problem: Problem) -> Response:
-    return error_response(problem.status, problem.detail, problem.title)
+# Where Commerce Extensions live: their errors take that spec's shape (section 10).
+EXTENSION_PREFIXES: tuple[str, ...] = (
+    extension_facts.SETTINGS_PREFIX.rsplit("/", 1)[0] + "/",  # /v2/settings/extensions/
+    extension_facts.EXTENSIONS_PREFIX + "/",
+)
+_SIMPLE: Mapping[type[StoreError], int] = {
+    Conflict: 409,
+    NotAllowed: 405,
+    PreconditionFailed: 412,
+    TooLarge: 413,
+}
+
+
+def is_extensions_path(path: str) -> bool:
+    return path.startswith(EXTENSION_PREFIXES)
+
+
+def _flows_status(error: StoreError) -> tuple[int, str, str]:
+    """(status, title, detail) of a domain error in the flows API's words."""
+    if isinstance(error, Invalid):
+        return 422, "Failed Validation", error.detail
+    if isinstance(error, NotFound):
+        return (
+            404,
+            f"{error.kind.capitalize()} not found",
+            (f"The requested {error.kind} could not be found"),
+        )
+    if isinstance(error, StoreFailure):
+        status = 507 if error.kind == "full" else 503
+        return status, TITLES[status], error.detail
+    status = _SIMPLE.get(type(error), 500)
+    return status, TITLES.get(status, "Error"), error.detail
+
+
+def _extensions_status(error: StoreError) -> tuple[int, str, str]:
+    """(status, title, detail) in Commerce Extensions' words (SPEC Errors)."""
+    if isinstance(error, Invalid):
+        return 400, "Bad Request", error.detail
+    if isinstance(error, NotFound):
+        return 404, "Not Found", error.detail
+    if isinstance(error, TooLarge):
+        return 413, "Request Entity Too Large", error.detail
+    return _flows_status(error)
+
+
+def error_answer(error: StoreError | Problem, path: str) -> Response:
+    """The answer to a request at `path` that raised `error`."""
+    if isinstance(error, Problem):
+        status, title, detail = error.status, error.title, error.detail
+    elif is_extensions_path(path):
+        status, title, detail = _extensions_status(error)
+    else:
+        status, title, detail = _flows_status(error)
+    if is_extensions_path(path):
+        body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
+        return json_response(body, status=status)
+    return error_response(status, detail, title)

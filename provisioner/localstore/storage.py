@@ -5,7 +5,8 @@ worker threads in parallel. Writes start with `BEGIN IMMEDIATE`, which takes SQL
 lock up front: a uniqueness check and the insert that follows it cannot interleave with another
 writer, so parallel requests cannot create two flows with one slug or a 101st field (issue 3).
 UNIQUE constraints back the checks up. A method either commits everything or nothing: a
-`Problem` raised half-way rolls the transaction back (never a partial write).
+domain error (`localstore.errors`) raised half-way rolls the transaction back (never a partial
+write); the app says it in the API's words.
 
 Values of custom fields (entries and extended customers) live in one table keyed by owner id
 and field id, with `ON DELETE CASCADE` from the field: deleting a field deletes its values for
@@ -29,11 +30,15 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from provisioner.epcc.flows import CORE_FLOW_SLUGS, CORE_RESOURCE_ATTRIBUTES, MAX_FIELDS_PER_FLOW
+from provisioner.epcc.flows import (
+    CORE_FLOW_SLUGS,
+    CORE_RESOURCE_ATTRIBUTES,
+    FIELD_BODY,
+    MAX_FIELDS_PER_FLOW,
+)
+from provisioner.localstore.errors import Conflict, NotAllowed, NotFound, StoreFailure
 from provisioner.localstore.extensions_storage import EXTENSIONS_SCHEMA
-from provisioner.localstore.problems import Problem
 from provisioner.localstore.validation import check_field, failed
-from provisioner.model import FIELD_ATTRIBUTES
 
 Record = dict[str, Any]
 
@@ -42,15 +47,6 @@ TOKEN_KEY = "token_key"  # settings key of the token-signing key
 # Below this much free space, an I/O error of SQLite's is the disk being full (a WAL database
 # cannot even grow its shared-memory file to read: SQLITE_IOERR_SHMSIZE).
 DISK_FULL_BYTES = 256 * 1024
-
-
-class StoreFailure(Problem, sqlite3.OperationalError):
-    """The store's own disk or database failed (full, read-only, I/O): an answer that says so.
-
-    A `Problem` for the API (507/503 with the detail), and still the `sqlite3.OperationalError`
-    it was for callers outside a request (`serve`, the embedded store's set-up) that report
-    database errors themselves.
-    """
 
 
 def _code(error: sqlite3.Error) -> str:
@@ -137,8 +133,8 @@ CREATE TABLE IF NOT EXISTS field_values (
 CREATE INDEX IF NOT EXISTS field_values_field ON field_values (field_id);
 """
 
-# The attributes of a field kept in its JSON column (4.3), in the order they are rendered.
-FIELD_KEYS: tuple[str, ...] = FIELD_ATTRIBUTES
+# The attributes of a field kept in its JSON column (4.2, 4.3): every body key but the slug.
+FIELD_KEYS: tuple[str, ...] = tuple(a.name for a in FIELD_BODY if a.name != "slug")
 
 # 2.3 / 6: customer filters: attribute -> allowed operators.
 CUSTOMER_FILTERS: Mapping[str, frozenset[str]] = {
@@ -253,7 +249,7 @@ class Storage:
         """One transaction: committed when the block ends, rolled back if it raises.
 
         SQLite's own failures that name the store's state (a full disk, a read-only
-        database, an I/O error) become a `Problem` saying so (507 or 503), logged once until
+        database, an I/O error) become a `StoreFailure` saying so (507 or 503), logged once until
         a write succeeds again (issue 17.5).
         """
         try:
@@ -278,13 +274,13 @@ class Storage:
                 self._reported.clear()
 
     def _problem(self, error: sqlite3.OperationalError) -> StoreFailure | None:
-        """The `Problem` naming a failure of the store's own disk or database, if it is one."""
+        """The `StoreFailure` naming a failure of the store's own disk or database, if any."""
         code = _code(error)
         where = self.db_path.parent
         if code.startswith("SQLITE_FULL") or (
             code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _disk_full(where)
         ):
-            kind, status = "full", 507
+            kind = "full"
             detail = (
                 f"The local store's disk is full ({where}): {error}. Nothing was written; "
                 "free some space and try again."
@@ -292,13 +288,13 @@ class Storage:
         elif code.startswith("SQLITE_READONLY") or (
             code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _read_only_dir(where)
         ):
-            kind, status = "read-only", 503
+            kind = "read-only"
             detail = (
                 f"The local store's database is read-only ({self.db_path}): {error}. "
                 "Nothing was written; reads still work."
             )
         elif code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
-            kind, status = "io", 503
+            kind = "io"
             detail = f"The local store cannot use its database ({self.db_path}): {error}."
         else:
             return None
@@ -307,7 +303,7 @@ class Storage:
             self._reported.add(kind)
         if first:
             log.error("local store: %s (%s)", detail, code)
-        return StoreFailure(status, detail)
+        return StoreFailure(kind, detail)
 
     # ------------------------------------------------------------------------- settings
 
@@ -336,7 +332,7 @@ class Storage:
                 f"UPDATE {table} SET owner = ? WHERE id = ?", (owner, object_id)
             ).rowcount
         if not changed:
-            raise Problem(404, f"The requested {kind} could not be found")
+            raise NotFound(kind)
 
     # ---------------------------------------------------------------------------- flows
 
@@ -356,13 +352,13 @@ class Storage:
     def _flow_row(self, conn: sqlite3.Connection, flow_id: str) -> Record:
         row = conn.execute("SELECT * FROM flows WHERE id = ?", (flow_id,)).fetchone()
         if row is None:
-            raise Problem(404, "The requested flow could not be found", "Flow not found")
+            raise NotFound("flow")
         return self._flow(row)
 
     def _flow_by_slug(self, conn: sqlite3.Connection, slug: str) -> Record:
         row = conn.execute("SELECT * FROM flows WHERE slug = ?", (slug,)).fetchone()
         if row is None:
-            raise Problem(404, "The requested flow could not be found", "Flow not found")
+            raise NotFound("flow")
         return self._flow(row)
 
     def list_flows(self, limit: int, offset: int) -> tuple[list[Record], int]:
@@ -447,10 +443,8 @@ class Storage:
         with self.transaction(write=True) as conn:
             flow = self._flow_row(conn, flow_id)
             if flow["slug"] in CORE_FLOW_SLUGS:  # 3.4: core flows cannot be deleted
-                raise Problem(
-                    405,
-                    f'The core flow "{flow["slug"]}" cannot be deleted; rename its slug first.',
-                    "Method Not Allowed",
+                raise NotAllowed(
+                    f'The core flow "{flow["slug"]}" cannot be deleted; rename its slug first.'
                 )
             # Section 0: a non-core flow takes its fields, entries and their values with it.
             conn.execute(
@@ -475,7 +469,7 @@ class Storage:
     def _field_row(self, conn: sqlite3.Connection, field_id: str) -> Record:
         row = conn.execute("SELECT * FROM fields WHERE id = ?", (field_id,)).fetchone()
         if row is None:
-            raise Problem(404, "The requested field could not be found", "Field not found")
+            raise NotFound("field")
         return self._field(row)
 
     def _fields_of(self, conn: sqlite3.Connection, flow_id: str) -> list[Record]:
@@ -540,7 +534,7 @@ class Storage:
         with self.transaction(write=True) as conn:
             try:
                 flow = self._flow_row(conn, flow_id)
-            except Problem as error:  # 8.5: the flow relationship must point at a flow
+            except NotFound as error:  # 8.5: the flow relationship must point at a flow
                 raise failed(f'data.relationships.flow: no flow with id "{flow_id}".') from error
             check_field(attrs, flow["slug"], self._flow_slugs(conn))
             self._check_field_slug_free(conn, flow_id, attrs["slug"], field_id)
@@ -633,7 +627,7 @@ class Storage:
             "SELECT * FROM entries WHERE id = ? AND flow_id = ?", (entry_id, flow_id)
         ).fetchone()
         if row is None:
-            raise Problem(404, "The requested entry could not be found", "Entry not found")
+            raise NotFound("entry")
         return self._entry(row, self._values(conn, [entry_id])[entry_id])
 
     def list_entries(
@@ -682,7 +676,7 @@ class Storage:
             if create:
                 entry_id = entry_id or new_id()
                 if conn.execute("SELECT 1 FROM entries WHERE id = ?", (entry_id,)).fetchone():
-                    raise Problem(409, f'An entry with id "{entry_id}" already exists.')
+                    raise Conflict(f'An entry with id "{entry_id}" already exists.')
                 conn.execute(
                     "INSERT INTO entries (id, flow_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
                     (entry_id, flow["id"], stamp, stamp),
@@ -717,7 +711,7 @@ class Storage:
                 (f for f in self._fields_of(conn, flow["id"]) if f["slug"] == field_slug), None
             )
             if field is None:
-                raise Problem(404, "The requested field could not be found", "Field not found")
+                raise NotFound("field")
             if field["field_type"] != "relationship":
                 raise failed(f'{field_slug}: "{field_slug}" is not a relationship field.')
             current: list[dict[str, str]] = list(entry["values"].get(field["id"]) or [])
@@ -754,7 +748,7 @@ class Storage:
     def _customer_row(self, conn: sqlite3.Connection, customer_id: str) -> Record:
         row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
         if row is None:
-            raise Problem(404, "The requested customer could not be found", "Customer not found")
+            raise NotFound("customer")
         return self._customer(row, self._values(conn, [customer_id])[customer_id])
 
     def list_customers(

@@ -1,7 +1,8 @@
 """Checks of request bodies: flows, fields and their validation rules, entry and customer values.
 
-Pure functions over parsed JSON: each returns the clean attributes or raises `Problem(422)`
-with a detail naming the offending key (epcc-api.md section 0: "body validation errors 422").
+Pure functions over parsed JSON: each returns the clean attributes or raises `Invalid` with a
+detail naming the offending key (the app answers 422, epcc-api.md section 0: "body validation
+errors 422"). Nothing here imports starlette.
 The rules follow epcc-api.md 3.2 (flows), 4.2/4.4/4.5 (fields and rule shapes), 5.1 and 4.9
 (values: type, rules, required, default) and 6 (customers).
 """
@@ -15,7 +16,7 @@ from typing import Any
 from provisioner import rules
 from provisioner.epcc import Attribute
 from provisioner.epcc import flows as api
-from provisioner.localstore.problems import Problem
+from provisioner.localstore.errors import Invalid
 
 # 4.3 and section 0: what the store keeps for a key a field create leaves out.
 FIELD_DEFAULTS: Mapping[str, Any] = {
@@ -25,8 +26,8 @@ FIELD_DEFAULTS: Mapping[str, Any] = {
 _SLUG_CODES = frozenset({"slug_pattern", "reserved_field_slug", "builtin_attribute"})
 
 
-def failed(detail: str) -> Problem:
-    return Problem(422, detail, "Failed Validation")
+def failed(detail: str) -> Invalid:
+    return Invalid(detail)
 
 
 def data_object(body: Any, type_name: str) -> dict[str, Any]:
