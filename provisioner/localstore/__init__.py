@@ -20,15 +20,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from provisioner.localstore.app import STATS_ROUTE, TOKEN_ROUTE, create_app
+    from provisioner.localstore.app import create_app
     from provisioner.localstore.auth import local_credentials
+    from provisioner.localstore.context import STATS_ROUTE, TOKEN_ROUTE
     from provisioner.localstore.server import embedded_transport, running_server
     from provisioner.localstore.settings import StoreSettings
 
 # Each public name and the module that defines it.
 _PUBLIC = {
-    "STATS_ROUTE": "provisioner.localstore.app",
-    "TOKEN_ROUTE": "provisioner.localstore.app",
+    "STATS_ROUTE": "provisioner.localstore.context",
+    "TOKEN_ROUTE": "provisioner.localstore.context",
     "StoreSettings": "provisioner.localstore.settings",
     "create_app": "provisioner.localstore.app",
     "embedded_transport": "provisioner.localstore.server",
