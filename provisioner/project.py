@@ -41,6 +41,8 @@ from provisioner.tomlkeys import Key, key_positions
 PROJECT_FILE = "provisioner.toml"
 SCHEMA_FILE = "provisioner-project.schema.json"
 STATE_DIR = ".provisioner"
+# The embedded local store's database when nothing names another (`serve --db`, `--db`, `db`).
+DEFAULT_DB_PATH = Path(STATE_DIR) / "local-store.sqlite"
 
 _VARIABLE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -58,7 +60,7 @@ class Environment:
     rate_limit: float | None = None
     overlays: tuple[Path, ...] = ()
     after: tuple[str, ...] = ()
-    db: Path = Path(STATE_DIR) / "local-store.sqlite"
+    db: Path = DEFAULT_DB_PATH
 
     @property
     def embedded(self) -> bool:

@@ -29,11 +29,12 @@ import click
 from click.core import ParameterSource
 
 from provisioner.errors import TargetError
+from provisioner.project import DEFAULT_DB_PATH
 
 if TYPE_CHECKING:  # imported when a client is opened: `validate` never needs httpx (issue 16)
     from provisioner.client import Client
 
-DEFAULT_DB = Path(".provisioner") / "local-store.sqlite"
+DEFAULT_DB = DEFAULT_DB_PATH
 # The embedded store has no rate limit of its own; the client's default (sized for the real
 # API, epcc-api.md 2.5) would only slow it down.
 EMBEDDED_RATE_LIMIT = 1000.0

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import click
 from click.core import ParameterSource
 
+from provisioner.project import DEFAULT_DB_PATH
+
 if TYPE_CHECKING:
     from provisioner.localstore.auth import Credentials
 
@@ -116,7 +118,7 @@ def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
 @click.option(
     "--db",
     "db_path",
-    default=".provisioner/local-store.sqlite",
+    default=DEFAULT_DB_PATH,
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="SQLite database file (created if missing).",
