@@ -97,11 +97,11 @@ EXTENSION_PREFIXES: tuple[str, ...] = (
     extension_facts.SETTINGS_PREFIX.rsplit("/", 1)[0] + "/",  # /v2/settings/extensions/
     extension_facts.EXTENSIONS_PREFIX + "/",
 )
-_SIMPLE: Mapping[type[StoreError], int] = {
-    Conflict: 409,
-    NotAllowed: 405,
-    PreconditionFailed: 412,
-    TooLarge: 413,
+_SIMPLE: Mapping[type[StoreError], tuple[int, str]] = {
+    Conflict: (409, "Conflict"),
+    NotAllowed: (405, "Method Not Allowed"),
+    PreconditionFailed: (412, "Precondition Failed"),
+    TooLarge: (413, "Payload Too Large"),
 }
 
 
@@ -122,8 +122,8 @@ def _flows_status(error: StoreError) -> tuple[int, str, str]:
     if isinstance(error, StoreFailure):
         status = 507 if error.kind == "full" else 503
         return status, TITLES[status], error.detail
-    status = _SIMPLE.get(type(error), 500)
-    return status, TITLES.get(status, "Error"), error.detail
+    status, title = _SIMPLE.get(type(error), (500, TITLES[500]))
+    return status, title, error.detail
 
 
 def _extensions_status(error: StoreError) -> tuple[int, str, str]:
