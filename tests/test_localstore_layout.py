@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.conftest import LocalStore
 
 STORE = Path(__file__).resolve().parents[1] / "provisioner" / "localstore"
 WEB = ["starlette", "uvicorn", "httpx"]
@@ -59,3 +62,41 @@ def test_the_store_imports_only_the_facts_the_rules_and_errors(path: Path) -> No
     )
     assert outside == []
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 420, path.name
+
+
+def test_each_api_words_the_same_domain_errors_its_own_way(local_store: LocalStore) -> None:
+    """One mapping (problems.error_answer): flows answer integer statuses and 422, Commerce
+    Extensions string statuses and 400, each with its own titles."""
+    apis = "/v2/settings/extensions/custom-apis"
+    with httpx.Client(
+        base_url=local_store.base_url, headers=local_store.headers(), timeout=10
+    ) as client:
+        missing = client.get("/v2/flows/00000000-0000-4000-8000-000000000000").json()
+        assert missing["errors"][0]["status"] == 404
+        assert missing["errors"][0]["title"] == "Flow not found"
+        blank = {"type": "flow", "name": " ", "slug": "x", "description": "", "enabled": True}
+        refused = client.post("/v2/flows", json={"data": blank}).json()["errors"][0]
+        assert (refused["status"], refused["title"]) == (422, "Failed Validation")
+
+        body = {"type": "custom_api", "name": "Notes", "slug": "notes", "api_type": "notes_ext"}
+        api = client.post(apis, json={"data": body}).json()["data"]
+        again = client.post(apis, json={"data": body}).json()["errors"][0]
+        assert (again["status"], again["title"]) == ("409", "Conflict")
+        gone = client.get(f"{apis}/00000000-0000-4000-8000-000000000000").json()["errors"][0]
+        assert (gone["status"], gone["title"]) == ("404", "Not Found")
+        field = {"type": "custom_field", "name": "t", "slug": "t", "field_type": "string"}
+        client.post(f"{apis}/{api['id']}/fields", json={"data": field})
+        entry = client.post("/v2/extensions/notes", json={"data": {"type": "notes_ext", "t": "a"}})
+        put = client.put(
+            f"/v2/extensions/notes/{entry.json()['data']['id']}",
+            json={"data": {"type": "notes_ext", "t": "b"}},
+            headers={"If-Match": 'W/"stale"'},
+        )
+        stale = put.json()["errors"][0]
+        assert (put.status_code, stale["status"], stale["title"]) == (
+            412,
+            "412",
+            "Precondition Failed",
+        )
+        wrong = client.post("/v2/extensions/notes", json={"data": {"type": "notes_ext", "t": 1}})
+        assert (wrong.json()["errors"][0]["status"], wrong.status_code) == ("400", 400)
