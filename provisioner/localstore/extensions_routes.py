@@ -1,17 +1,10 @@
-"""The local store's Commerce Extensions routes (epcc-api.md 10; commerce-extensions.yaml).
+"""The local store's Commerce Extensions routes (epcc-api.md 10; commerce-extensions.yaml):
+Custom APIs (`/v2/settings/extensions/custom-apis[/{id}]`), their fields (`.../fields`), their
+entries (`.../entries` and `/v2/extensions/{slug}[/{id or url slug}]`) and the generated spec.
 
-- `/v2/settings/extensions/custom-apis[/{id}]`: Custom APIs;
-- `.../custom-apis/{id}/fields[/{field_id}]`: their fields;
-- `.../custom-apis/{id}/entries[/{entry_id}]` and `/v2/extensions/{slug}[/{id or url slug}]`:
-  their entries;
-- `/v2/settings/extensions/specifications/openapi`: the generated spec of `/v2/extensions`.
-
-Bodies are checked by `provisioner.custom_api_rules` (400 naming every violation); what needs
-the stored state is checked by `ExtensionsStorage`. Errors (`problems.error_answer`, by the
-path) use this spec's body, whose `status` is a string
-(`{"errors": [{"status": "400", "title": ..., "detail": ...}]}`, SPEC Errors), and
-validation is 400, not the flows' 422. Lists page, filter and sort as the spec says
-(`page[limit]` <= 100, `page[offset]` <= 10,000, `filter=op(attr,value):...`, `sort`).
+Bodies are checked by `provisioner.custom_api_rules`; what needs the stored state by
+`ExtensionsStorage`. Errors take this spec's body (`status` a string, validation 400; see
+`problems.error_answer`). Lists page, filter and sort as the spec says.
 """
 
 from __future__ import annotations
