@@ -54,7 +54,7 @@ def routes() -> list[BaseRoute]:
             h.relationships_endpoint,
             methods=["POST", "PUT", "DELETE"],
         ),
-        Route("/v2/customers", h.customers_endpoint, methods=COLLECTION),
+        Route("/v2/customers", h.collection_endpoint(h.CUSTOMERS), methods=COLLECTION),
         Route("/v2/customers/{customer_id}", h.item_endpoint(h.CUSTOMERS), methods=ITEM),
         *extension_routes(),  # Commerce Extensions (epcc-api.md 10)
     ]

@@ -5,7 +5,7 @@ Each kind of object is a `Resource`: the `type` its bodies carry, how it is crea
 updated, deleted and listed (storage calls, with the body checks of `validation`, run in a
 worker thread as one transaction), and how it is rendered. `collection` serves
 `GET` (a page) and `POST` (create, 201) of any of them; `item` serves `GET`, `PUT` and `DELETE`
-(204). What differs (core flows' entries, the customers' filters) is said where it differs.
+(204). What differs (core flows' entries, relationships) is said where it differs.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Resource:
     update: Callable[[Storage, Params, Data], Any]
     get: Callable[[Storage, Params], Any]
     delete: Callable[[Storage, Params], None]
-    page: Callable[[Storage, Params, int, int], tuple[list[Any], int]]
+    page: Callable[[Storage, Params, Params, int, int], tuple[list[Any], int]]  # + the query
 
 
 async def collection(request: Request, resource: Resource) -> Response:
@@ -66,7 +66,8 @@ async def collection(request: Request, resource: Resource) -> Response:
         created = await run(resource.create, storage, params, data)
         return json_response({"data": resource.render(request, created)}, status=201)
     limit, offset = page_params(request)
-    found, total = await run(resource.page, storage, params, limit, offset)
+    query = request.query_params
+    found, total = await run(resource.page, storage, params, query, limit, offset)
     items = [resource.render(request, one) for one in found]
     return render_list(request, items, total, limit, offset)
 
@@ -127,7 +128,7 @@ FLOWS = Resource(
     ),
     get=lambda s, p: s.get_flow(p["flow_id"]),
     delete=lambda s, p: s.delete_flow(p["flow_id"]),
-    page=lambda s, p, limit, offset: s.list_flows(limit, offset),
+    page=lambda s, p, q, limit, offset: s.list_flows(limit, offset),
 )
 FIELDS = Resource(
     type_name="field",
@@ -138,14 +139,14 @@ FIELDS = Resource(
     get=lambda s, p: s.get_field(p["field_id"]),
     delete=lambda s, p: s.delete_field(p["field_id"]),
     # 4.1: `GET /v2/flows/{slug}/fields` takes the flow's slug.
-    page=lambda s, p, limit, offset: s.list_fields(limit, offset, p.get("flow_slug")),
+    page=lambda s, p, q, limit, offset: s.list_fields(limit, offset, p.get("flow_slug")),
 )
 
 
 # ------------------------------------------------------------------------------------- entries
 
 
-def _entry_page(storage: Storage, params: Params, limit: int, offset: int) -> Any:
+def _entry_page(storage: Storage, params: Params, query: Params, limit: int, offset: int) -> Any:
     flow, fields, entries, total = storage.list_entries(params["flow_slug"], limit, offset)
     return [(flow, fields, entry) for entry in entries], total
 
@@ -263,17 +264,6 @@ def _write_customer(storage: Storage, customer_id: str | None, data: Data) -> An
     return storage.write_customer(customer_id, attrs, data, validation.custom_values)
 
 
-CUSTOMERS = Resource(
-    type_name="customer",
-    id_param="customer_id",
-    render=lambda request, found: render_customer(request, *found),
-    create=lambda s, p, data: _write_customer(s, None, data),
-    update=lambda s, p, data: _write_customer(s, p["customer_id"], data),
-    get=lambda s, p: s.get_customer(p["customer_id"]),
-    delete=lambda s, p: s.delete_customer(p["customer_id"]),
-    page=lambda s, p, limit, offset: ([], 0),  # listed by `customers_endpoint` (filters, sort)
-)
-
 FILTER_RE = re.compile(r'([a-z]+)\(([a-z_]+),("(?:[^"\\]|\\.)*"|[^)]*)\)')
 MAX_FILTERS = 10  # 2.3
 
@@ -303,19 +293,27 @@ def parse_filter(text: str) -> list[tuple[str, str, str]]:
     return result
 
 
-async def customers_endpoint(request: Request) -> Response:
-    if request.method == "POST":
-        return await collection(request, CUSTOMERS)
-    limit, offset = page_params(request)
-    text = request.query_params.get("filter")
+def _customer_page(storage: Storage, query: Params, limit: int, offset: int) -> Any:
+    """A page of customers, filtered (2.3) and sorted (newest first by default, 6)."""
+    text = query.get("filter")
     filters = parse_filter(text) if text else []
-    sort = request.query_params.get("sort") or "-created_at"  # 6: newest first by default
+    sort = query.get("sort") or "-created_at"
     if sort.removeprefix("-") not in CUSTOMER_SORTS:
         raise Problem(400, f"Customers cannot be sorted by {sort!r}")
-    storage = context(request).storage
-    fields, customers, total = await run(storage.list_customers, filters, sort, limit, offset)
-    items = [render_customer(request, fields, customer) for customer in customers]
-    return render_list(request, items, total, limit, offset)
+    fields, customers, total = storage.list_customers(filters, sort, limit, offset)
+    return [(fields, customer) for customer in customers], total
+
+
+CUSTOMERS = Resource(
+    type_name="customer",
+    id_param="customer_id",
+    render=lambda request, found: render_customer(request, *found),
+    create=lambda s, p, data: _write_customer(s, None, data),
+    update=lambda s, p, data: _write_customer(s, p["customer_id"], data),
+    get=lambda s, p: s.get_customer(p["customer_id"]),
+    delete=lambda s, p: s.delete_customer(p["customer_id"]),
+    page=lambda s, p, q, limit, offset: _customer_page(s, q, limit, offset),
+)
 
 
 # ------------------------------------------------------------------------------ token, stats
