@@ -35,6 +35,14 @@ TOKEN_KEY = "token_key"  # settings key of the token-signing key
 # Below this much free space, an I/O error of SQLite's is the disk being full (a WAL database
 # cannot even grow its shared-memory file to read: SQLITE_IOERR_SHMSIZE).
 DISK_FULL_BYTES = 256 * 1024
+# What a failure of the store's own disk or database says (issue 17.5), by kind.
+FAILURE_DETAILS = {
+    "full": "The local store's disk is full ({where}): {error}. Nothing was written; "
+    "free some space and try again.",
+    "read-only": "The local store's database is read-only ({path}): {error}. "
+    "Nothing was written; reads still work.",
+    "io": "The local store cannot use its database ({path}): {error}.",
+}
 
 
 def _code(error: sqlite3.Error) -> str:
@@ -243,34 +251,28 @@ class Database:
     def _problem(self, error: sqlite3.OperationalError) -> StoreFailure | None:
         """The `StoreFailure` naming a failure of the store's own disk or database, if any."""
         code = _code(error)
-        where = self.db_path.parent
-        if code.startswith("SQLITE_FULL") or (
-            code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _disk_full(where)
-        ):
-            kind = "full"
-            detail = (
-                f"The local store's disk is full ({where}): {error}. Nothing was written; "
-                "free some space and try again."
-            )
-        elif code.startswith("SQLITE_READONLY") or (
-            code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and _read_only_dir(where)
-        ):
-            kind = "read-only"
-            detail = (
-                f"The local store's database is read-only ({self.db_path}): {error}. "
-                "Nothing was written; reads still work."
-            )
-        elif code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")):
-            kind = "io"
-            detail = f"The local store cannot use its database ({self.db_path}): {error}."
-        else:
+        kind = self._failure_kind(code)
+        if kind is None:
             return None
+        detail = FAILURE_DETAILS[kind].format(
+            where=self.db_path.parent, path=self.db_path, error=error
+        )
         with self._lock:
             first = kind not in self._reported
             self._reported.add(kind)
         if first:
             log.error("local store: %s (%s)", detail, code)
         return StoreFailure(kind, detail)
+
+    def _failure_kind(self, code: str) -> str | None:
+        """ "full", "read-only" or "io" when SQLite's error `code` is the store's own failure."""
+        where = self.db_path.parent
+        io = code.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN"))
+        if code.startswith("SQLITE_FULL") or (io and _disk_full(where)):
+            return "full"
+        if code.startswith("SQLITE_READONLY") or (io and _read_only_dir(where)):
+            return "read-only"
+        return "io" if io else None
 
     # ------------------------------------------------------------------------- settings
 

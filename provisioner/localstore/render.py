@@ -26,15 +26,19 @@ def meta(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# The attributes of a flow (3.3) and of a field (4.3, every key present even when null), in
+# the order they are rendered.
+FLOW_KEYS = ("name", "slug", "description", "enabled")
+FIELD_KEYS = ("field_type", "slug", "name", "description", "required", "unique", "default",
+              "enabled", "order", "omit_null", "validation_rules")  # fmt: skip
+
+
 def render_flow(request: Request, flow: Record) -> dict[str, Any]:
     """3.3: the flow object."""
     return {
         "id": flow["id"],
         "type": "flow",
-        "name": flow["name"],
-        "slug": flow["slug"],
-        "description": flow["description"],
-        "enabled": flow["enabled"],
+        **{key: flow[key] for key in FLOW_KEYS},
         "links": {"self": f"{base_url(request)}/v2/flows/{flow['id']}"},
         "relationships": {},
         "meta": meta(flow),
@@ -46,17 +50,7 @@ def render_field(request: Request, field: Record) -> dict[str, Any]:
     return {
         "id": field["id"],
         "type": "field",
-        "field_type": field["field_type"],
-        "slug": field["slug"],
-        "name": field["name"],
-        "description": field["description"],
-        "required": field["required"],
-        "unique": field["unique"],
-        "default": field["default"],
-        "enabled": field["enabled"],
-        "order": field["order"],
-        "omit_null": field["omit_null"],
-        "validation_rules": field["validation_rules"],
+        **{key: field[key] for key in FIELD_KEYS},
         "links": {"self": f"{base_url(request)}/v2/flows/{field['flow_id']}/fields/{field['id']}"},
         "relationships": {"flow": {"data": {"type": "flow", "id": field["flow_id"]}}},
         "meta": meta(field),
