@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import math
 import time
 from collections import deque
@@ -64,6 +63,7 @@ LATENCY_WEIGHT = 0.2  # exponentially weighted moving average of answered reques
 INITIAL_LATENCY = 0.1  # seconds assumed before the first answer
 IN_FLIGHT_MARGIN = 1.5
 IN_FLIGHT_SPARE = 2
+RECHECK = 0.5  # seconds between a waiting request's looks at a rising in-flight limit
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class Pacer:
         self._after = ceiling  # the rate set by the last decrease
         self._lowest_before = ceiling  # `lowest` before it
         self._late_accepted = 0  # requests sent before it and accepted after it
-        self._changed: asyncio.Event | None = None
+        self._changed: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ the rate
 
@@ -270,9 +270,7 @@ class Pacer:
                 if delay <= 0:
                     break
                 queued = True
-                changed = self._event()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), timeout=delay)
+                await asyncio.wait({self._event()}, timeout=delay)
         except BaseException:
             self.cancel(ticket)
             raise
@@ -281,15 +279,18 @@ class Pacer:
             self.late_seconds += -delay
         return waited, self.start(ticket, waited)
 
-    def _event(self) -> asyncio.Event:
-        if self._changed is None:
-            self._changed = asyncio.Event()
+    def _event(self) -> asyncio.Future[None]:
+        """A future done at the next change (waited on with a timeout: no task per wait)."""
+        loop = asyncio.get_running_loop()
+        if self._changed is None or self._changed.get_loop() is not loop:
+            self._changed = loop.create_future()
         return self._changed
 
     def _notify(self) -> None:
         """Wake every waiter to recompute its turn (the rate or the queue changed)."""
         if self._changed is not None:
-            self._changed.set()
+            if not self._changed.done():
+                self._changed.set_result(None)
             self._changed = None
 
     # ------------------------------------------------------------------ in flight
@@ -301,36 +302,54 @@ class Pacer:
 
 
 class InFlight:
-    """A semaphore whose size follows `Pacer.in_flight_limit`, re-read whenever one is freed.
+    """A semaphore whose size follows `Pacer.in_flight_limit`: first come, first served.
 
-    `release` is synchronous, so a cancelled request always gives its place back.
+    A freed place wakes the first waiter only (not every one), and the waiters re-read the
+    limit every `RECHECK` seconds too, since it also rises with time (recovery). `release` is
+    synchronous, so a cancelled request always gives its place back.
     """
 
     def __init__(self, pacer: Pacer) -> None:
         self._pacer = pacer
         self.active = 0
-        self._freed: asyncio.Event | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
         """Wait until fewer than the current limit are in flight, then take a place."""
         pacer = self._pacer
-        began: float | None = None
-        while self.active >= pacer.in_flight_limit():
-            if began is None:
-                began = pacer.clock()
-            if self._freed is None:
-                self._freed = asyncio.Event()
-            # Re-checked now and then too: the limit also rises with time (recovery).
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._freed.wait(), timeout=0.5)
-        if began is not None:
+        if self._waiters or self.active >= pacer.in_flight_limit():
+            began = pacer.clock()
+            await self._queue()
             pacer.in_flight_waited_seconds += pacer.clock() - began
         self.active += 1
         pacer.peak_in_flight = max(pacer.peak_in_flight, self.active)
 
+    async def _queue(self) -> None:
+        """Wait in line until `_wake` gives this waiter a place."""
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(turn)
+        try:
+            while not turn.done():
+                await asyncio.wait({turn}, timeout=RECHECK)
+                self._wake()
+        except BaseException:  # cancelled: leave the line; a place given to us goes on
+            self._waiters.remove(turn)
+            self._wake()
+            raise
+        self._waiters.remove(turn)
+
+    def _wake(self) -> None:
+        """Give the free places to the first waiters (those already woken hold theirs)."""
+        free = self._pacer.in_flight_limit() - self.active
+        for turn in self._waiters:
+            if free <= 0:
+                return
+            if not turn.done():
+                turn.set_result(None)
+            free -= 1
+
     def release(self) -> None:
-        """Give a place back and let the waiters look again."""
+        """Give a place back: the first waiter takes it."""
         self.active -= 1
-        if self._freed is not None:
-            self._freed.set()
-            self._freed = None
+        if self._waiters:
+            self._wake()

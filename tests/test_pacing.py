@@ -16,7 +16,7 @@ import random
 import pytest
 
 from provisioner import pacing
-from provisioner.pacing import Pacer
+from provisioner.pacing import InFlight, Pacer
 
 
 class FakeClock:
@@ -325,3 +325,52 @@ def test_against_a_token_bucket_429s_stay_rare_and_the_pace_near_the_limit(
     assert (sent - refused) / seconds >= 0.85 * limit  # near the limit, not far below it
     assert pacer.lowest >= 0.7 * limit  # never thrown far below it
     assert len(pacer.decreases) <= sent / pacing.QUIET_REQUESTS + 1  # one probe per quiet
+
+
+def test_in_flight_places_go_first_come_first_served() -> None:
+    # On the real event loop, but nothing waits on time: every step is driven by releases.
+    async def main() -> None:
+        pacer = Pacer(100.0, max_in_flight=2)
+        places = InFlight(pacer)
+        await places.acquire()
+        await places.acquire()
+        order: list[str] = []
+
+        async def take(name: str) -> None:
+            await places.acquire()
+            order.append(name)
+
+        waiters = {name: asyncio.create_task(take(name)) for name in "abc"}
+        await asyncio.sleep(0)
+        assert places.active == 2
+        assert order == []
+        waiters["a"].cancel()  # leaves the line before its turn
+        await asyncio.sleep(0)
+        places.release()  # one place: the first one still waiting gets it, no one else
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert order == ["b"]
+        assert places.active == 2
+        places.release()
+        await waiters["c"]
+        assert order == ["b", "c"]
+        assert pacer.peak_in_flight == 2
+
+    asyncio.run(main())
+
+
+def test_a_waiter_cancelled_after_its_turn_came_gives_the_place_to_the_next() -> None:
+    async def main() -> None:
+        places = InFlight(Pacer(100.0, max_in_flight=1))
+        await places.acquire()
+        first = asyncio.create_task(places.acquire())
+        second = asyncio.create_task(places.acquire())
+        await asyncio.sleep(0)
+        places.release()  # the first waiter's turn comes ...
+        first.cancel()  # ... but it is cancelled before it runs
+        await second  # the place went on to the second
+        assert places.active == 1
+        with pytest.raises(asyncio.CancelledError):
+            await first
+
+    asyncio.run(main())
