@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 # Tracked objects allocated during a pause past which they are frozen when it ends.
-FREEZE_ABOVE = 200_000
+FREEZE_ABOVE = 50_000
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -20,24 +20,23 @@ Decisions, in the words of the issue:
   deletes the live fields a flow's file does not mention; without it they are `unmanaged`;
 - core flows (3.4) are never deleted; undeclared live flows are ignored.
 
-Pure: no I/O. The operations come back in dependency order (graph.py).
+Pure: no I/O. The operations come back in dependency order (graph.py). Split by job: the
+attribute differences are `attrdiff.py`, the safety of updates `safety.py`, the checks around
+a plan (relationship targets, fields per flow) `planchecks.py`; their public names are
+importable from here too.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
-from provisioner.errors import PlanError
+from provisioner.attrdiff import attribute_changes
 from provisioner.gcpause import without_gc
 from provisioner.graph import ordered
 from provisioner.model import (
-    CORE_RELATIONSHIP_TARGETS,
     FIELD_ATTRIBUTES,
     FLOW_ATTRIBUTES,
-    MAX_FIELDS_PER_FLOW,
     Field,
     Flow,
     State,
@@ -49,7 +48,6 @@ from provisioner.normalize import (
     flow_attributes,
     flow_fields_fingerprint,
     flow_fingerprint,
-    relationship_targets,
 )
 from provisioner.plan import (
     AttributeChange,
@@ -61,6 +59,23 @@ from provisioner.plan import (
     fields_key,
     flow_key,
 )
+from provisioner.planchecks import (
+    check_field_limit,
+    check_relationship_targets,
+    note_dangling_relationships,
+    undeclared_targets,
+)
+from provisioner.safety import classify_field_update, classify_flow_update
+
+__all__ = [
+    "PlanOptions",
+    "attribute_changes",
+    "check_relationship_targets",
+    "classify_field_update",
+    "classify_flow_update",
+    "plan",
+    "undeclared_targets",
+]
 
 
 @dataclass(frozen=True)
@@ -79,49 +94,6 @@ class PlanOptions:
 def plan(desired: State, live: State, options: PlanOptions = PlanOptions()) -> Plan:
     """The operations that make `live` match `desired`, in dependency order."""
     return _Planner(desired, live, options).run()
-
-
-def undeclared_targets(desired: State) -> list[tuple[str, str, str]]:
-    """(flow, field, target) of every relationship whose target is neither a core resource
-    nor a flow declared in `desired`: a flow the live store may hold (issue 10 item 16).
-    `validate` cannot check these offline; `plan` checks them against the store."""
-    found = []
-    for flow_slug, flow in sorted(desired.flows.items()):
-        if flow.absent:
-            continue
-        for field_slug, field in sorted(flow.fields.items()):
-            if field.absent:
-                continue
-            for target in _targets(field):
-                if target not in CORE_RELATIONSHIP_TARGETS and target not in desired.flows:
-                    found.append((flow_slug, field_slug, target))
-    return found
-
-
-def _targets(field: Field) -> tuple[str, ...]:
-    """`relationship_targets(field_attributes(field))` without the canonical copy (a `to` is a
-    string either way): 50,000 fields are checked before every plan (issue 16)."""
-    return tuple(
-        rule["to"]
-        for rule in field.validation_rules
-        if isinstance(rule, Mapping) and isinstance(rule.get("to"), str)
-    )
-
-
-def check_relationship_targets(desired: State, live: State) -> None:
-    """Refuse relationships to flows that neither the files nor the store hold (the commands
-    call it before planning files: `validate` could not check these targets offline)."""
-    missing = [
-        f"{flow}.{field} -> {target}"
-        for flow, field, target in undeclared_targets(desired)
-        if target not in live.flows
-    ]
-    if missing:
-        raise PlanError(
-            "relationship targets that are neither declared in the files nor flows of the "
-            "store: " + ", ".join(missing) + ". Declare those flows, or point at a flow or a "
-            "singular core resource that exists."
-        )
 
 
 # -- the planner ------------------------------------------------------------------------------
@@ -150,42 +122,13 @@ class _Planner:
     def run(self) -> Plan:
         for flow_slug in self.flow_slugs:
             self._plan_flow(self.desired.flows[flow_slug], self.live.flows.get(flow_slug))
-        self._note_dangling_relationships()
-        self._check_field_limit()
+        note_dangling_relationships(self.live, self.operations)
+        check_field_limit(self.live, self.operations)
         return Plan(
             operations=tuple(ordered(self.operations)),
             unmanaged=tuple(sorted(self.unmanaged)),
             fingerprints=dict(sorted(self.fingerprints.items())),
         )
-
-    def _check_field_limit(self) -> None:
-        """Refuse a plan that would leave a flow with more than 100 fields (4.2).
-
-        The API would refuse the creates one by one in the middle of an apply; unmanaged live
-        fields count too, which a reviewer cannot see from the files alone.
-        """
-        counts = {slug: len(flow.fields) for slug, flow in self.live.flows.items()}
-        for op in self.operations:
-            if op.kind is OpKind.CREATE_FIELD:
-                counts[op.flow_slug] = counts.get(op.flow_slug, 0) + 1
-            elif op.kind is OpKind.DELETE_FIELD:
-                counts[op.flow_slug] -= 1
-            elif op.kind is OpKind.REPLACE_FIELD and op.from_flow_slug is not None:
-                counts[op.from_flow_slug] -= 1
-                counts[op.flow_slug] = counts.get(op.flow_slug, 0) + 1
-        over = sorted(slug for slug, count in counts.items() if count > MAX_FIELDS_PER_FLOW)
-        if over:
-            raise PlanError(
-                "; ".join(
-                    f"flow {slug} would hold {counts[slug]} fields after this plan "
-                    f"({len(self.live.flows[slug].fields) if slug in self.live.flows else 0} "
-                    "in the store now, unmanaged ones included)"
-                    for slug in over
-                )
-                + f". The API allows at most {MAX_FIELDS_PER_FLOW} fields per flow: delete "
-                "fields (`state: absent`, or `prune: true` for the unmanaged ones) or declare "
-                "fewer."
-            )
 
     # -- renames and moves -----------------------------------------------------------------
 
@@ -406,34 +349,6 @@ class _Planner:
             touched={field_key(live_flow.slug, live_field.slug): field_fingerprint(live_field)},
         )
 
-    def _note_dangling_relationships(self) -> None:
-        """Say so when a deleted flow stays the target of live relationship fields.
-
-        Only fields the plan leaves alone qualify (undeclared, or in undeclared flows): a
-        declared field cannot point at an absent flow (config.py), so it has its own operation.
-        """
-        if not any(op.kind is OpKind.DELETE_FLOW for op in self.operations):
-            return
-        handled = {
-            field_key(op.from_flow_slug or op.flow_slug, op.from_slug or op.field_slug)
-            for op in self.operations
-            if op.field_slug is not None
-        }
-        for index, op in enumerate(self.operations):
-            if op.kind is not OpKind.DELETE_FLOW:
-                continue
-            dangling = [
-                f"{live_flow.slug}.{live_field.slug}"
-                for live_flow in sorted(self.live.flows.values(), key=lambda f: f.slug)
-                if live_flow.slug != op.flow_slug
-                for live_field in sorted(live_flow.fields.values(), key=lambda f: f.slug)
-                if op.flow_slug in relationship_targets(field_attributes(live_field))
-                and field_key(live_flow.slug, live_field.slug) not in handled
-            ]
-            if dangling:
-                reason = "relationship fields left pointing at it: " + ", ".join(dangling)
-                self.operations[index] = replace(op, reasons=(*op.reasons, reason))
-
     def _add(
         self,
         op: Operation,
@@ -456,223 +371,3 @@ def _source(flow_slug: str, item: str) -> _Place:
 
 
 # -- attribute changes ------------------------------------------------------------------------
-
-
-def attribute_changes(
-    before: Mapping[str, Any], after: Mapping[str, Any], order: Sequence[str]
-) -> tuple[AttributeChange, ...]:
-    """The differences of two canonical attribute dicts, as our own `AttributeChange`s.
-
-    Paths look like `name`, `validation_rules[0].options.to`. A change inside a list of plain
-    values (enum options) is reported on the whole list, which reads better than indices.
-    Validation rules are matched by type (a field holds at most one rule of each type, 4.5),
-    so rules in another order are no change, and a changed rule shows alone, at its index in
-    the desired list (a removed one at its live index).
-    """
-    if _canonical_json(before) == _canonical_json(after):
-        # Most compared objects are in sync; JSON text tells 1, 1.0 and true apart as DeepDiff
-        # does, at a fraction of its cost (10,000 fields: BENCHMARKS.md, planner).
-        return ()
-    keyed_before, keyed_after = _rules_by_type(before), _rules_by_type(after)
-    if keyed_before is not None and keyed_after is not None:
-        old = {**before, RULES: keyed_before}
-        new = {**after, RULES: keyed_after}
-    else:  # a duplicated rule type (never from valid files): compare the lists as they are
-        old, new = dict(before), dict(after)
-    from deepdiff import DeepDiff  # only for objects that differ: `validate` never needs it
-
-    diff = DeepDiff(old, new, view="tree")
-    found: set[tuple[Any, ...]] = set()
-    for report in diff.values():
-        for level in report:
-            path = tuple(level.path(output_format="list"))
-            found.add(_collapse(path, old, new))
-    rank = {name: index for index, name in enumerate(order)}
-    shown = sorted(
-        ((_indexed(p, before, after), p) for p in found),
-        key=lambda item: (rank.get(str(item[0][0]), len(rank)), _sort_key(item[0])),
-    )
-    return tuple(
-        AttributeChange(_format_path(display), _lookup(old, p), _lookup(new, p))
-        for display, p in shown
-    )
-
-
-RULES = "validation_rules"
-
-
-def _rules_by_type(attributes: Mapping[str, Any]) -> dict[str, Any] | None:
-    """`validation_rules` keyed by rule type; None when a type repeats or a rule has none."""
-    rules = attributes.get(RULES)
-    if not isinstance(rules, list):
-        return None
-    keyed: dict[str, Any] = {}
-    for rule in rules:
-        kind = rule.get("type") if isinstance(rule, Mapping) else None
-        if not isinstance(kind, str) or kind in keyed:
-            return None
-        keyed[kind] = rule
-    return keyed
-
-
-def _indexed(
-    path: tuple[Any, ...], before: Mapping[str, Any], after: Mapping[str, Any]
-) -> tuple[Any, ...]:
-    """A path into type-keyed rules as the index of that rule in the desired list (or, for a
-    rule the desired list no longer has, in the live list)."""
-    if len(path) < 2 or path[0] != RULES or not isinstance(path[1], str):
-        return path
-    for side in (after, before):
-        rules = side.get(RULES)
-        if isinstance(rules, list):
-            for index, rule in enumerate(rules):
-                if isinstance(rule, Mapping) and rule.get("type") == path[1]:
-                    return (RULES, index, *path[2:])
-    return path
-
-
-def _canonical_json(value: Mapping[str, Any]) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-_MISSING = object()
-
-
-def _lookup(value: Any, path: Sequence[Any]) -> Any:
-    """The value at `path`, or None where it does not exist (an added or removed item)."""
-    found = _find(value, path)
-    return None if found is _MISSING else found
-
-
-def _find(value: Any, path: Sequence[Any]) -> Any:
-    for step in path:
-        in_mapping = isinstance(value, Mapping) and step in value
-        in_list = isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value)
-        if not (in_mapping or in_list):
-            return _MISSING
-        value = value[step]
-    return value
-
-
-def _collapse(path: tuple[Any, ...], before: Any, after: Any) -> tuple[Any, ...]:
-    """Cut `path` at the first list it enters that holds only plain values on both sides."""
-    for depth in range(1, len(path)):
-        prefix = path[:depth]
-        sides = [_find(side, prefix) for side in (before, after)]
-        lists = [side for side in sides if side is not _MISSING]
-        if lists and all(
-            isinstance(side, list) and all(_is_scalar(v) for v in side) for side in lists
-        ):
-            return prefix
-    return path
-
-
-def _is_scalar(value: Any) -> bool:
-    return not isinstance(value, Mapping | list | tuple)
-
-
-def _format_path(path: Sequence[Any]) -> str:
-    text = ""
-    for step in path:
-        if isinstance(step, int):
-            text += f"[{step}]"
-        else:
-            text += f".{step}" if text else str(step)
-    return text
-
-
-def _sort_key(path: Sequence[Any]) -> tuple[tuple[int, Any], ...]:
-    return tuple((0, step) if isinstance(step, int) else (1, str(step)) for step in path)
-
-
-# -- safety -----------------------------------------------------------------------------------
-
-
-def classify_flow_update(
-    before: Mapping[str, Any], after: Mapping[str, Any]
-) -> tuple[Safety, tuple[str, ...]]:
-    """Disabling a flow is risky; names and descriptions are cosmetic."""
-    if before.get("enabled") and not after.get("enabled"):
-        return Safety.RISKY, ("flow is disabled",)
-    return Safety.SAFE, ()
-
-
-def classify_field_update(
-    before: Mapping[str, Any], after: Mapping[str, Any]
-) -> tuple[Safety, tuple[str, ...]]:
-    """Risky: becoming required, disabling, a new default, narrower or new rules, a new
-    relationship target, hiding nulls. The rest (name, description, order, unique, loosening)
-    is safe."""
-    reasons: list[str] = []
-    if after["required"] and not before["required"]:
-        reasons.append("becomes required: creating objects without it fails")
-    if before["enabled"] and not after["enabled"]:
-        reasons.append("field is disabled: its values are no longer applied or returned")
-    if before["default"] != after["default"]:
-        reasons.append(f"default changes: {_show(before['default'])} -> {_show(after['default'])}")
-    if after["omit_null"] and not before["omit_null"]:
-        reasons.append("omit_null: null values disappear from responses")
-    reasons.extend(_rule_reasons(before["validation_rules"], after["validation_rules"]))
-    return (Safety.RISKY if reasons else Safety.SAFE), tuple(reasons)
-
-
-def _rule_reasons(before: Sequence[Any], after: Sequence[Any]) -> list[str]:
-    """Rules are matched by type (4.5 allows one of each in practice)."""
-    old = {str(rule.get("type")): rule for rule in before if isinstance(rule, Mapping)}
-    reasons: list[str] = []
-    for rule in after:
-        if not isinstance(rule, Mapping):
-            continue
-        kind = str(rule.get("type"))
-        previous = old.get(kind)
-        if previous is None:
-            target = f" to {rule['to']}" if "to" in rule else ""
-            reasons.append(f"adds a validation rule: {kind}{target}")
-        elif kind == "enum":
-            reasons.extend(_enum_reasons(previous.get("options"), rule.get("options")))
-        elif kind == "between":
-            reasons.extend(_range_reasons(previous.get("options"), rule.get("options")))
-        elif previous.get("to") != rule.get("to"):
-            reasons.append(f"relationship target changes: {previous.get('to')} -> {rule.get('to')}")
-    return reasons
-
-
-def _enum_reasons(before: Any, after: Any) -> list[str]:
-    if not isinstance(before, list) or not isinstance(after, list):
-        return [] if before == after else ["enum options change"]
-    lost = [value for value in before if value not in after]
-    if not lost:
-        return []
-    return ["enum loses options: " + ", ".join(_show_plain(value) for value in lost)]
-
-
-def _range_reasons(before: Any, after: Any) -> list[str]:
-    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
-        return [] if before == after else ["range changes"]
-    low_before, high_before = before.get("from"), before.get("to")
-    low_after, high_after = after.get("from"), after.get("to")
-    if _raises(low_before, low_after) or _raises(high_after, high_before):
-        old = f"{_show_plain(low_before)}..{_show_plain(high_before)}"
-        new = f"{_show_plain(low_after)}..{_show_plain(high_after)}"
-        return [f"range narrows: {old} -> {new}"]
-    return []
-
-
-def _raises(low: Any, high: Any) -> bool:
-    """True when `high` is a stricter lower bound than `low` (None means unbounded)."""
-    if high is None:
-        return False
-    if low is None:
-        return True
-    try:
-        return bool(high > low)
-    except TypeError:
-        return bool(low != high)
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _show_plain(value: Any) -> str:
-    return "null" if value is None else str(value)
