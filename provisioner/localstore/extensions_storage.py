@@ -1,18 +1,14 @@
-"""Commerce Extensions in the local store's SQLite: Custom APIs, their fields and entries.
+"""Commerce Extensions in the local store's SQLite: the tables, Custom APIs and their fields.
 
-`ExtensionsStorage` wraps the store's `Storage` and uses its transactions (one per method;
+`ExtensionDefinitions` wraps the store's `Storage` and uses its transactions (one per method;
 writes take the write lock up front, so a uniqueness check and the insert after it cannot
 interleave with another writer). The tables are created with the store's own schema
-(`EXTENSIONS_SCHEMA`, appended to `storage.SCHEMA`).
-
-Entry values are kept by field id (a JSON object per entry), so renaming a field keeps its
-values and deleting one drops them for good: recreating the slug makes a new field (epcc-api.md
-10, "assume: delete loses them, rename keeps them").
+(`EXTENSIONS_SCHEMA`, appended to `database.SCHEMA`); entries are `extensions_entries`.
 
 What a definition must look like is judged by `provisioner.custom_api_rules` before anything
 here runs; this module checks what needs the stored state: duplicates (409), parents that
 exist, depth and cycles, `use_as_url_slug` only while the API has no entries, create-only
-attributes, unique and immutable values, the 64 KiB entry limit (413) and `If-Match` (412).
+attributes. Errors are domain errors (`localstore.errors`), worded by `problems.error_answer`.
 """
 
 from __future__ import annotations
