@@ -7,11 +7,13 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from provisioner.localstore import STATS_ROUTE, TOKEN_ROUTE
 from tests.conftest import LocalStore
 
 STORE = Path(__file__).resolve().parents[1] / "provisioner" / "localstore"
@@ -100,3 +102,33 @@ def test_each_api_words_the_same_domain_errors_its_own_way(local_store: LocalSto
         )
         wrong = client.post("/v2/extensions/notes", json={"data": {"type": "notes_ext", "t": 1}})
         assert (wrong.json()["errors"][0]["status"], wrong.status_code) == ("400", 400)
+
+
+def test_the_layers_apply_in_their_documented_order(
+    local_store_factory: Callable[..., LocalStore],
+) -> None:
+    """layers.LAYERS: the request id and the stats see every answer; the rate limit and
+    injected failures come before authentication, lost answers after it; the stats route is
+    exempt from the knobs."""
+    # A bucket of one request that refills once in 1,000 s: the second request is refused.
+    limited = local_store_factory(rate_limit=0.001)
+    with httpx.Client(base_url=limited.base_url, timeout=10) as client:
+        first = client.get("/v2/flows", headers=limited.headers())
+        refused = client.get("/v2/flows")  # no token: the rate limit answers before auth
+        stats = client.get(STATS_ROUTE, headers=limited.headers())  # exempt, never counted
+    assert (first.status_code, refused.status_code, stats.status_code) == (200, 429, 200)
+    assert refused.headers["x-moltin-request-id"] != first.headers["x-moltin-request-id"]
+    counted = {(r["route"], r["status"]): r["count"] for r in stats.json()["data"]["requests"]}
+    assert counted == {("/v2/flows", 200): 1, ("/v2/flows", 429): 1}
+
+    failing = local_store_factory(fail_rate=1.0, lost_write_rate=1.0, seed=3)
+    with httpx.Client(base_url=failing.base_url, timeout=10) as client:
+        failed = client.post("/v2/flows", json={"data": {"type": "flow"}})  # no token either
+        unauthorized = client.post(TOKEN_ROUTE, data={"grant_type": "implicit"})
+    assert failed.status_code in (500, 502, 503, 429)
+    if failed.status_code >= 500:  # a 5xx body names the request, as the real API does
+        request_id = failed.json()["errors"][0]["request_id"]
+        assert request_id == failed.headers["x-moltin-request-id"]
+    # The token route is exempt from injected failures and lost answers: a complete 400.
+    assert unauthorized.status_code == 400
+    assert failing.stats()["total"] == 2
