@@ -1,23 +1,26 @@
 """What one store's layers and handlers share: storage, credentials, tokens, knobs, stats.
 
 `create_app` makes one `StoreContext` per store; the handlers reach it through `context(request)`
-and the layers are given it when they are composed.
+and the layers are given it when they are composed. `run` runs a storage call in a worker
+thread; `serve_item` is the item route's shape both APIs' handlers share.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from provisioner.localstore.auth import Tokens, ensure_credentials
 from provisioner.localstore.faults import Faults
+from provisioner.localstore.problems import json_response
 from provisioner.localstore.settings import StoreSettings
 from provisioner.localstore.storage import Storage
 
@@ -59,3 +62,22 @@ def context(request: Request) -> StoreContext:
 async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """One storage transaction in a worker thread (SQLite calls block)."""
     return await run_in_threadpool(function, *args, **kwargs)
+
+
+async def serve_item(
+    request: Request,
+    update: Callable[[], Awaitable[Any]],
+    delete: Callable[[], Any],
+    get: Callable[[], Any],
+    render: Callable[[Request, Any], dict[str, Any]],
+) -> Response:
+    """`PUT` (`update` reads and checks the body, then stores it), `DELETE` (204) or `GET` one
+    object; `delete` and `get` are storage calls, run in a worker thread."""
+    if request.method == "PUT":
+        found = await update()
+    elif request.method == "DELETE":
+        await run(delete)
+        return Response(status_code=204)
+    else:
+        found = await run(get)
+    return json_response({"data": render(request, found)})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from provisioner import custom_api_rules as rules
 from provisioner.epcc import custom_apis as facts
-from provisioner.localstore.context import context, run
+from provisioner.localstore.context import context, run, serve_item
 from provisioner.localstore.errors import StoreError
 from provisioner.localstore.extensions_entries import ExtensionsStorage
 from provisioner.localstore.extensions_filters import definition_filter, entry_filter, parse_filters
@@ -61,7 +62,7 @@ def check_id(data: dict[str, Any], path_id: str) -> None:
         del data["id"]
 
 
-# ------------------------------------------------------------------------------ Custom APIs
+# ---------------------------------------------------------------------- the shared shape
 
 
 @dataclass(frozen=True)
@@ -109,16 +110,14 @@ def definition_endpoint(kind: Definition) -> Handler:
 
     async def endpoint(request: Request) -> Response:
         ext, params = store(request), request.path_params
-        if request.method == "PUT":
+
+        async def update() -> Record:
             data = await data_of(request, kind.type_name)
             check_id(data, params[kind.id_param])
-            record = await kind.update(ext, params, data)
-        elif request.method == "DELETE":
-            await run(kind.delete, ext, params)
-            return Response(status_code=204)
-        else:
-            record = await run(kind.get, ext, params)
-        return json_response({"data": kind.render(request, record)})
+            return await kind.update(ext, params, data)
+
+        delete, get = partial(kind.delete, ext, params), partial(kind.get, ext, params)
+        return await serve_item(request, update, delete, get, kind.render)
 
     return endpoint
 

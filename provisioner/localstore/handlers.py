@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,7 +23,7 @@ from starlette.responses import Response
 from provisioner.epcc.flows import CORE_FLOW_SLUGS
 from provisioner.localstore import validation
 from provisioner.localstore.auth import same
-from provisioner.localstore.context import context, run
+from provisioner.localstore.context import context, run, serve_item
 from provisioner.localstore.errors import NotAllowed, NotFound, StoreError
 from provisioner.localstore.http_io import media_type, page_params, read_body, read_json
 from provisioner.localstore.problems import Problem, json_response
@@ -75,16 +76,14 @@ async def collection(request: Request, resource: Resource) -> Response:
 async def item(request: Request, resource: Resource) -> Response:
     """`GET`, `PUT` (a PUT may repeat the id: 3.5, 5.1) or `DELETE` (204) one object."""
     storage, params = context(request).storage, request.path_params
-    if request.method == "PUT":
+
+    async def update() -> Any:
         data = validation.data_object(await read_json(request), resource.type_name)
         validation.check_path_id(data, params[resource.id_param])
-        found = await run(resource.update, storage, params, data)
-    elif request.method == "DELETE":
-        await run(resource.delete, storage, params)
-        return Response(status_code=204)
-    else:
-        found = await run(resource.get, storage, params)
-    return json_response({"data": resource.render(request, found)})
+        return await run(resource.update, storage, params, data)
+
+    delete, get = partial(resource.delete, storage, params), partial(resource.get, storage, params)
+    return await serve_item(request, update, delete, get, resource.render)
 
 
 def collection_endpoint(resource: Resource) -> Handler:

@@ -52,6 +52,17 @@ def hash_password(password: str) -> str:
     return f"{salt}${digest}"
 
 
+def _with_values(row: sqlite3.Row, values: Record, **attributes: Any) -> Record:
+    """An entry or customer: its id, `attributes`, timestamps and custom values by field id."""
+    return {
+        "id": row["id"],
+        **attributes,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "values": values,
+    }
+
+
 class Storage(Definitions):
     """One SQLite database file holding a whole store."""
 
@@ -96,12 +107,7 @@ class Storage(Definitions):
 
     @staticmethod
     def _entry(row: sqlite3.Row, values: Record) -> Record:
-        return {
-            "id": row["id"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-            "values": values,
-        }
+        return _with_values(row, values)
 
     def _entry_row(self, conn: sqlite3.Connection, flow_id: str, entry_id: str) -> Record:
         row = conn.execute(
@@ -215,16 +221,14 @@ class Storage(Definitions):
 
     @staticmethod
     def _customer(row: sqlite3.Row, values: Record) -> Record:
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "email": row["email"],
-            "password": row["password_hash"] is not None,
-            "external_ref": row["external_ref"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-            "values": values,
-        }
+        return _with_values(
+            row,
+            values,
+            name=row["name"],
+            email=row["email"],
+            password=row["password_hash"] is not None,  # whether there is one, never it
+            external_ref=row["external_ref"],
+        )
 
     def _customer_row(self, conn: sqlite3.Connection, customer_id: str) -> Record:
         row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
