@@ -110,10 +110,6 @@ class Flow:
     location: Location | None = field(default=None, compare=False, repr=False)
     owner: str | None = field(default=None, compare=False)  # live only, as for fields
 
-    @property
-    def is_core(self) -> bool:
-        return is_core_flow(self.slug)
-
     def attributes(self) -> dict[str, Any]:
         """The managed attributes as plain JSON values (`FLOW_ATTRIBUTES` order)."""
         return {name: getattr(self, name) for name in FLOW_ATTRIBUTES}
@@ -142,6 +138,22 @@ FIELD_DEFAULTS: Mapping[str, Any] = MappingProxyType(
 FLOW_DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {k: v for k, v in Flow(slug="").attributes().items() if k != "name"}
 )
+
+
+def renamed_source(flow_slug: str, item: str) -> tuple[str, str]:
+    """A `renamed_from` item of a field of `flow_slug` as (flow slug, field slug): `old_slug`
+    names a field of the same flow, `other_flow.old_slug` one of another flow (slugs hold no
+    `.`: epcc-api.md 2.8, 3.4)."""
+    if "." in item:
+        other, _, old = item.partition(".")
+        return other, old
+    return flow_slug, item
+
+
+def renamed_item(flow_slug: str, source: tuple[str, str]) -> str:
+    """The `renamed_from` item naming `source` from a field of `flow_slug` (the shortest)."""
+    other, old = source
+    return old if other == flow_slug else f"{other}.{old}"
 
 
 def _plain(value: Any) -> Any:

@@ -41,6 +41,7 @@ from provisioner.model import (
     Flow,
     State,
     is_core_flow,
+    renamed_source,
 )
 from provisioner.normalize import (
     field_attributes,
@@ -152,7 +153,7 @@ class _Planner:
                 if live_flow is not None and field_slug in live_flow.fields:
                     continue
                 for item in field.renamed_from:
-                    source = _source(flow_slug, item)
+                    source = renamed_source(flow_slug, item)
                     if source in claimed or not self._is_free_live_field(*source):
                         continue
                     moves[(flow_slug, field_slug)] = source
@@ -360,14 +361,6 @@ class _Planner:
         self.fingerprints.update(touched or {})
         for key in absent:
             self.fingerprints.setdefault(key, None)
-
-
-def _source(flow_slug: str, item: str) -> _Place:
-    """`old_slug` (same flow) or `other_flow.old_slug` as (flow slug, field slug)."""
-    if "." in item:
-        source_flow, _, source_slug = item.partition(".")
-        return source_flow, source_slug
-    return flow_slug, item
 
 
 # -- attribute changes ------------------------------------------------------------------------

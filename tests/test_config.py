@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
-from provisioner import config
-from provisioner.config import find_yaml_files, load_desired, load_schema, validate_paths
+from provisioner.config import (
+    find_yaml_files,
+    load_desired,
+    load_schema,
+    schema_pass,
+    validate_paths,
+)
 from provisioner.epcc import flows as api
 from provisioner.errors import ConfigError
 from provisioner.model import FIELD_ATTRIBUTES, FIELD_TYPES, FLOW_ATTRIBUTES, Field, Flow, Location
@@ -293,7 +298,7 @@ def test_pxm_template_slugs_are_flows(tmp_path: Path) -> None:
         "      isbn: {name: ISBN, field_type: string}\n",
     )
     flow = load_desired([path]).flows["products(book)"]
-    assert flow.is_core is False
+    assert not api.is_core_flow(flow.slug)
     assert list(flow.fields) == ["isbn"]
 
 
@@ -416,13 +421,13 @@ def test_load_schema_prefers_the_copy_installed_in_the_package(
 ) -> None:
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "provisioner.schema.json").write_text('{"installed": true}')
-    monkeypatch.setattr(config.importlib.resources, "files", lambda _package: tmp_path)
-    config._schema_text.cache_clear()
+    monkeypatch.setattr(schema_pass.importlib.resources, "files", lambda _package: tmp_path)
+    schema_pass._schema_text.cache_clear()
     try:
         assert load_schema() == {"installed": True}
     finally:
         monkeypatch.undo()
-        config._schema_text.cache_clear()
+        schema_pass._schema_text.cache_clear()
     assert "$defs" in load_schema()
 
 

@@ -10,6 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from provisioner.config import load_desired, load_schema, validate_paths
+from provisioner.epcc.flows import is_core_flow
 from provisioner.model import FIELD_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ def test_store_example_covers_the_format() -> None:
     rule_types = {rule["type"] for f in fields for rule in f.validation_rules}
     assert rule_types == {"enum", "email", "slug", "uuid", "between", "one-to-one", "one-to-many"}
     wishlists = state.flows["wishlists"]
-    assert not wishlists.is_core
+    assert not is_core_flow(wishlists.slug)
     targets = {
         rule["to"]
         for f in wishlists.fields.values()
@@ -73,6 +74,6 @@ def test_store_example_covers_the_format() -> None:
     }
     assert targets == {"customer", "product"}
     products = state.flows["products"]
-    assert products.is_core
+    assert is_core_flow(products.slug)
     product_rules = {rule["type"] for f in products.fields.values() for rule in f.validation_rules}
     assert {"enum", "between"} <= product_rules

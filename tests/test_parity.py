@@ -589,10 +589,10 @@ def _constraints(node: Any, found: set[tuple[int, str]]) -> None:
 def test_every_schema_constraint_is_broken_by_a_case_and_worded_by_validate(
     tmp_path: Path,
 ) -> None:
-    from provisioner import config
+    from provisioner.config import schema_pass, schema_wording
     from provisioner.yamlload import load_file
 
-    validator = config._validator()
+    validator = schema_pass.validator()
     documents = [_document(case) for case in CASES] + FORMAT_CASES
     for path in sorted(INVALID.rglob("*.y*ml")):
         loaded = load_file(path).data
@@ -604,7 +604,7 @@ def test_every_schema_constraint_is_broken_by_a_case_and_worded_by_validate(
     for document in documents:
         for error in validator.iter_errors(document):
             broken.add((id(error.schema), str(error.validator)))
-            assert error.validator in config.WORDED_KEYWORDS, error
+            assert error.validator in schema_wording.WORDED_KEYWORDS, error
     missing = every - broken
     assert not missing, f"{len(missing)} constraints no case breaks: add cases"
     # And each document's diagnostics are worded by us: an expectation every time.
