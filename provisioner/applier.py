@@ -37,7 +37,8 @@ create adopts an object a lost answer may have left behind (client) and the plan
 the store as it is.
 
 `check_safe` refuses destructive operations that were not allowed (exit 3) and `check_fresh`
-refuses a saved plan whose touched objects changed since it was made.
+refuses a saved plan whose touched objects changed since it was made (`provisioner.plancheck`);
+the events are `provisioner.events`.
 """
 
 from __future__ import annotations
@@ -47,32 +48,35 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Protocol
 
 from provisioner.errors import (
     ApplyError,
     NotFoundError,
-    PlanFormatError,
     ProvisionerError,
     ServerError,
-    StalePlanError,
     TransportError,
-    UnsafePlanError,
 )
+from provisioner.events import ApplyEvent, EventCallback, EventKind, interrupted_message
 from provisioner.graph import dependencies, ordered
-from provisioner.model import State
-from provisioner.normalize import attributes_create_body, live_fingerprint, update_body
-from provisioner.plan import (
-    Operation,
-    OpKind,
-    Plan,
-    entries_key,
-    field_key,
-    fields_key,
-    flow_key,
-)
+from provisioner.normalize import create_body, update_body
+from provisioner.plan import Operation, OpKind, Plan
+from provisioner.plancheck import check_fresh, check_safe, fingerprint_keys
+
+__all__ = [
+    "DEFAULT_PARALLELISM",
+    "ApplyEvent",
+    "ApplyInterrupted",
+    "ApplyResult",
+    "EventKind",
+    "WritingClient",
+    "apply_plan",
+    "check_fresh",
+    "check_safe",
+    "fingerprint_keys",
+    "interrupted_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +106,6 @@ class ApplyInterrupted(ProvisionerError):
         super().__init__(interrupted_message(applied, total))
 
 
-def interrupted_message(applied: int, total: int) -> str:
-    """The one line an interrupted apply ends with."""
-    return f"Apply interrupted: {applied} of {total} operations applied; run apply again to finish"
-
-
 class WritingClient(Protocol):
     """The part of `provisioner.client.Client` the applier needs."""
 
@@ -123,104 +122,11 @@ class WritingClient(Protocol):
     async def delete_field(self, field_id: str) -> None: ...
 
 
-class EventKind(StrEnum):
-    STARTED = "started"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # not run: it depends on an operation that failed (`error` names it)
-
-
-@dataclass(frozen=True)
-class ApplyEvent:
-    """One step of an apply, for the progress display: operation `index` of `total`."""
-
-    kind: EventKind
-    index: int
-    total: int
-    operation: Operation
-    error: str | None = None
-
-
-EventCallback = Callable[[ApplyEvent], None]
-
-
 @dataclass(frozen=True)
 class ApplyResult:
     """What a completed apply did, in completion order."""
 
     applied: tuple[Operation, ...]
-
-
-# -- Safety checks ---------------------------------------------------------------------------
-
-
-def check_safe(plan: Plan, allow_destructive: bool) -> None:
-    """Refuse (exit 3) a plan with destructive operations unless they are allowed."""
-    if plan.destructive and not allow_destructive:
-        raise UnsafePlanError(
-            [
-                f"{op.describe()}: {'; '.join(op.reasons)}" if op.reasons else op.describe()
-                for op in plan.destructive
-            ]
-        )
-
-
-def fingerprint_keys(op: Operation) -> tuple[str, ...]:
-    """The fingerprints a saved plan must record for `op`: every live object it changes or
-    destroys, every place it expects empty, and for a flow deletion its fields and entries."""
-    if op.field_slug is None:
-        if op.kind is OpKind.DELETE_FLOW:
-            return (flow_key(op.flow_slug), fields_key(op.flow_slug), entries_key(op.flow_slug))
-        return (flow_key(op.flow_slug),)
-    source = field_key(op.from_flow_slug or op.flow_slug, op.from_slug or op.field_slug)
-    if op.kind is OpKind.CREATE_FIELD or source == op.key:
-        return (op.key,)
-    return (source, op.key)
-
-
-def check_fresh(plan: Plan, live: State, entry_counts: Mapping[str, int] | None = None) -> None:
-    """Refuse a saved plan when an object it touches changed since it was made.
-
-    Only the keys in `plan.fingerprints` are compared (an expected absence is None), so
-    changes elsewhere in the store do not make the plan stale; a flow the plan deletes is
-    compared with its fields and its entry count (`entry_counts`, read by the caller for
-    `plan.deleted_flows`). Every operation must have its fingerprints (a plan without them
-    was not made by `provisioner plan`), and the IDs it names must still be the live ones:
-    the object it updates or deletes, and the flow a field operation names by ID (a field
-    created into a flow deleted, and perhaps created again, since would be refused).
-    """
-    missing = sorted(
-        {key for op in plan.operations for key in fingerprint_keys(op)} - set(plan.fingerprints)
-    )
-    if missing:
-        raise PlanFormatError(
-            "the saved plan records no fingerprint of "
-            + ", ".join(missing)
-            + ", so it cannot be checked against the store. Make it with `provisioner plan "
-            "--out` (plans from older versions lack the contents of deleted flows)."
-        )
-    changed = {
-        key
-        for key, then in plan.fingerprints.items()
-        if live_fingerprint(live, key, entry_counts) != then
-    }
-    for op in plan.operations:
-        live_flow = live.flows.get(op.flow_slug)
-        if op.flow_id is not None and (live_flow is None or live_flow.id != op.flow_id):
-            changed.add(flow_key(op.flow_slug))
-        if op.id is not None and _live_id(live, op) != op.id:
-            changed.add(fingerprint_keys(op)[0])
-    if changed:
-        raise StalePlanError(sorted(changed))
-
-
-def _live_id(live: State, op: Operation) -> str | None:
-    """The ID of the live object `op` starts from (the flow, or the field before a move)."""
-    flow = live.flows.get(op.from_flow_slug or op.flow_slug)
-    if flow is None or op.field_slug is None:
-        return None if flow is None else flow.id
-    field = flow.fields.get(op.from_slug or op.field_slug)
-    return None if field is None else field.id
 
 
 # -- Execution -------------------------------------------------------------------------------
@@ -252,16 +158,13 @@ class _Run:
             raise RuntimeError(f"{op.describe()}: the plan carries no live ID")
         return op.id
 
-    def _field_body(self, op: Operation) -> dict[str, Any]:
-        return attributes_create_body(str(op.field_slug), op.after or {})
-
     async def execute(self, op: Operation) -> None:
         await self._HANDLERS[op.kind](self, op)
 
     # One handler per operation kind (design.md practice 4: a dispatch table, not a switch).
 
     async def _create_flow(self, op: Operation) -> None:
-        created = await self.client.create_flow({"slug": op.flow_slug, **(op.after or {})})
+        created = await self.client.create_flow(create_body(op))
         self.flow_ids[op.flow_slug] = str(created["id"])
 
     async def _update_flow(self, op: Operation) -> None:
@@ -271,7 +174,7 @@ class _Run:
         await _gone_is_done(self.client.delete_flow(self._object_id(op)))
 
     async def _create_field(self, op: Operation) -> None:
-        await self.client.create_field(self._flow_id(op), self._field_body(op))
+        await self.client.create_field(self._flow_id(op), create_body(op))
 
     async def _update_field(self, op: Operation) -> None:
         # Also a rename: one PUT carrying the new slug keeps the ID and the stored values.
@@ -280,7 +183,7 @@ class _Run:
     async def _replace_field(self, op: Operation) -> None:
         # field_type and the flow are immutable (4.6): delete, then create in the target flow.
         await _gone_is_done(self.client.delete_field(self._object_id(op)))
-        await self.client.create_field(self._flow_id(op), self._field_body(op))
+        await self.client.create_field(self._flow_id(op), create_body(op))
 
     async def _delete_field(self, op: Operation) -> None:
         await _gone_is_done(self.client.delete_field(self._object_id(op)))
@@ -319,114 +222,143 @@ async def apply_plan(
     if parallelism < 1:
         raise ValueError("parallelism must be at least 1")
     check_safe(plan, allow_destructive)
-    operations = plan.operations
-    total = len(operations)
-    emit = on_event or (lambda event: None)
-    run = _Run(client, plan)
+    walk = _Walk(_Run(client, plan), on_event or (lambda event: None), rounds)
+    await walk.run(parallelism, interrupt_grace)
+    if walk.failed:
+        raise ApplyError(
+            [op.describe() for op in walk.applied],
+            [(op.describe(), str(error) or type(error).__name__) for op, error in walk.failed],
+            [(op.describe(), why) for op, why in walk.skipped],
+        ) from walk.failed[0][1]
+    return ApplyResult(applied=tuple(walk.applied))
 
+
+def _checked_graph(operations: tuple[Operation, ...]) -> Mapping[int, Any]:
+    """The dependency graph of `operations`; a cycle is refused before anything runs."""
     graph = dependencies(operations)
     sorter: TopologicalSorter[int] = TopologicalSorter()
-    for index in range(total):
+    for index in range(len(operations)):
         sorter.add(index, *sorted(graph.get(index, ())))
     try:
         sorter.prepare()  # only to refuse a cycle before anything runs
     except CycleError:
         ordered(operations)  # raises graph.CycleError, which names the operations
         raise
+    return graph
 
-    # Our own walk of the same graph: a failure must hold back its dependants only, which
-    # TopologicalSorter cannot express (an operation never marked done blocks nothing else,
-    # but the sorter then never finishes).
-    dependents: dict[int, list[int]] = {index: [] for index in range(total)}
-    waiting = {index: len(graph.get(index, ())) for index in range(total)}
-    for index in range(total):
-        for before in graph.get(index, ()):
-            dependents[before].append(index)
-    ready: list[int] = [index for index in range(total) if waiting[index] == 0]
-    running: dict[asyncio.Task[None], int] = {}
-    started = dict.fromkeys(range(total), 0)  # times each operation was started
-    # Failed transiently, waiting for another operation to succeed before running again.
-    deferred: dict[int, BaseException] = {}
-    applied: list[Operation] = []
-    failed: list[tuple[Operation, BaseException]] = []
-    skipped: list[tuple[Operation, str]] = []
-    held: set[int] = set()
 
-    def skip_dependants(index: int) -> None:
+class _Walk:
+    """Our own walk of the dependency graph: a failure must hold back its dependants only,
+    which TopologicalSorter cannot express (an operation never marked done blocks nothing
+    else, but the sorter then never finishes)."""
+
+    def __init__(self, run: _Run, emit: EventCallback, rounds: int) -> None:
+        self.run_ = run
+        self.emit = emit
+        self.rounds = rounds
+        self.operations = run.plan.operations
+        self.total = total = len(self.operations)
+        graph = _checked_graph(self.operations)
+        self.dependents: dict[int, list[int]] = {index: [] for index in range(total)}
+        self.waiting = {index: len(graph.get(index, ())) for index in range(total)}
+        for index in range(total):
+            for before in graph.get(index, ()):
+                self.dependents[before].append(index)
+        self.ready: list[int] = [index for index in range(total) if self.waiting[index] == 0]
+        self.running: dict[asyncio.Task[None], int] = {}
+        self.started = dict.fromkeys(range(total), 0)  # times each operation was started
+        # Failed transiently, waiting for another operation to succeed before running again.
+        self.deferred: dict[int, BaseException] = {}
+        self.applied: list[Operation] = []
+        self.failed: list[tuple[Operation, BaseException]] = []
+        self.skipped: list[tuple[Operation, str]] = []
+        self.held: set[int] = set()
+
+    def event(self, kind: EventKind, index: int, error: str | None = None) -> None:
+        self.emit(ApplyEvent(kind, index, self.total, self.operations[index], error))
+
+    async def run(self, parallelism: int, grace: float) -> None:
+        while True:
+            self.start(parallelism)
+            if not self.running:
+                return
+            try:
+                finished, _ = await asyncio.wait(self.running, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # An interrupt (asyncio.run cancels the main task on SIGINT): start nothing
+                # new, let what is in flight finish for a moment, abandon the rest, say so.
+                await _wind_down(self.running, self.operations, self.applied, self.emit, grace)
+                raise ApplyInterrupted(
+                    len(self.applied),
+                    self.total,
+                    tuple(self.operations[i] for i in sorted(self.running.values())),
+                ) from None
+            for task in sorted(finished, key=self.running.__getitem__):
+                self.finished(self.running.pop(task), task.exception())
+            self.settle_deferred()
+
+    def start(self, parallelism: int) -> None:
+        self.ready.sort()
+        while self.ready and len(self.running) < parallelism:
+            index = self.ready.pop(0)
+            self.started[index] += 1
+            self.event(EventKind.STARTED, index)
+            task = asyncio.create_task(self.run_.execute(self.operations[index]))
+            self.running[task] = index
+
+    def finished(self, index: int, error: BaseException | None) -> None:
+        op = self.operations[index]
+        if error is None:
+            self.succeeded(index)
+        elif isinstance(error, ServerError | TransportError) and self.started[index] < self.rounds:
+            log.info("%s failed (%s); it runs again once another succeeds", op.describe(), error)
+            self.deferred[index] = error
+        else:
+            self.fail(index, error)
+
+    def fail(self, index: int, error: BaseException) -> None:
+        self.failed.append((self.operations[index], error))
+        self.event(EventKind.FAILED, index, str(error))
+        self.skip_dependants(index)
+
+    def succeeded(self, index: int) -> None:
+        self.applied.append(self.operations[index])
+        self.event(EventKind.SUCCEEDED, index)
+        self.ready.extend(self.deferred)  # the store takes writes: run them again
+        self.deferred.clear()
+        for dependant in self.dependents[index]:
+            self.waiting[dependant] -= 1
+            if self.waiting[dependant] == 0 and dependant not in self.held:
+                self.ready.append(dependant)
+
+    def settle_deferred(self) -> None:
+        """With nothing running and nothing ready: the operations set aside run again when
+        the store took writes in this run; otherwise their failures stand (a broken store)."""
+        if self.running or self.ready:
+            return
+        if self.applied:
+            self.ready.extend(self.deferred)  # the last ones: the store took writes in this run
+        else:
+            for index, error in sorted(self.deferred.items()):
+                self.fail(index, error)
+        self.deferred.clear()
+
+    def skip_dependants(self, index: int) -> None:
         # Nothing depending on a failed operation has started (it waits for every one of its
         # dependencies to succeed); those already held back by an earlier failure stay listed
         # under that one.
-        cause = operations[index].describe()
-        stack, newly_held = list(dependents[index]), []
+        cause = self.operations[index].describe()
+        stack, newly_held = list(self.dependents[index]), []
         while stack:
             dependant = stack.pop()
-            if dependant not in held:
-                held.add(dependant)
+            if dependant not in self.held:
+                self.held.add(dependant)
                 newly_held.append(dependant)
-                stack.extend(dependents[dependant])
+                stack.extend(self.dependents[dependant])
         for dependant in sorted(newly_held):
             why = f"depends on {cause}, which failed"
-            skipped.append((operations[dependant], why))
-            emit(ApplyEvent(EventKind.SKIPPED, dependant, total, operations[dependant], why))
-
-    while True:
-        ready.sort()
-        while ready and len(running) < parallelism:
-            index = ready.pop(0)
-            started[index] += 1
-            emit(ApplyEvent(EventKind.STARTED, index, total, operations[index]))
-            running[asyncio.create_task(run.execute(operations[index]))] = index
-        if not running:
-            break
-        try:
-            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            # An interrupt (asyncio.run cancels the main task on SIGINT): start nothing new,
-            # let what is in flight finish for a moment, abandon the rest, and say so.
-            await _wind_down(running, operations, applied, emit, interrupt_grace)
-            raise ApplyInterrupted(
-                len(applied), total, tuple(operations[i] for i in sorted(running.values()))
-            ) from None
-        for task in sorted(finished, key=running.__getitem__):
-            index = running.pop(task)
-            op = operations[index]
-            error = task.exception()
-            if error is None:
-                applied.append(op)
-                emit(ApplyEvent(EventKind.SUCCEEDED, index, total, op))
-                ready.extend(deferred)  # the store takes writes: run them again
-                deferred.clear()
-                for dependant in dependents[index]:
-                    waiting[dependant] -= 1
-                    if waiting[dependant] == 0 and dependant not in held:
-                        ready.append(dependant)
-            elif isinstance(error, ServerError | TransportError) and started[index] < rounds:
-                log.info(
-                    "%s failed (%s); it runs again once another succeeds", op.describe(), error
-                )
-                deferred[index] = error
-            else:
-                failed.append((op, error))
-                emit(ApplyEvent(EventKind.FAILED, index, total, op, str(error)))
-                skip_dependants(index)
-        if not running and not ready and applied:
-            ready.extend(deferred)  # the last ones: the store took writes in this run
-            deferred.clear()
-        if not running and not ready:
-            # Nothing succeeded in this run: their failures stand (a broken store).
-            for index, error in sorted(deferred.items()):
-                failed.append((operations[index], error))
-                emit(ApplyEvent(EventKind.FAILED, index, total, operations[index], str(error)))
-                skip_dependants(index)
-            deferred.clear()
-
-    if failed:
-        raise ApplyError(
-            [op.describe() for op in applied],
-            [(op.describe(), str(error) or type(error).__name__) for op, error in failed],
-            [(op.describe(), why) for op, why in skipped],
-        ) from failed[0][1]
-    return ApplyResult(applied=tuple(applied))
+            self.skipped.append((self.operations[dependant], why))
+            self.event(EventKind.SKIPPED, dependant, why)
 
 
 async def _wind_down(

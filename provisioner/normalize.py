@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from provisioner.keys import ENTRIES, FIELD, FIELDS, FLOW, ObjectKey
 from provisioner.model import FIELD_ATTRIBUTES, FLOW_ATTRIBUTES, Field, Flow, State
 from provisioner.plan import Operation, OpKind, fingerprint
 
@@ -198,6 +199,17 @@ def attributes_create_body(slug: str, attributes: Mapping[str, Any]) -> dict[str
     return body
 
 
+def create_body(op: Operation) -> dict[str, Any]:
+    """The attributes a POST of this create sends (a replace's create too): the slug and the
+    operation's `after`, as `flow_create_body` and `field_create_body` build them."""
+    after = op.after or {}
+    if op.kind is OpKind.CREATE_FLOW:
+        return {"slug": op.flow_slug, **after}
+    if op.kind in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
+        return attributes_create_body(str(op.field_slug), after)
+    raise ValueError(f"{op.kind.value} is not sent as a POST")
+
+
 def update_body(op: Operation) -> dict[str, Any]:
     """The attributes a PUT of this update or rename sends: only those that change.
 
@@ -249,21 +261,20 @@ def live_fingerprint(
     and `entries:S` (its entry count, from `entry_counts`; None when not known or the flow is
     gone). A saved plan is stale when this differs from what `plan.fingerprints` recorded.
     """
-    kind, _, name = key.partition(":")
-    if kind == "flow":
+    parsed = ObjectKey.parse(key)
+    kind, name = parsed.kind, parsed.flow_slug
+    if kind == FLOW:
         flow = live.flows.get(name)
         return None if flow is None else flow_fingerprint(flow)
-    if kind == "fields":
+    if kind == FIELDS:
         flow = live.flows.get(name)
         return None if flow is None else flow_fields_fingerprint(flow)
-    if kind == "entries":
+    if kind == ENTRIES:
         count = None if name not in live.flows else (entry_counts or {}).get(name)
         return None if count is None else entry_count_fingerprint(count)
-    if kind == "field":
-        # Flow slugs never contain a dot (config.py's slug pattern), so the first dot splits.
-        flow_slug, _, field_slug = name.partition(".")
-        owner = live.flows.get(flow_slug)
-        field = None if owner is None else owner.fields.get(field_slug)
+    if kind == FIELD:
+        owner = live.flows.get(name)
+        field = None if owner is None else owner.fields.get(str(parsed.field_slug))
         return None if field is None else field_fingerprint(field)
     raise ValueError(f"not an object key: {key!r}")
 

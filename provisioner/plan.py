@@ -1,12 +1,10 @@
-"""The Plan: an immutable, ordered tuple of operations, and its JSON form.
+"""The Plan: an immutable, ordered tuple of operations (`provisioner.operations`), and its JSON
+form.
 
-Operations are a closed vocabulary named verb + noun (`OpKind`); each carries the live object's
-ID where one exists, the normalised attributes before and after, the attribute changes that
-caused it, its safety class and the reasons for that class. `Action` values are the symbols the
-views print. A Plan serialises to JSON (`--format json`, `plan --out`) and back; the JSON format
-is versioned by `PLAN_FORMAT_VERSION` and documented in README.md ("Plan JSON format").
+A Plan serialises to JSON (`--format json`, `plan --out`) and back; the JSON format is
+versioned by `PLAN_FORMAT_VERSION` and documented in README.md ("Plan JSON format").
 
-`fingerprints` maps the key of every object the plan touches (`flow:SLUG`,
+`fingerprints` maps the key of every object the plan touches (`provisioner.keys`: `flow:SLUG`,
 `field:FLOW.SLUG`) to a digest of its live form, or to None when the plan expects it not to
 exist; apply of a saved plan compares them with the store before doing anything. A flow the
 plan deletes also records what the deletion destroys: `fields:SLUG`, a digest of its set of
@@ -26,163 +24,28 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from provisioner.errors import PlanFormatError
+from provisioner.keys import entries_key, field_key, fields_key, flow_key
+from provisioner.operations import Action, AttributeChange, Operation, OpKind, Safety
+
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "Action",
+    "AttributeChange",
+    "OpKind",
+    "Operation",
+    "Plan",
+    "Safety",
+    "entries_key",
+    "field_key",
+    "fields_key",
+    "fingerprint",
+    "flow_key",
+]
 
 PLAN_FORMAT_VERSION = 1
-
-
-class Action(StrEnum):
-    """What happens to an object; the value is the symbol the views print."""
-
-    CREATE = "+"
-    UPDATE = "~"
-    RENAME = "~>"
-    REPLACE = "-/+"
-    DELETE = "-"
-
-
-class OpKind(StrEnum):
-    """The closed vocabulary of operations."""
-
-    CREATE_FLOW = "create_flow"
-    UPDATE_FLOW = "update_flow"
-    DELETE_FLOW = "delete_flow"
-    CREATE_FIELD = "create_field"
-    UPDATE_FIELD = "update_field"
-    RENAME_FIELD = "rename_field"
-    REPLACE_FIELD = "replace_field"
-    DELETE_FIELD = "delete_field"
-
-    @property
-    def action(self) -> Action:
-        return _ACTIONS[self]
-
-    @property
-    def destructive(self) -> bool:
-        """Deletes and replaces lose data, whatever a plan file says about them."""
-        return self in _DESTRUCTIVE_KINDS
-
-    @property
-    def on_field(self) -> bool:
-        return self in _FIELD_KINDS
-
-
-_ACTIONS = {
-    OpKind.CREATE_FLOW: Action.CREATE,
-    OpKind.UPDATE_FLOW: Action.UPDATE,
-    OpKind.DELETE_FLOW: Action.DELETE,
-    OpKind.CREATE_FIELD: Action.CREATE,
-    OpKind.UPDATE_FIELD: Action.UPDATE,
-    OpKind.RENAME_FIELD: Action.RENAME,
-    OpKind.REPLACE_FIELD: Action.REPLACE,
-    OpKind.DELETE_FIELD: Action.DELETE,
-}
-
-
-_DESTRUCTIVE_KINDS = frozenset({OpKind.DELETE_FLOW, OpKind.DELETE_FIELD, OpKind.REPLACE_FIELD})
-_FIELD_KINDS = frozenset(
-    {
-        OpKind.CREATE_FIELD,
-        OpKind.UPDATE_FIELD,
-        OpKind.RENAME_FIELD,
-        OpKind.REPLACE_FIELD,
-        OpKind.DELETE_FIELD,
-    }
-)
-
-
-class Safety(StrEnum):
-    """How dangerous an operation is to the store's data; ordered safe < risky < destructive."""
-
-    SAFE = "safe"
-    RISKY = "risky"
-    DESTRUCTIVE = "destructive"
-
-    @property
-    def rank(self) -> int:
-        return ("safe", "risky", "destructive").index(self.value)
-
-
-@dataclass(frozen=True)
-class AttributeChange:
-    """One attribute that differs: `path` is e.g. `name` or `validation_rules[0].options.to`."""
-
-    path: str
-    before: Any
-    after: Any
-
-
-def flow_key(flow_slug: str) -> str:
-    return f"flow:{flow_slug}"
-
-
-def field_key(flow_slug: str, field_slug: str) -> str:
-    return f"field:{flow_slug}.{field_slug}"
-
-
-def fields_key(flow_slug: str) -> str:
-    """The key of a deleted flow's set of fields."""
-    return f"fields:{flow_slug}"
-
-
-def entries_key(flow_slug: str) -> str:
-    """The key of a deleted flow's entry count."""
-    return f"entries:{flow_slug}"
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One change to the store.
-
-    - `flow_slug`/`field_slug` name the object as it will be after the operation; for a rename
-      `from_slug` is the live slug, for a replace that moves a field `from_flow_slug` is the
-      flow it leaves.
-    - `id` is the live object's ID (None for creates); `flow_id` the live ID of the field's flow
-      (None when that flow is created in the same run: the applier resolves it).
-    - `before`/`after` are normalised attribute dicts (None where the object does not exist).
-    - `changes` lists the attributes that differ; `safety` and `reasons` say why it is classed so.
-    """
-
-    kind: OpKind
-    flow_slug: str
-    field_slug: str | None = None
-    id: str | None = None
-    flow_id: str | None = None
-    before: Mapping[str, Any] | None = None
-    after: Mapping[str, Any] | None = None
-    changes: tuple[AttributeChange, ...] = ()
-    safety: Safety = Safety.SAFE
-    reasons: tuple[str, ...] = ()
-    from_slug: str | None = None
-    from_flow_slug: str | None = None
-
-    @property
-    def action(self) -> Action:
-        return self.kind.action
-
-    @property
-    def key(self) -> str:
-        """Identity of the object after the operation (`flow:x`, `field:x.y`)."""
-        if self.field_slug is None:
-            return flow_key(self.flow_slug)
-        return field_key(self.flow_slug, self.field_slug)
-
-    @property
-    def address(self) -> str:
-        """Human name: `customers` or `customers.delivery_details` (with the old name if any)."""
-        if self.field_slug is None:
-            return self.flow_slug
-        name = f"{self.flow_slug}.{self.field_slug}"
-        # A replace may both move the field (from_flow_slug) and rename it (from_slug).
-        old = f"{self.from_flow_slug or self.flow_slug}.{self.from_slug or self.field_slug}"
-        return name if old == name else f"{old} -> {name}"
-
-    def describe(self) -> str:
-        """One line: `+ create_field customers.delivery_details`."""
-        return f"{self.action.value} {self.kind.value} {self.address}"
 
 
 @dataclass(frozen=True)
@@ -345,96 +208,129 @@ def _operation_to_dict(op: Operation) -> dict[str, Any]:
     }
 
 
-def _operation_from_dict(index: int, data: Any) -> Operation:
-    """One operation of a plan file; `index` locates it in the error."""
-    where = f"operations[{index}]"
-    if not isinstance(data, Mapping):
-        raise PlanFormatError(f"malformed plan: {where} is not an object")
-    kind_value = data.get("kind")
-    try:
-        kind = OpKind(str(kind_value))
-    except ValueError:
-        known = ", ".join(k.value for k in OpKind)
-        raise PlanFormatError(
-            f"malformed plan: {where}: unknown kind {kind_value!r} (expected one of {known})"
-        ) from None
-    flow_slug = data.get("flow")
-    if not isinstance(flow_slug, str) or not flow_slug:
-        raise PlanFormatError(f"malformed plan: {where} ({kind.value}): `flow` must be a slug")
-    label = f"{where} ({kind.value} {flow_slug}"
-    field_slug = data.get("field")
-    if isinstance(field_slug, str) and field_slug:
-        label += f".{field_slug}"
-    label += ")"
+class _OperationReader:
+    """Reads one operation of a plan file; every problem names the operation (`label`)."""
 
-    def fail(message: str) -> PlanFormatError:
-        return PlanFormatError(f"malformed plan: {label}: {message}")
+    def __init__(self, index: int, data: Mapping[str, Any]) -> None:
+        self.data = data
+        where = f"operations[{index}]"
+        kind_value = data.get("kind")
+        try:
+            self.kind = OpKind(str(kind_value))
+        except ValueError:
+            known = ", ".join(k.value for k in OpKind)
+            raise PlanFormatError(
+                f"malformed plan: {where}: unknown kind {kind_value!r} (expected one of {known})"
+            ) from None
+        flow_slug = data.get("flow")
+        if not isinstance(flow_slug, str) or not flow_slug:
+            raise PlanFormatError(
+                f"malformed plan: {where} ({self.kind.value}): `flow` must be a slug"
+            )
+        self.flow_slug = flow_slug
+        field_slug = data.get("field")
+        named = f".{field_slug}" if isinstance(field_slug, str) and field_slug else ""
+        self.label = f"{where} ({self.kind.value} {flow_slug}{named})"
 
-    def text(key: str, *, required: bool) -> str | None:
-        value = data.get(key)
+    def fail(self, message: str) -> PlanFormatError:
+        return PlanFormatError(f"malformed plan: {self.label}: {message}")
+
+    def text(self, key: str, *, required: bool) -> str | None:
+        value = self.data.get(key)
         if value is None and not required:
             return None
         if not isinstance(value, str) or not value:
-            raise fail(f"`{key}` must be a non-empty string (got {json.dumps(value)})")
+            raise self.fail(f"`{key}` must be a non-empty string (got {json.dumps(value)})")
         return value
 
-    def attributes(key: str, *, required: bool) -> Mapping[str, Any] | None:
-        value = data.get(key)
+    def attributes(self, key: str, *, required: bool) -> Mapping[str, Any] | None:
+        value = self.data.get(key)
         if value is None and not required:
             return None
         if not isinstance(value, dict):
-            raise fail(f"`{key}` must be an object of attributes (got {json.dumps(value)})")
+            raise self.fail(f"`{key}` must be an object of attributes (got {json.dumps(value)})")
         return value
 
-    if kind.on_field:
-        text("field", required=True)
-    elif data.get("field") is not None:
-        raise fail("`field` must be null for a flow operation")
-    action = data.get("action")
-    if action is not None and action != kind.action.value:
-        raise fail(f"`action` {action!r} does not match the kind (expected {kind.action.value!r})")
-    creates = kind in (OpKind.CREATE_FLOW, OpKind.CREATE_FIELD)
-    object_id = text("id", required=not creates)
-    after = attributes("after", required=kind not in (OpKind.DELETE_FLOW, OpKind.DELETE_FIELD))
-    before = attributes("before", required=False)
-    if kind in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
-        assert after is not None
-        field_type = after.get("field_type")
-        if not isinstance(field_type, str) or not field_type:
-            raise fail("`after.field_type` is required to create a field")
-    from_slug = text("from_slug", required=kind is OpKind.RENAME_FIELD)
-    raw_changes = data.get("changes", [])
-    if not isinstance(raw_changes, list) or not all(
-        isinstance(c, Mapping) and isinstance(c.get("path"), str) for c in raw_changes
-    ):
-        raise fail("`changes` must be a list of {path, before, after}")
-    if kind in (OpKind.UPDATE_FLOW, OpKind.UPDATE_FIELD) and not raw_changes:
-        raise fail("an update must list its `changes`")
-    reasons = data.get("reasons", [])
-    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-        raise fail("`reasons` must be a list of strings")
-    try:
-        safety = Safety(data.get("safety", "safe"))
-    except ValueError:
-        raise fail(f"unknown safety {data.get('safety')!r}") from None
-    if kind.destructive:
-        safety = Safety.DESTRUCTIVE  # derived from the kind, whatever the file says
-    return Operation(
-        kind=kind,
-        flow_slug=flow_slug,
-        field_slug=data.get("field") if kind.on_field else None,
-        id=object_id,
-        flow_id=text("flow_id", required=False),
-        before=before,
-        after=after,
-        changes=tuple(
+    def check_shape(self) -> None:
+        """The field a field operation names, the action matching the kind."""
+        kind = self.kind
+        if kind.on_field:
+            self.text("field", required=True)
+        elif self.data.get("field") is not None:
+            raise self.fail("`field` must be null for a flow operation")
+        action = self.data.get("action")
+        if action is not None and action != kind.action.value:
+            raise self.fail(
+                f"`action` {action!r} does not match the kind (expected {kind.action.value!r})"
+            )
+
+    def after(self) -> Mapping[str, Any] | None:
+        kind = self.kind
+        after = self.attributes(
+            "after", required=kind not in (OpKind.DELETE_FLOW, OpKind.DELETE_FIELD)
+        )
+        if kind in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
+            assert after is not None
+            field_type = after.get("field_type")
+            if not isinstance(field_type, str) or not field_type:
+                raise self.fail("`after.field_type` is required to create a field")
+        return after
+
+    def changes(self) -> tuple[AttributeChange, ...]:
+        raw_changes = self.data.get("changes", [])
+        if not isinstance(raw_changes, list) or not all(
+            isinstance(c, Mapping) and isinstance(c.get("path"), str) for c in raw_changes
+        ):
+            raise self.fail("`changes` must be a list of {path, before, after}")
+        if self.kind in (OpKind.UPDATE_FLOW, OpKind.UPDATE_FIELD) and not raw_changes:
+            raise self.fail("an update must list its `changes`")
+        return tuple(
             AttributeChange(path=str(c["path"]), before=c.get("before"), after=c.get("after"))
             for c in raw_changes
-        ),
+        )
+
+    def reasons(self) -> tuple[str, ...]:
+        reasons = self.data.get("reasons", [])
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+            raise self.fail("`reasons` must be a list of strings")
+        return tuple(reasons)
+
+    def safety(self) -> Safety:
+        try:
+            safety = Safety(self.data.get("safety", "safe"))
+        except ValueError:
+            raise self.fail(f"unknown safety {self.data.get('safety')!r}") from None
+        # Derived from the kind, whatever the file says.
+        return Safety.DESTRUCTIVE if self.kind.destructive else safety
+
+
+def _operation_from_dict(index: int, data: Any) -> Operation:
+    """One operation of a plan file; `index` locates it in the error."""
+    if not isinstance(data, Mapping):
+        raise PlanFormatError(f"malformed plan: operations[{index}] is not an object")
+    read = _OperationReader(index, data)
+    kind = read.kind
+    read.check_shape()
+    object_id = read.text("id", required=kind not in (OpKind.CREATE_FLOW, OpKind.CREATE_FIELD))
+    after = read.after()
+    before = read.attributes("before", required=False)
+    from_slug = read.text("from_slug", required=kind is OpKind.RENAME_FIELD)
+    changes = read.changes()
+    reasons = read.reasons()
+    safety = read.safety()
+    return Operation(
+        kind=kind,
+        flow_slug=read.flow_slug,
+        field_slug=data.get("field") if kind.on_field else None,
+        id=object_id,
+        flow_id=read.text("flow_id", required=False),
+        before=before,
+        after=after,
+        changes=changes,
         safety=safety,
-        reasons=tuple(reasons),
+        reasons=reasons,
         from_slug=from_slug,
-        from_flow_slug=text("from_flow", required=False),
+        from_flow_slug=read.text("from_flow", required=False),
     )
 
 

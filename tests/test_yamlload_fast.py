@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.badinput import VALID_SEED, raw_bytes, yaml_documents
 from provisioner import yamlload
+from provisioner.yamlload import fast as fast_path
+from provisioner.yamlload import pure
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = sorted(
@@ -37,10 +39,10 @@ def same_as_slow(raw: bytes) -> bool:
         text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError:
         return False
-    fast = yamlload._fast_load(text)
+    fast = fast_path.fast_load(text)
     if fast is None:
         return False
-    slow = yamlload._slow_load(text)
+    slow = pure.slow_load(text)
     assert slow.problems == ()
     assert fast.problems == ()
     assert repr(fast.data) == repr(slow.data)  # repr: 1 and 1.0 and True differ
@@ -59,7 +61,7 @@ def test_repository_files(path: Path) -> None:
 
 def test_valid_seed_takes_the_fast_path() -> None:
     assert same_as_slow(VALID_SEED)
-    assert yamlload.load_bytes(VALID_SEED) == yamlload._slow_load(VALID_SEED.decode())
+    assert yamlload.load_bytes(VALID_SEED) == pure.slow_load(VALID_SEED.decode())
 
 
 @pytest.mark.parametrize(
@@ -81,7 +83,7 @@ def test_valid_seed_takes_the_fast_path() -> None:
     ],
 )
 def test_what_the_fast_path_leaves_to_the_slow_one(text: str) -> None:
-    assert yamlload._fast_load(text) is None
+    assert fast_path.fast_load(text) is None
 
 
 def test_quoted_and_plain_scalars_resolve_as_before() -> None:

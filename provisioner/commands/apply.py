@@ -33,6 +33,7 @@ from provisioner.applier import (
 from provisioner.client import DEFAULT_MAX_IN_FLIGHT
 from provisioner.commands._apply_all import apply_all
 from provisioner.commands._environments import promotion_order
+from provisioner.commands._planning import echo_ceiling_note, echo_stats, render, use_color
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -43,7 +44,6 @@ from provisioner.commands._project import (
     select_all,
 )
 from provisioner.commands._target import Target, store_options
-from provisioner.commands.plan import echo_ceiling_note, echo_stats, render, use_color
 from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
 from provisioner.model import State
 from provisioner.ownership import foreign_operations, restrict

@@ -18,9 +18,9 @@ from pathlib import Path
 import click
 
 from provisioner import asyncrun
+from provisioner.commands._planning import FORMATS, render, use_color
 from provisioner.commands._project import NO_VARIABLES, describe_env, env_target
 from provisioner.commands._target import Target, open_client
-from provisioner.commands.plan import FORMATS, render, use_color
 from provisioner.errors import TargetError
 from provisioner.model import State
 from provisioner.ownership import restrict

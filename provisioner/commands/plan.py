@@ -8,17 +8,22 @@ Colour only on a terminal, never with `--no-color` or `NO_COLOR` (https://no-col
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from provisioner import asyncrun
-from provisioner.client import Client
 from provisioner.commands._environments import plan_all
 from provisioner.commands._output import write_files
+from provisioner.commands._planning import (
+    FORMATS,
+    echo_ceiling_note,
+    echo_stats,
+    plan_against,
+    render,
+    use_color,
+)
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -28,66 +33,22 @@ from provisioner.commands._project import (
     select_all,
 )
 from provisioner.commands._target import Target, store_options
-from provisioner.model import State
-from provisioner.normalize import entry_count_fingerprint
-from provisioner.ownership import restrict
-from provisioner.plan import Plan, entries_key
-from provisioner.planner import check_relationship_targets
-from provisioner.planner import plan as make_plan
-from provisioner.reader import read_entry_counts, read_live_state
-from provisioner.views.json import render_json
-from provisioner.views.markdown import render_markdown
-from provisioner.views.text import render_text
+from provisioner.plan import Plan
+
+__all__ = [
+    "EXIT_CHANGES",
+    "EXIT_OK",
+    "FORMATS",
+    "command",
+    "echo_ceiling_note",
+    "echo_stats",
+    "plan_against",
+    "render",
+    "use_color",
+]
 
 EXIT_OK = 0
 EXIT_CHANGES = 2
-FORMATS = ("text", "json", "markdown")
-
-
-def use_color(no_color: bool, env: Mapping[str, str] | None = None) -> bool:
-    """Colour only on a terminal, and never when asked not to."""
-    env = os.environ if env is None else env
-    return not no_color and not env.get("NO_COLOR") and sys.stdout.isatty()
-
-
-def render(plan: Plan, output_format: str, color: bool = False) -> str:
-    """The plan in one of `FORMATS`."""
-    if output_format == "json":
-        return render_json(plan)
-    if output_format == "markdown":
-        return render_markdown(plan)
-    return render_text(plan, color=color)
-
-
-async def plan_against(client: Client, desired: State) -> Plan:
-    """Read the live state and plan `desired` against it.
-
-    A flow the plan deletes takes its entries with it: their number is recorded with the
-    plan's fingerprints (one `page[limit]=1` read per deleted flow, none otherwise), so a
-    saved plan goes stale when entries are added after the review.
-    """
-    live = await read_live_state(client)
-    check_relationship_targets(desired, live)
-    plan = restrict(make_plan(desired, live), live)
-    if not plan.deleted_flows:
-        return plan
-    counts = await read_entry_counts(client, live, plan.deleted_flows)
-    return plan.with_fingerprints(
-        {entries_key(slug): entry_count_fingerprint(count) for slug, count in counts.items()}
-    )
-
-
-def echo_stats(client: Client, target: Target) -> None:
-    if target.verbose:
-        click.echo(client.stats.summary(), err=True)
-        echo_ceiling_note(client, target)
-
-
-def echo_ceiling_note(client: Client, target: Target) -> None:
-    """With --verbose: say so when the pace ceiling held the run back (issue 11)."""
-    note = client.stats.ceiling_note()
-    if target.verbose and note:
-        click.echo(note, err=True)
 
 
 @click.command("plan")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from provisioner.keys import address_of
 from provisioner.model import is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
 from provisioner.views.text import (
@@ -33,7 +34,7 @@ def render_markdown(plan: Plan) -> str:
     for flow_slug, ops, unmanaged in group_by_flow(plan):
         parts.append(_flow_section(flow_slug, ops, unmanaged))
     if plan.owned_elsewhere:
-        addresses = sorted(key.partition(":")[2] for key in plan.owned_elsewhere)
+        addresses = sorted(address_of(key) for key in plan.owned_elsewhere)
         listed = abridged([_code(address) for address in addresses], most=20)
         parts.append(
             f"Owned elsewhere (organization level, left alone by a store-level apply): {listed}"

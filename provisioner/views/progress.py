@@ -23,7 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from provisioner.applier import ApplyEvent, EventKind, interrupted_message
+from provisioner.events import ApplyEvent, EventKind, interrupted_message
 from provisioner.plan import Operation
 
 

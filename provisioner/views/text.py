@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from provisioner.keys import ObjectKey, address_of
 from provisioner.model import FIELD_DEFAULTS, FLOW_DEFAULTS, is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
 
@@ -69,7 +70,7 @@ def owned_elsewhere_line(plan: Plan) -> str:
     """The organization-owned objects the plan leaves alone, on one line ('' when none)."""
     if not plan.owned_elsewhere:
         return ""
-    addresses = sorted(key.partition(":")[2] for key in plan.owned_elsewhere)
+    addresses = sorted(address_of(key) for key in plan.owned_elsewhere)
     return (
         f"owned elsewhere (organization level, left alone by a store-level apply): "
         f"{abridged(addresses)}"
@@ -86,8 +87,8 @@ def group_by_flow(plan: Plan) -> list[tuple[str, list[Operation], list[str]]]:
     for op in plan.operations:
         ops.setdefault(op.flow_slug, []).append(op)
     for key in plan.unmanaged:
-        address = key.partition(":")[2]
-        unmanaged.setdefault(address.partition(".")[0], []).append(address)
+        parsed = ObjectKey.parse(key)
+        unmanaged.setdefault(parsed.flow_slug, []).append(parsed.address)
     slugs = sorted(set(ops) | set(unmanaged))
     return [(slug, ops.get(slug, []), unmanaged.get(slug, [])) for slug in slugs]
 

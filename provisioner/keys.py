@@ -1,0 +1,68 @@
+"""Object keys: how a plan names the objects it touches (`flow:S`, `field:F.S`), in one type.
+
+A saved plan records keys as text (`fingerprints`, `unmanaged`, `owned_elsewhere`); every key is
+made by `ObjectKey` and read back by `ObjectKey.parse`, nowhere else. Besides flows and fields,
+a flow the plan deletes has `fields:S` (its set of fields) and `entries:S` (its entry count).
+Slugs hold no `.` or `:` (epcc-api.md 2.8, 3.4), so the text form is unambiguous. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+FLOW = "flow"
+FIELD = "field"
+FIELDS = "fields"  # a deleted flow's set of fields
+ENTRIES = "entries"  # a deleted flow's entry count
+
+
+class ObjectKey(NamedTuple):
+    """The kind of object, its flow's slug, and for a field the field's slug."""
+
+    kind: str  # FLOW, FIELD, FIELDS or ENTRIES (other kinds keep their address whole)
+    flow_slug: str
+    field_slug: str | None = None
+
+    @property
+    def address(self) -> str:
+        """`customers` or `customers.delivery_details`: the object as people name it."""
+        if self.field_slug is None:
+            return self.flow_slug
+        return f"{self.flow_slug}.{self.field_slug}"
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.address}"
+
+    @classmethod
+    def parse(cls, text: str) -> ObjectKey:
+        """The key written as `text`; ValueError when it is not one."""
+        kind, _, address = text.partition(":")
+        if not kind or not address:
+            raise ValueError(f"not an object key: {text!r}")
+        if kind != FIELD:
+            return cls(kind, address)
+        flow_slug, _, field_slug = address.partition(".")
+        return cls(kind, flow_slug, field_slug)
+
+
+def flow_key(flow_slug: str) -> str:
+    return str(ObjectKey(FLOW, flow_slug))
+
+
+def field_key(flow_slug: str, field_slug: str) -> str:
+    return str(ObjectKey(FIELD, flow_slug, field_slug))
+
+
+def fields_key(flow_slug: str) -> str:
+    """The key of a deleted flow's set of fields."""
+    return str(ObjectKey(FIELDS, flow_slug))
+
+
+def entries_key(flow_slug: str) -> str:
+    """The key of a deleted flow's entry count."""
+    return str(ObjectKey(ENTRIES, flow_slug))
+
+
+def address_of(key: str) -> str:
+    """The address (`customers.x`) of the object the key text names."""
+    return ObjectKey.parse(key).address

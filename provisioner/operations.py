@@ -1,0 +1,148 @@
+"""The operations of a Plan: a closed vocabulary named verb + noun (`OpKind`).
+
+Each operation carries the live object's ID where one exists, the normalised attributes before
+and after, the attribute changes that caused it, its safety class and the reasons for that
+class. `Action` values are the symbols the views print. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from provisioner.keys import field_key, flow_key
+
+
+class Action(StrEnum):
+    """What happens to an object; the value is the symbol the views print."""
+
+    CREATE = "+"
+    UPDATE = "~"
+    RENAME = "~>"
+    REPLACE = "-/+"
+    DELETE = "-"
+
+
+class OpKind(StrEnum):
+    """The closed vocabulary of operations."""
+
+    CREATE_FLOW = "create_flow"
+    UPDATE_FLOW = "update_flow"
+    DELETE_FLOW = "delete_flow"
+    CREATE_FIELD = "create_field"
+    UPDATE_FIELD = "update_field"
+    RENAME_FIELD = "rename_field"
+    REPLACE_FIELD = "replace_field"
+    DELETE_FIELD = "delete_field"
+
+    @property
+    def action(self) -> Action:
+        return _ACTIONS[self]
+
+    @property
+    def destructive(self) -> bool:
+        """Deletes and replaces lose data, whatever a plan file says about them."""
+        return self in _DESTRUCTIVE_KINDS
+
+    @property
+    def on_field(self) -> bool:
+        return self in _FIELD_KINDS
+
+
+_ACTIONS = {
+    OpKind.CREATE_FLOW: Action.CREATE,
+    OpKind.UPDATE_FLOW: Action.UPDATE,
+    OpKind.DELETE_FLOW: Action.DELETE,
+    OpKind.CREATE_FIELD: Action.CREATE,
+    OpKind.UPDATE_FIELD: Action.UPDATE,
+    OpKind.RENAME_FIELD: Action.RENAME,
+    OpKind.REPLACE_FIELD: Action.REPLACE,
+    OpKind.DELETE_FIELD: Action.DELETE,
+}
+
+
+_DESTRUCTIVE_KINDS = frozenset({OpKind.DELETE_FLOW, OpKind.DELETE_FIELD, OpKind.REPLACE_FIELD})
+_FIELD_KINDS = frozenset(
+    {
+        OpKind.CREATE_FIELD,
+        OpKind.UPDATE_FIELD,
+        OpKind.RENAME_FIELD,
+        OpKind.REPLACE_FIELD,
+        OpKind.DELETE_FIELD,
+    }
+)
+
+
+class Safety(StrEnum):
+    """How dangerous an operation is to the store's data; ordered safe < risky < destructive."""
+
+    SAFE = "safe"
+    RISKY = "risky"
+    DESTRUCTIVE = "destructive"
+
+    @property
+    def rank(self) -> int:
+        return ("safe", "risky", "destructive").index(self.value)
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """One attribute that differs: `path` is e.g. `name` or `validation_rules[0].options.to`."""
+
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One change to the store.
+
+    - `flow_slug`/`field_slug` name the object as it will be after the operation; for a rename
+      `from_slug` is the live slug, for a replace that moves a field `from_flow_slug` is the
+      flow it leaves.
+    - `id` is the live object's ID (None for creates); `flow_id` the live ID of the field's flow
+      (None when that flow is created in the same run: the applier resolves it).
+    - `before`/`after` are normalised attribute dicts (None where the object does not exist).
+    - `changes` lists the attributes that differ; `safety` and `reasons` say why it is classed so.
+    """
+
+    kind: OpKind
+    flow_slug: str
+    field_slug: str | None = None
+    id: str | None = None
+    flow_id: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    changes: tuple[AttributeChange, ...] = ()
+    safety: Safety = Safety.SAFE
+    reasons: tuple[str, ...] = ()
+    from_slug: str | None = None
+    from_flow_slug: str | None = None
+
+    @property
+    def action(self) -> Action:
+        return self.kind.action
+
+    @property
+    def key(self) -> str:
+        """Identity of the object after the operation (`flow:x`, `field:x.y`)."""
+        if self.field_slug is None:
+            return flow_key(self.flow_slug)
+        return field_key(self.flow_slug, self.field_slug)
+
+    @property
+    def address(self) -> str:
+        """Human name: `customers` or `customers.delivery_details` (with the old name if any)."""
+        if self.field_slug is None:
+            return self.flow_slug
+        name = f"{self.flow_slug}.{self.field_slug}"
+        # A replace may both move the field (from_flow_slug) and rename it (from_slug).
+        old = f"{self.from_flow_slug or self.flow_slug}.{self.from_slug or self.field_slug}"
+        return name if old == name else f"{old} -> {name}"
+
+    def describe(self) -> str:
+        """One line: `+ create_field customers.delivery_details`."""
+        return f"{self.action.value} {self.kind.value} {self.address}"
