@@ -37,7 +37,7 @@ create adopts an object a lost answer may have left behind (client) and the plan
 the store as it is.
 
 `check_safe` refuses destructive operations that were not allowed (exit 3) and `check_fresh`
-refuses a saved plan whose touched objects changed since it was made (`provisioner.plancheck`);
+refuses a saved plan whose touched objects changed since it was made (`provisioner.preflight`);
 the events are `provisioner.events`.
 """
 
@@ -62,7 +62,7 @@ from provisioner.events import ApplyEvent, EventCallback, EventKind, interrupted
 from provisioner.graph import dependencies, ordered
 from provisioner.normalize import create_body, update_body
 from provisioner.plan import Operation, OpKind, Plan
-from provisioner.plancheck import check_fresh, check_safe, fingerprint_keys
+from provisioner.preflight import check_fresh, check_safe, fingerprint_keys
 
 __all__ = [
     "DEFAULT_PARALLELISM",

@@ -1,5 +1,6 @@
-"""Checks before a plan runs: destructive operations allowed (`check_safe`), and a saved plan
-still fresh against the store (`check_fresh`, from the plan's fingerprints). Pure."""
+"""Preflight: the checks before a plan runs. Destructive operations must be allowed
+(`check_safe`), and a saved plan must still be fresh against the store (`check_fresh`, from
+the plan's fingerprints). Pure."""
 
 from __future__ import annotations
 
