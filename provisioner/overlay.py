@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,7 @@ class _Merge:
 
     # --- positions ----------------------------------------------------------------------
 
-    def _lift(self, index: int, marks: dict[PathKey, tuple[int, int]]) -> dict[PathKey, Any]:
+    def _lift(self, index: int, marks: Mapping[PathKey, tuple[int, int]]) -> dict[PathKey, Any]:
         offset = (index + 1) * _STRIDE
         return {path: (line + offset, column) for path, (line, column) in marks.items()}
 

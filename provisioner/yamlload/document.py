@@ -3,6 +3,7 @@ problems found; and the limits a file must keep within."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +31,15 @@ class LoadedDocument:
     """The plain data of a file (None when it could not be loaded) and where things are.
 
     `value_marks[path]` is where the value at `path` starts; `key_marks[path]` where the key
-    naming it is written (mapping entries only). Both are 1-based `(line, column)`.
+    naming it is written (mapping entries only). Both are 1-based `(line, column)`. A file
+    read by the fast path keeps the marks of its first levels (down to field slugs) and finds
+    the deeper ones again when asked (issue 16: they were half the memory of loading 50,000
+    fields, and a valid file never needs them).
     """
 
     data: Any
-    value_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    value_marks: Mapping[PathKey, tuple[int, int]] = field(default_factory=dict)
+    key_marks: Mapping[PathKey, tuple[int, int]] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
 
     def locate(self, path: PathKey) -> tuple[int, int]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 import math
 import re
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from yaml.events import (
@@ -52,7 +54,7 @@ def fast_load(text: str) -> LoadedDocument | None:
         return None
     parser = _CParser(text)
     try:
-        return _FastBuilder(parser).document()
+        return _FastBuilder(parser, text).document()
     except Exception:  # any refusal, error or surprise: the pure-Python path decides
         return None
     finally:
@@ -81,11 +83,72 @@ def _resolved(text: str) -> tuple[str, Any]:
     return tag, value
 
 
+# Marks of paths this long (`flows.<slug>.fields.<slug>`) are kept when a file is read; deeper
+# ones are found again from the text when first asked for, by a problem or a warning.
+SHALLOW = 4
+_DEEP_CACHE: OrderedDict[_DeepMarks, tuple[dict[PathKey, Any], dict[PathKey, Any]]]
+_DEEP_CACHE = OrderedDict()
+_DEEP_CACHE_SIZE = 8  # files whose deep marks are held at once
+
+
+class _DeepMarks:
+    """Every mark of one file, read again from its text when needed (a few files at a time)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def marks(self) -> tuple[dict[PathKey, Any], dict[PathKey, Any]]:
+        found = _DEEP_CACHE.get(self)
+        if found is not None:
+            _DEEP_CACHE.move_to_end(self)
+            return found
+        parser = _CParser(self.text)
+        try:
+            builder = _FastBuilder(parser, self.text, None)
+            builder.document()  # read once already: it cannot fail now
+        finally:
+            parser.dispose()
+        found = (builder.value_marks, builder.key_marks)
+        _DEEP_CACHE[self] = found
+        if len(_DEEP_CACHE) > _DEEP_CACHE_SIZE:
+            _DEEP_CACHE.popitem(last=False)
+        return found
+
+
+class _Marks(Mapping[PathKey, tuple[int, int]]):
+    """Value or key marks (`which` 0 or 1) of a fast-read file: the shallow ones at hand."""
+
+    __slots__ = ("deep", "shallow", "which")
+
+    def __init__(self, shallow: dict[PathKey, Any], deep: _DeepMarks, which: int) -> None:
+        self.shallow = shallow
+        self.deep = deep
+        self.which = which
+
+    def __getitem__(self, path: PathKey) -> tuple[int, int]:
+        if len(path) <= SHALLOW:
+            return self.shallow[path]  # type: ignore[no-any-return]
+        return self.deep.marks()[self.which][path]  # type: ignore[no-any-return]
+
+    def __contains__(self, path: object) -> bool:
+        if isinstance(path, tuple) and len(path) <= SHALLOW:
+            return path in self.shallow
+        return path in self.deep.marks()[self.which]
+
+    def __iter__(self) -> Iterator[PathKey]:
+        return iter(self.deep.marks()[self.which])
+
+    def __len__(self) -> int:
+        return len(self.deep.marks()[self.which])
+
+
 class _FastBuilder:
     """Values and marks from libyaml's events, for a file with nothing to report."""
 
-    def __init__(self, parser: Any) -> None:
+    def __init__(self, parser: Any, text: str, limit: int | None = SHALLOW) -> None:
         self.next = parser.get_event
+        self.text = text
+        self.limit = limit  # marks of paths at most this long (None: all)
         self.value_marks: dict[PathKey, tuple[int, int]] = {}
         self.key_marks: dict[PathKey, tuple[int, int]] = {}
         self.count = 0
@@ -100,9 +163,20 @@ class _FastBuilder:
             raise _Bail
         if not isinstance(self.next(), StreamEndEvent):
             raise _Bail  # a second document
-        return LoadedDocument(data, self.value_marks, self.key_marks)
+        if self.limit is None:
+            return LoadedDocument(data, self.value_marks, self.key_marks)
+        deep = _DeepMarks(self.text)
+        return LoadedDocument(
+            data, _Marks(self.value_marks, deep, 0), _Marks(self.key_marks, deep, 1)
+        )
 
-    def value(self, event: Any, path: PathKey, depth: int) -> Any:
+    def child(self, path: PathKey | None, step: str | int) -> PathKey | None:
+        """The path of a child, or None past the depth whose marks are kept."""
+        if path is None or (self.limit is not None and len(path) >= self.limit):
+            return None
+        return (*path, step)
+
+    def value(self, event: Any, path: PathKey | None, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES or depth > MAX_DEPTH:
             raise _Bail
@@ -115,8 +189,9 @@ class _FastBuilder:
             raise _Bail  # an alias
         if event.tag is not None or event.anchor is not None:
             raise _Bail  # an explicit tag, or an anchor (PyYAML's composer checks them)
-        mark = event.start_mark
-        self.value_marks[path] = (mark.line + 1, mark.column + 1)
+        if path is not None:
+            mark = event.start_mark
+            self.value_marks[path] = (mark.line + 1, mark.column + 1)
         if kind is ScalarEvent:
             if not event.implicit[0]:
                 return event.value
@@ -127,12 +202,12 @@ class _FastBuilder:
             items: list[Any] = []
             item = self.next()
             while type(item) is not SequenceEndEvent:
-                items.append(self.value(item, (*path, len(items)), depth + 1))
+                items.append(self.value(item, self.child(path, len(items)), depth + 1))
                 item = self.next()
             return items
         return self.mapping(path, depth)
 
-    def mapping(self, path: PathKey, depth: int) -> dict[str, Any]:
+    def mapping(self, path: PathKey | None, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         key_event: Any = self.next()
         while type(key_event) is not MappingEndEvent:
@@ -141,9 +216,10 @@ class _FastBuilder:
             key: str = key_event.value
             if key in result or (key_event.implicit[0] and key in ("<<", "")):
                 raise _Bail  # a duplicate, a merge key, or an empty key (placed differently)
-            key_path = (*path, key)
-            mark: Any = key_event.start_mark
-            self.key_marks[key_path] = (mark.line + 1, mark.column + 1)
+            key_path = self.child(path, key)
+            if key_path is not None:
+                mark: Any = key_event.start_mark
+                self.key_marks[key_path] = (mark.line + 1, mark.column + 1)
             result[key] = self.value(self.next(), key_path, depth + 1)
             key_event = self.next()
         return result
