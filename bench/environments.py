@@ -1,6 +1,7 @@
 """Environments at scale (issue 13): N environments on N local stores, each in its own process.
 
     python bench/environments.py [--environments 20] [--flows 10] [--fields 100]
+    python bench/run.py --suite environments [--quick]
 
 Every store runs at 20 ms per request and 100 requests/s (`PRODUCTION`), and the project file
 gives each environment `rate_limit = 100`. Measured through the real CLI, each command in a
@@ -11,6 +12,10 @@ fresh Python process (the command's own wall time is measured inside it, start-u
 - all: `apply --all` from empty on the N stores, then `plan --all` on them filled, with the
   requests every store served (store statistics) and the peak memory of the `plan --all`
   process (ru_maxrss).
+
+Beside each wall time: the CPU seconds of the CLI process (its command only) and of the
+stores' processes during the run, and the load average, so a slow figure can be told apart:
+waiting on a paced store, the client's own CPU, or stores starved of CPU on a busy machine.
 
 Targets (the issue's): plan --all at most 1.5 x one plan; requests exactly N x the
 single-store minimum; apply --all at most 1.3 x the slowest single apply. The figures are
@@ -28,6 +33,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as `python bench/environments.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,13 +54,32 @@ _RUNNER = (
     "import resource, sys, time\n"
     "from provisioner.cli import main\n"
     "out = sys.argv.pop(1)\n"
-    "started = time.perf_counter()\n"
+    "started, cpu = time.perf_counter(), time.process_time()\n"
     "try:\n"
     "    main(sys.argv[1:])\n"
     "finally:\n"
     "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "    open(out, 'w').write(f'{time.perf_counter() - started} {peak}')\n"
+    "    wall, cpu = time.perf_counter() - started, time.process_time() - cpu\n"
+    "    open(out, 'w').write(f'{wall} {peak} {cpu}')\n"
 )
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc), 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load() -> str:
+    try:
+        return " / ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,9 @@ class Run:
     peak_mib: float
     requests: int
     writes: int
+    cpu: float = 0.0  # the command's own CPU seconds (the CLI process)
+    store_cpu: float = 0.0  # CPU seconds of the stores' processes during the run
+    load: str = ""  # the load average when the run ended
 
 
 def write_project(directory: Path, stores: dict[str, Store], flows: Path) -> Path:
@@ -103,6 +131,7 @@ def variables(stores: dict[str, Store]) -> dict[str, str]:
 def run_cli(label: str, args: list[str], stores: dict[str, Store], cwd: Path) -> Run:
     for store in stores.values():
         store.reset_stats()
+    store_cpu = sum(_cpu_seconds(store.pid) for store in stores.values())
     peak_file = cwd / "peak.txt"
     started = time.perf_counter()
     result = subprocess.run(
@@ -116,8 +145,9 @@ def run_cli(label: str, args: list[str], stores: dict[str, Store], cwd: Path) ->
     process_wall = time.perf_counter() - started
     if result.returncode not in (0, 2):
         print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+    store_cpu = sum(_cpu_seconds(store.pid) for store in stores.values()) - store_cpu
     counts = [store.counts() for store in stores.values()]
-    wall, peak_kib = (float(x) for x in peak_file.read_text().split())
+    wall, peak_kib, cpu = (float(x) for x in peak_file.read_text().split())
     peak_file.unlink()
     return Run(
         label,
@@ -127,21 +157,29 @@ def run_cli(label: str, args: list[str], stores: dict[str, Store], cwd: Path) ->
         peak_kib / 1024,
         sum(c.total for c in counts),
         sum(c.writes for c in counts),
+        cpu,
+        store_cpu,
+        _load(),
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--environments", type=int, default=20)
-    parser.add_argument("--flows", type=int, default=10)
-    parser.add_argument("--fields", type=int, default=100)
-    args = parser.parse_args(argv)
-    n, flows, fields = args.environments, args.flows, args.fields
+@dataclass
+class Measured:
+    """One run of the environments bench: every CLI run, the tables, the failed checks."""
+
+    runs: list[Run]
+    tables: list[str]
+    failures: list[str]
+
+
+def measure(
+    workdir: Path, n: int = 20, flows: int = 10, fields: int = 100, log: Any = print
+) -> Measured:
+    """N environments on N stores (and two for the single-store references), measured."""
     failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="bench-envs-") as tmp, ExitStack() as stack:
-        workdir = Path(tmp)
+    with ExitStack() as stack:
         shared = write_scenario(workdir / "shared", flows, fields, split=True)
-        print(f"starting {n + 2} stores ...", flush=True)
+        log(f"starting {n + 2} stores ...")
         every = {
             f"env{i:02d}": stack.enter_context(store_process(workdir, PRODUCTION, f"env{i:02d}"))
             for i in range(n)
@@ -154,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         solo_project = write_project(workdir, solos, shared)
         runs: list[Run] = []
         for name in solos:
-            print(f"apply --env {name} ...", flush=True)
+            log(f"apply --env {name} ...")
             runs.append(
                 run_cli(
                     f"apply --env {name} (1 store, from empty)",
@@ -163,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                     workdir,
                 )
             )
-        print("plan --env solo0 ...", flush=True)
+        log("plan --env solo0 ...")
         single_plan = run_cli(
             "plan --env solo0 (1 store, filled)",
             ["plan", "--project", str(solo_project), "--env", "solo0"],
@@ -171,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             workdir,
         )
         runs.append(single_plan)
-        print(f"apply --all ({n} stores) ...", flush=True)
+        log(f"apply --all ({n} stores) ...")
         apply_all = run_cli(
             f"apply --all ({n} stores, from empty)",
             ["apply", "--project", str(all_project), "--all", "--auto-approve"],
@@ -179,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             workdir,
         )
         runs.append(apply_all)
-        print(f"plan --all ({n} stores) ...", flush=True)
+        log(f"plan --all ({n} stores) ...")
         plan_all = run_cli(
             f"plan --all ({n} stores, filled)",
             ["plan", "--project", str(all_project), "--all", "--detailed-exitcode"],
@@ -191,16 +229,30 @@ def main(argv: list[str] | None = None) -> int:
 
     minimum = minimum_plan_requests(flows, flows * fields)
     slowest = max(r.wall for r in runs if r.label.startswith("apply --env"))
-    print(
+    tables = [
         table(
             f"Environments: {n} stores at {PRODUCTION.latency_ms:g} ms, "
             f"{PRODUCTION.rate_limit:g} req/s each, {flows} flows x {fields} fields",
-            ["run", "command s", "process s", "exit", "requests", "writes", "peak MiB"],
+            [
+                "run",
+                "command s",
+                "process s",
+                "CLI CPU s",
+                "stores CPU s",
+                "load at end",
+                "exit",
+                "requests",
+                "writes",
+                "peak MiB",
+            ],
             [
                 [
                     r.label,
                     f"{r.wall:.2f}",
                     f"{r.process_wall:.2f}",
+                    f"{r.cpu:.2f}",
+                    f"{r.store_cpu:.2f}",
+                    r.load,
                     r.code,
                     r.requests,
                     r.writes,
@@ -209,10 +261,10 @@ def main(argv: list[str] | None = None) -> int:
                 for r in runs
             ],
         )
-    )
+    ]
     plan_ratio = plan_all.wall / single_plan.wall
     apply_ratio = apply_all.wall / slowest
-    print(
+    tables.append(
         table(
             "Environments: targets",
             ["figure", "measured", "target", "met"],
@@ -240,9 +292,28 @@ def main(argv: list[str] | None = None) -> int:
         failures.append(f"exit codes: apply --all {apply_all.code}, plan --all {plan_all.code}")
     if plan_all.requests != n * minimum:
         failures.append(f"plan --all made {plan_all.requests} requests, not {n * minimum}")
-    for failure in failures:
+    return Measured(runs, tables, failures)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--environments", type=int, default=20)
+    parser.add_argument("--flows", type=int, default=10)
+    parser.add_argument("--fields", type=int, default=100)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-envs-") as tmp:
+        measured = measure(
+            Path(tmp),
+            args.environments,
+            args.flows,
+            args.fields,
+            log=lambda text: print(text, flush=True),
+        )
+    for text in measured.tables:
+        print(text)
+    for failure in measured.failures:
         print(f"FAILED: {failure}")
-    return 1 if failures else 0
+    return 1 if measured.failures else 0
 
 
 if __name__ == "__main__":

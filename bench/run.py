@@ -1,6 +1,7 @@
 """`make bench`: run the benchmark, fault and bad-input suites and print tables of figures.
 
-    python bench/run.py [--suite plan|apply|faults|kill|planner|scale|fuzz|api|pacing|all]
+    python bench/run.py [--suite plan|apply|faults|kill|planner|scale|heavy|concurrent|frozen|
+                                  environments|fuzz|api|pacing|all]
                         [--quick] [--out FILE]
 
 - plan, apply: 1×10, 10×10 and 10×100 (flows × fields) against stores at 20 ms per request
@@ -13,6 +14,9 @@
 - heavy: CLI applies of 10×10 and 50×20 through 50% failed and 30% lost answers, 5 seeds:
   applies needed to converge (issue 17);
 - concurrent: 2, 4 and 8 simultaneous CLI applies of 10×10 and 50×20, 5 trials each (17);
+- frozen: an apply against a store frozen (SIGSTOP) for 150 s: time to the error (17.4);
+- environments: 20 environments on 20 stores, `plan --all` and `apply --all` against one
+  environment's plan and apply (issue 13, `bench/environments.py`);
 - fuzz: the bad-input fuzzers of the unit suite, with thousands of examples;
 - api: the local store fuzzed against its OpenAPI spec (schemathesis);
 - pacing: issue 11's adaptive pace: stores limited to 2-25 req/s, a store shared with another
@@ -43,7 +47,7 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 
 from hypothesis.strategies import SearchStrategy
 
-from bench import apifuzz, faults, pacing, perf, resilience, scale
+from bench import apifuzz, environments, faults, pacing, perf, resilience, scale
 from bench.badinput import (
     FuzzStats,
     bad_ports,
@@ -66,6 +70,8 @@ SUITES = (
     "kill",
     "heavy",
     "concurrent",
+    "frozen",
+    "environments",
     "fuzz",
     "api",
     "pacing",
@@ -183,6 +189,29 @@ def run_concurrent(workdir: Path, quick: bool, report: Report, log: Callable[[st
                 f"{r.processes} x apply {r.flows}x{r.fields} trial {r.trial}: exits {r.codes},"
                 f" store equal {r.equal}, duplicates {r.duplicates}"
             )
+
+
+def run_frozen(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
+    # The documented deadline is 120 s: the run takes that long whatever the size.
+    run = resilience.frozen_run(workdir, 150.0 if not quick else 5.0, 2 if quick else 10)
+    log(f"  frozen store: exit {run.exit_code} after {run.seconds_to_error:.1f} s: {run.error}")
+    report.figures["frozen"] = run
+    report.add(resilience.frozen_table([run]))
+    if run.exit_code == 0 or "did not answer within" not in run.error:
+        report.failures.append(f"frozen store: exit {run.exit_code}, {run.error!r}")
+
+
+def run_environments(
+    workdir: Path, quick: bool, report: Report, log: Callable[[str], None]
+) -> None:
+    n, flows, fields = (2, 2, 5) if quick else (20, 10, 100)
+    directory = workdir / "environments"
+    directory.mkdir(parents=True, exist_ok=True)
+    measured = environments.measure(directory, n, flows, fields, log=log)
+    report.figures["environments"] = measured
+    for text in measured.tables:
+        report.add(text)
+    report.failures += [f"environments: {failure}" for failure in measured.failures]
 
 
 def run_fuzz(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
@@ -333,6 +362,8 @@ RUNNERS: dict[str, Callable[[Path, bool, Report, Callable[[str], None]], None]] 
     "kill": run_kills,
     "heavy": run_heavy,
     "concurrent": run_concurrent,
+    "frozen": run_frozen,
+    "environments": run_environments,
     "fuzz": run_fuzz,
     "api": run_api,
     "pacing": run_pacing,
@@ -354,6 +385,8 @@ def selected(suites: Sequence[str]) -> list[str]:
             "kill",
             "heavy",
             "concurrent",
+            "frozen",
+            "environments",
             "fuzz",
             "api",
             "pacing",

@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.model import State
+from provisioner.model import Field, Flow, State
 from provisioner.normalize import field_attributes, flow_attributes
 from provisioner.plan import Operation, Plan, field_key, flow_key
 
@@ -33,17 +33,34 @@ def _digest(attributes: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _flow_digest(flow: Flow) -> str:
+    digest = ABSENT if flow.absent else _digest(flow_attributes(flow))
+    return digest + "+prune" if flow.prune else digest
+
+
+def _field_digest(field: Field) -> str:
+    return ABSENT if field.absent else _digest(field_attributes(field))
+
+
 def desired_digests(desired: State) -> dict[str, str]:
     """Each object the files declare -> a digest of its desired form (`absent` when marked)."""
     digests: dict[str, str] = {}
     for flow_slug, flow in desired.flows.items():
-        digests[flow_key(flow_slug)] = ABSENT if flow.absent else _digest(flow_attributes(flow))
-        if flow.prune:
-            digests[flow_key(flow_slug)] += "+prune"
+        digests[flow_key(flow_slug)] = _flow_digest(flow)
         for field_slug, field in flow.fields.items():
-            key = field_key(flow_slug, field_slug)
-            digests[key] = ABSENT if field.absent else _digest(field_attributes(field))
+            digests[field_key(flow_slug, field_slug)] = _field_digest(field)
     return dict(sorted(digests.items()))
+
+
+def _wanted(desired: State, op: Operation) -> str | None:
+    """The desired digest of the object `op` leaves (its `key`); None when not declared."""
+    flow = desired.flows.get(op.flow_slug)
+    if flow is None:
+        return None
+    if op.field_slug is None:
+        return _flow_digest(flow)
+    field = flow.fields.get(op.field_slug)
+    return None if field is None else _field_digest(field)
 
 
 def record(environment: str, desired: State) -> dict[str, Any]:
@@ -73,11 +90,10 @@ def drifted(plan: Plan, desired: State, recorded: Mapping[str, str] | None) -> l
     Raises nothing; with no record (`recorded` None) the answer is every operation whose
     object the files do not declare at all (a pruned field: it can only come from the store).
     """
-    current = desired_digests(desired)
     found: list[Operation] = []
-    for op in plan.operations:
+    for op in plan.operations:  # only the planned objects' digests: a plan is usually small
         key = op.key
-        wanted = current.get(key)
+        wanted = _wanted(desired, op)
         if wanted is None:
             # Only `prune` deletes objects the files do not declare: unless the last apply
             # saw it, the object appeared in the store behind the files' back.

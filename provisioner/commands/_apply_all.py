@@ -5,7 +5,10 @@ environment whose client secret is not set can only read, so the run could only 
 succeed), destructive changes need `--allow-destructive`, and without a terminal
 `--auto-approve` is required. Every environment is planned (concurrently) and shown first;
 then each is applied once the environments in its `after` applied, and an environment whose
-`after` failed is stopped, not applied. Ctrl-C starts nothing new (no environment, no
+`after` failed is stopped, not applied. An environment that waited (for the confirmation, or
+for those it comes after) is read again first and refused if its store changed since its plan
+was shown; one applied at once, with `--auto-approve`, applies its plan as a single `apply`
+does. Ctrl-C starts nothing new (no environment, no
 operation), lets what is in flight finish for a moment, says how many operations of how many
 were applied per environment and in all, and exits 130; the next `apply --all` finishes the job.
 """
@@ -251,8 +254,10 @@ class _InOrder:
         async with open_client(
             target, NO_VARIABLES, announce=False, max_in_flight=parallelism
         ) as client:
-            live = await read_live_state(client)
-            check_fresh(plan, live)  # what was shown is what is applied
+            if after or not self.options.auto_approve:
+                # Time passed since the plan was shown (a prompt, earlier environments):
+                # what was shown is what is applied, or the environment fails as stale.
+                check_fresh(plan, await read_live_state(client))
             await apply_plan(
                 client,
                 plan,
