@@ -566,6 +566,26 @@ def generated_case(kind: str, value: str) -> EnvCase:
     return EnvCase("generated", ("plan", "{flows}"), {"EPCC_RATE_LIMIT": value}, "EPCC_RATE_LIMIT")
 
 
+def _output_problems(result: CliRun, expect: str) -> list[str]:
+    """What a refused CLI run's exit code and output break: exit 1, no traceback, one error
+    line holding `expect`, no password echoed."""
+    problems: list[str] = []
+    if result.escaped is not None:
+        problems.append(f"escaped {type(result.escaped).__name__}: {result.escaped}")
+    elif result.code != 1:
+        problems.append(f"exit {result.code}, expected 1: {result.output[-300:]}")
+    if "Traceback" in result.output:
+        problems.append("traceback in the output")
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    if len(errors) != 1:
+        problems.append(f"{len(errors)} error lines, expected 1: {result.output[-300:]!r}")
+    elif expect not in errors[0]:
+        problems.append(f"expected {expect!r} in {errors[0]!r}")
+    if "hunter2" in result.output:
+        problems.append("the URL's password was echoed")
+    return problems
+
+
 def check_environment_case(
     case: EnvCase,
     directory: Path,
@@ -601,20 +621,7 @@ def check_environment_case(
     result = run_cli(argv, env)
     stats.cli_runs += 1
     label = f"{case.family}: {' '.join(argv)} {dict(case.env)}"
-    problems: list[str] = []
-    if result.escaped is not None:
-        problems.append(f"escaped {type(result.escaped).__name__}: {result.escaped}")
-    elif result.code != 1:
-        problems.append(f"exit {result.code}, expected 1: {result.output[-300:]}")
-    if "Traceback" in result.output:
-        problems.append("traceback in the output")
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    if len(errors) != 1:
-        problems.append(f"{len(errors)} error lines, expected 1: {result.output[-300:]!r}")
-    elif fill(case.expect) not in errors[0]:
-        problems.append(f"expected {fill(case.expect)!r} in {errors[0]!r}")
-    if "hunter2" in result.output:
-        problems.append("the URL's password was echoed")
+    problems = _output_problems(result, fill(case.expect))
     if notes.read_text(encoding="utf-8") != "not SQLite\n" * 10:
         problems.append("notes.txt was changed")
     for path in case.must_not_exist:

@@ -21,7 +21,6 @@ Pure: no I/O; files are returned as a mapping of file name to text for the calle
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -29,8 +28,13 @@ from typing import Any
 import yaml
 
 from provisioner.gcpause import without_gc
-from provisioner.model import Field, Flow, State
-from provisioner.normalize import field_attributes, flow_attributes
+from provisioner.model import FIELD_ATTRIBUTES, Field, Flow, State, ordered, plain
+from provisioner.normalize import (
+    RANGE_KEY_ORDER,
+    RULE_KEY_ORDER,
+    field_attributes,
+    flow_attributes,
+)
 from provisioner.yamlemit import Emitter
 
 MODELINE_PREFIX = "# yaml-language-server: $schema="
@@ -40,22 +44,12 @@ DEFAULT_SCHEMA_LOCATION = "schemas/provisioner.schema.json"
 
 # Field attributes in the order a person writes them (the seed's example: name, field_type,
 # description, ...), then the rest in `model.FIELD_ATTRIBUTES` order.
+_ALWAYS_WRITTEN_FIRST = ("name", "field_type")
 _FIELD_KEYS: tuple[str, ...] = (
-    "name",
-    "field_type",
-    "description",
-    "required",
-    "unique",
-    "default",
-    "enabled",
-    "order",
-    "omit_null",
-    "validation_rules",
+    *_ALWAYS_WRITTEN_FIRST,
+    *(key for key in FIELD_ATTRIBUTES if key not in _ALWAYS_WRITTEN_FIRST),
 )
-_ALWAYS_WRITTEN: frozenset[str] = frozenset({"name", "field_type"})
-# The order of keys inside a validation rule and its range (4.5); any other key follows, sorted.
-_RULE_KEYS: tuple[str, ...] = ("type", "options", "to")
-_RANGE_KEYS: tuple[str, ...] = ("from", "to")
+_ALWAYS_WRITTEN: frozenset[str] = frozenset(_ALWAYS_WRITTEN_FIRST)
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _RESOLVER = yaml.resolver.Resolver()  # the one `SafeDumper` and `SafeLoader` use
@@ -142,12 +136,12 @@ def field_document(field: Field) -> dict[str, Any]:
     values = field.attributes()
     document: dict[str, Any] = {}
     for key in _FIELD_KEYS:
-        if key not in _ALWAYS_WRITTEN and _same(canonical[key], baseline[key]):
+        if key not in _ALWAYS_WRITTEN and _identical(canonical[key], baseline[key]):
             continue
         if key == "validation_rules":
             document[key] = [_rule_document(rule) for rule in values[key]]
         else:
-            document[key] = _plain(values[key])
+            document[key] = plain(values[key])
     # Ours, desired state only (a live store never sets them); written so any State round-trips.
     if field.renamed_from:
         document["renamed_from"] = list(field.renamed_from)
@@ -162,7 +156,7 @@ def flow_document(flow: Flow) -> dict[str, Any]:
     baseline = flow_attributes(Flow(slug=flow.slug))
     document: dict[str, Any] = {"name": flow.name}
     for key in ("description", "enabled"):
-        if not _same(canonical[key], baseline[key]):
+        if not _identical(canonical[key], baseline[key]):
             document[key] = getattr(flow, key)
     if flow.prune:
         document["prune"] = True
@@ -288,38 +282,19 @@ def export_files(state: State, schema_ref: str | None = None) -> dict[str, str]:
 
 def _rule_document(rule: Mapping[str, Any]) -> dict[str, Any]:
     """A validation rule, key for key (4.5), with its options in flow style."""
-    document = _ordered(_plain(rule), _RULE_KEYS)
+    document = ordered(plain(rule), RULE_KEY_ORDER)
     options = document.get("options")
     if isinstance(options, list) and _all_scalars(options):
         document["options"] = _FlowList(options)
     elif isinstance(options, dict) and _all_scalars(options.values()):
-        document["options"] = _FlowMap(_ordered(options, _RANGE_KEYS))
+        document["options"] = _FlowMap(ordered(options, RANGE_KEY_ORDER))
     return document
-
-
-def _ordered(values: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
-    keys = [k for k in first if k in values] + sorted(k for k in values if k not in first)
-    return {k: values[k] for k in keys}
 
 
 def _all_scalars(values: Iterable[Any]) -> bool:
     return all(v is None or isinstance(v, str | int | float | bool) for v in values)
 
 
-def _same(value: Any, default: Any) -> bool:
+def _identical(value: Any, default: Any) -> bool:
     """Equal and of the same type: `0`, `0.0` and `False` are three different defaults."""
     return type(value) is type(default) and bool(value == default)
-
-
-def _plain(value: Any) -> Any:
-    """Mappings and sequences as plain dicts and lists (the dumper knows no MappingProxyType),
-    dates as the ISO strings the API holds (4.4) rather than YAML timestamps."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value

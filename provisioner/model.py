@@ -12,6 +12,7 @@ The API's fixed vocabularies (field types, core and reserved slugs, limits) are
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -91,7 +92,7 @@ class Field:
     def attributes(self) -> dict[str, Any]:
         """The managed attributes as plain JSON values (`FIELD_ATTRIBUTES` order)."""
         values = {name: getattr(self, name) for name in FIELD_ATTRIBUTES}
-        values["validation_rules"] = [_plain(rule) for rule in self.validation_rules]
+        values["validation_rules"] = [plain(rule) for rule in self.validation_rules]
         return values
 
 
@@ -156,10 +157,26 @@ def renamed_item(flow_slug: str, source: tuple[str, str]) -> str:
     return old if other == flow_slug else f"{other}.{old}"
 
 
-def _plain(value: Any) -> Any:
-    """A deep copy of mappings/sequences as dicts/lists, for JSON and deepdiff."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+def plain(value: Any, *, as_float: bool = False) -> Any:
+    """A JSON-plain deep copy: mappings to dicts, sequences to lists, dates to the ISO strings
+    the API holds (4.4); with `as_float`, integers to floats (a float field's values, 4.3)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value  # the common case, without the abstract-class checks below
+    if kind is dict or isinstance(value, Mapping):
+        return {str(k): plain(v, as_float=as_float) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v, as_float=as_float) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if as_float and isinstance(value, int):
+        return float(value)
     return value
+
+
+def ordered(values: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
+    """`values` with the keys of `first` first (in that order), then the others sorted."""
+    keys = [k for k in first if k in values] + sorted(k for k in values if k not in first)
+    return {k: values[k] for k in keys}

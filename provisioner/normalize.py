@@ -20,17 +20,16 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from provisioner.keys import ENTRIES, FIELD, FIELDS, FLOW, ObjectKey
-from provisioner.model import FIELD_ATTRIBUTES, FLOW_ATTRIBUTES, Field, Flow, State
+from provisioner.model import FIELD_ATTRIBUTES, FLOW_ATTRIBUTES, Field, Flow, State, ordered, plain
 from provisioner.plan import Operation, OpKind, fingerprint
 
 # The order in which rule keys are written (4.5 shapes); unknown keys follow, sorted.
-_RULE_KEY_ORDER = ("type", "options", "to")
-_RANGE_KEY_ORDER = ("from", "to")
+RULE_KEY_ORDER = ("type", "options", "to")
+RANGE_KEY_ORDER = ("from", "to")
 
 
 # -- from the API -----------------------------------------------------------------------------
@@ -40,8 +39,8 @@ def flow_from_api(data: Mapping[str, Any]) -> Flow:
     """A live `Flow` (without fields) from an API flow object (3.3)."""
     return Flow(
         slug=str(data["slug"]),
-        name=_text(data.get("name")),
-        description=_text(data.get("description")),
+        name=_text_or_empty(data.get("name")),
+        description=_text_or_empty(data.get("description")),
         enabled=_flag(data.get("enabled"), default=True),
         id=_optional_str(data.get("id")),
         owner=_owner(data),
@@ -55,8 +54,8 @@ def field_from_api(data: Mapping[str, Any]) -> Field:
     return Field(
         slug=str(data["slug"]),
         field_type=str(data.get("field_type") or "string"),
-        name=_text(data.get("name")),
-        description=_text(data.get("description")),
+        name=_text_or_empty(data.get("name")),
+        description=_text_or_empty(data.get("description")),
         required=_flag(data.get("required"), default=False),
         unique=_flag(data.get("unique"), default=False),
         default=data.get("default"),
@@ -129,8 +128,8 @@ def state_from_api(
 def flow_attributes(flow: Flow) -> dict[str, Any]:
     """The managed attributes of a flow in canonical form (`FLOW_ATTRIBUTES` order)."""
     return {  # in `FLOW_ATTRIBUTES` order (checked below)
-        "name": _text(flow.name),
-        "description": _text(flow.description),
+        "name": _text_or_empty(flow.name),
+        "description": _text_or_empty(flow.description),
         "enabled": bool(flow.enabled),
     }
 
@@ -145,12 +144,12 @@ def field_attributes(field: Field) -> dict[str, Any]:
     - Rule keys are ordered `type`, `options`, `to`, then the rest sorted.
     """
     as_float = field.field_type == "float"
-    default = _plain(field.default, as_float=as_float)
+    default = plain(field.default, as_float=as_float)
     if default == "":
         default = None
     return {  # in `FIELD_ATTRIBUTES` order (checked below)
-        "name": _text(field.name),
-        "description": _text(field.description),
+        "name": _text_or_empty(field.name),
+        "description": _text_or_empty(field.description),
         "field_type": field.field_type,
         "required": bool(field.required),
         "unique": bool(field.unique),
@@ -282,7 +281,7 @@ def live_fingerprint(
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
+def _text_or_empty(value: Any) -> str:
     return "" if value is None else str(value)
 
 
@@ -294,38 +293,12 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _plain(value: Any, *, as_float: bool) -> Any:
-    """A JSON-plain copy: mappings to dicts, sequences to lists, dates to ISO strings."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return value  # the common case, without the abstract-class checks below
-    if kind is dict:
-        return {str(k): _plain(v, as_float=as_float) for k, v in value.items()}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v, as_float=as_float) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v, as_float=as_float) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if as_float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
 def _rule(rule: Mapping[str, Any], *, as_float: bool) -> dict[str, Any]:
-    plain = _plain(rule, as_float=as_float)
-    ordered = _ordered(plain, _RULE_KEY_ORDER)
-    options = ordered.get("options")
+    built = ordered(plain(rule, as_float=as_float), RULE_KEY_ORDER)
+    options = built.get("options")
     if isinstance(options, dict):
-        ordered["options"] = _ordered(options, _RANGE_KEY_ORDER)
-    return ordered
-
-
-def _ordered(values: Mapping[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
-    keys = [k for k in first if k in values] + sorted(k for k in values if k not in first)
-    return {k: values[k] for k in keys}
+        built["options"] = ordered(options, RANGE_KEY_ORDER)
+    return built
 
 
 # `field_attributes` and `flow_attributes` build their dicts in model order, which saves a

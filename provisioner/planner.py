@@ -1,4 +1,4 @@
-"""The planner: `plan(desired, live, options) -> Plan`, where every decision is made.
+"""The planner: `plan(desired, live) -> Plan`, where every decision is made.
 
 Set algebra over identity keys first (design.md practice 1): flows match by slug, fields by
 (flow slug, field slug), always in sorted order. Then the attributes of the matched pairs are
@@ -29,7 +29,6 @@ importable from here too.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from provisioner.attrdiff import attribute_changes
 from provisioner.gcpause import without_gc
@@ -69,7 +68,6 @@ from provisioner.planchecks import (
 from provisioner.safety import classify_field_update, classify_flow_update
 
 __all__ = [
-    "PlanOptions",
     "attribute_changes",
     "check_relationship_targets",
     "classify_field_update",
@@ -79,22 +77,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    """Knobs of a plan.
-
-    - `prune`: treat every declared flow as `prune: true` (delete undeclared live fields).
-    - `flow_slugs`: plan only these flows (None: every declared flow).
-    """
-
-    prune: bool = False
-    flow_slugs: frozenset[str] | None = None
-
-
 @without_gc
-def plan(desired: State, live: State, options: PlanOptions = PlanOptions()) -> Plan:
+def plan(desired: State, live: State) -> Plan:
     """The operations that make `live` match `desired`, in dependency order."""
-    return _Planner(desired, live, options).run()
+    return _Planner(desired, live).run()
 
 
 # -- the planner ------------------------------------------------------------------------------
@@ -105,18 +91,13 @@ _Place = tuple[str, str]
 
 
 class _Planner:
-    def __init__(self, desired: State, live: State, options: PlanOptions) -> None:
+    def __init__(self, desired: State, live: State) -> None:
         self.desired = desired
         self.live = live
-        self.options = options
         self.operations: list[Operation] = []
         self.fingerprints: dict[str, str | None] = {}
         self.unmanaged: list[str] = []
-        self.flow_slugs = sorted(
-            slug
-            for slug in desired.flows
-            if options.flow_slugs is None or slug in options.flow_slugs
-        )
+        self.flow_slugs = sorted(desired.flows)
         self.moves = self._find_moves()
         self.claimed = set(self.moves.values())
 
@@ -247,7 +228,7 @@ class _Planner:
                 self._plan_change(flow, field, flow_id, (flow.slug, field_slug))
         if live_flow is None:
             return
-        prune = flow.prune or self.options.prune
+        prune = flow.prune
         for field_slug, live_field in sorted(live_fields.items()):
             if field_slug in flow.fields or (flow.slug, field_slug) in self.claimed:
                 continue

@@ -50,6 +50,21 @@ dates = st.dates(min_value=date(1000, 1, 1)).map(lambda d: d.isoformat()) | st.d
 ).map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
 
 
+def _string_rules_and_default(draw: st.DrawFn) -> tuple[list[dict[str, Any]], Any]:
+    """At most one string rule, and a default that keeps it."""
+    kind = draw(st.sampled_from(["none", "enum", "email", "slug", "uuid"]))
+    if kind == "enum":
+        options = draw(st.lists(names, min_size=1, max_size=4, unique=True))
+        return [{"type": "enum", "options": options}], draw(st.sampled_from(options))
+    if kind == "email":
+        return [{"type": "email"}], "someone@example.com"
+    if kind == "slug":
+        return [{"type": "slug"}], draw(_slug_text)
+    if kind == "uuid":
+        return [{"type": "uuid"}], str(draw(st.uuids()))
+    return [], draw(st.none() | names)
+
+
 @st.composite
 def typed_field(draw: st.DrawFn) -> dict[str, Any]:
     """A field whose default and rules agree with each other and with its type."""
@@ -58,22 +73,7 @@ def typed_field(draw: st.DrawFn) -> dict[str, Any]:
     rules: list[dict[str, Any]] = []
     default: Any = None
     if field_type == "string":
-        kind = draw(st.sampled_from(["none", "enum", "email", "slug", "uuid"]))
-        if kind == "enum":
-            options = draw(st.lists(names, min_size=1, max_size=4, unique=True))
-            rules.append({"type": "enum", "options": options})
-            default = draw(st.sampled_from(options))
-        elif kind == "email":
-            rules.append({"type": "email"})
-            default = "someone@example.com"
-        elif kind == "slug":
-            rules.append({"type": "slug"})
-            default = draw(_slug_text)
-        elif kind == "uuid":
-            rules.append({"type": "uuid"})
-            default = str(draw(st.uuids()))
-        else:
-            default = draw(st.none() | names)
+        rules, default = _string_rules_and_default(draw)
     elif field_type in ("integer", "float"):
         number = integers if field_type == "integer" else finite
         low, high = sorted((draw(number), draw(number)))

@@ -28,7 +28,7 @@ from provisioner.normalize import (
     update_body,
 )
 from provisioner.plan import Operation, OpKind, Plan, field_key, flow_key
-from provisioner.planner import PlanOptions, plan
+from provisioner.planner import plan
 
 FLOW_SLUGS = ("customers", "wishlists", "stores", "products(book)")
 FIELD_SLUGS = ("a", "b", "c", "d", "e")
@@ -303,13 +303,15 @@ def test_a_state_planned_against_itself_is_empty(state: State) -> None:
 def test_executing_a_plan_converges(states: tuple[State, State], prune: bool) -> None:
     start, desired = states
     live = live_from(start)
-    options = PlanOptions(prune=prune)
-    result = plan(desired, live, options)
+    if prune:  # every declared flow prunes
+        flows = {slug: dataclasses.replace(f, prune=True) for slug, f in desired.flows.items()}
+        desired = dataclasses.replace(desired, flows=flows)
+    result = plan(desired, live)
     store = MemoryStore(live)
     for op in result.operations:
         store.apply(op)
     after = store.state()
-    again = plan(desired, after, options)
+    again = plan(desired, after)
     assert again.is_empty, [op.describe() for op in again.operations]
     # The fingerprints name exactly what the plan touches: every other live object is
     # unchanged, and each recorded digest (or absence) is the live one.

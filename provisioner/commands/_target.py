@@ -34,7 +34,6 @@ from provisioner.project import DEFAULT_DB_PATH
 if TYPE_CHECKING:  # imported when a client is opened: `validate` never needs httpx (issue 16)
     from provisioner.client import Client
 
-DEFAULT_DB = DEFAULT_DB_PATH
 # The embedded store has no rate limit of its own; the client's default (sized for the real
 # API, epcc-api.md 2.5) would only slow it down.
 EMBEDDED_RATE_LIMIT = 1000.0
@@ -52,7 +51,7 @@ class Target:
     client_secret: str | None = field(default=None, repr=False)
     rate_limit: float | None = None
     local: bool = False
-    db: Path = DEFAULT_DB
+    db: Path = DEFAULT_DB_PATH
     verbose: bool = False
     db_given: bool = False
     # Where each value came from, for messages: "EPCC_CLIENT_ID" or "--client-id".
@@ -169,7 +168,7 @@ def store_options(func: F) -> F:
         click.option(
             "--db",
             type=click.Path(dir_okay=False, path_type=Path),
-            default=DEFAULT_DB,
+            default=DEFAULT_DB_PATH,
             show_default=True,
             help="The embedded local store's SQLite file (not with a configured store).",
         ),

@@ -30,7 +30,7 @@ from provisioner.applier import (
     check_safe,
     interrupted_message,
 )
-from provisioner.client import DEFAULT_MAX_IN_FLIGHT
+from provisioner.client import DEFAULT_MAX_IN_FLIGHT, Client
 from provisioner.commands._apply_all import apply_all
 from provisioner.commands._environments import promotion_order
 from provisioner.commands._planning import echo_ceiling_note, echo_stats, render, use_color
@@ -194,24 +194,8 @@ def command(
         if selected.env is not None and selected.project is not None:
             await promotion_order(selected, skip_order_check)
         async with open_store(target, selected.env, max_in_flight=parallelism) as client:
-            if client.read_only:
-                raise ReadOnlyError(
-                    "apply needs write access, and without a client secret the client uses "
-                    "the implicit grant, which can only read: set EPCC_CLIENT_SECRET (or "
-                    "--client-secret). `provisioner plan` shows the changes with read-only "
-                    "credentials."
-                )
-            if saved is not None:
-                live = await read_live_state(client)
-                counts = await read_entry_counts(client, live, saved.deleted_flows)
-                check_fresh(saved, live, counts)
-                check_owned(saved, live)
-                plan = saved
-            else:
-                assert desired is not None
-                live = await read_live_state(client)
-                check_relationship_targets(desired, live)
-                plan = restrict(make_plan(desired, live), live)
+            _check_writable(client)
+            plan = await _plan_to_apply(client, saved, desired)
             text = render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:
@@ -219,47 +203,16 @@ def command(
                 remember(selected, desired)
                 return EXIT_OK
             check_safe(plan, allow_destructive)
-            if not auto_approve:
-                if not _interactive():
-                    raise click.ClickException(
-                        "refusing to apply without confirmation: there is no terminal to ask "
-                        "on. Review the plan and pass --auto-approve to apply non-interactively."
-                    )
-                if not click.confirm("Apply these changes to the store?", default=False):
-                    click.echo("Apply cancelled: nothing was changed.", err=True)
-                    return EXIT_CANCELLED
+            if not auto_approve and not _confirmed():
+                return EXIT_CANCELLED
             with ApplyProgress(len(plan.operations), color=color) as progress:
                 shown.progress = progress
-                try:
-                    await apply_plan(
-                        client,
-                        plan,
-                        parallelism=parallelism,
-                        allow_destructive=allow_destructive,
-                        on_event=progress,
-                    )
-                except ApplyInterrupted as interrupt:
-                    progress.interrupted(interrupt.abandoned, client.stats.summary())
-                    shown.reported = True
-                    return EXIT_INTERRUPTED
-                except (KeyboardInterrupt, asyncio.CancelledError):
-                    progress.interrupted((), client.stats.summary())
-                    shown.reported = True
-                    raise
-                except ApplyError as error:
-                    progress.finish(client.stats.summary())
-                    echo_ceiling_note(client, target)
-                    # The progress summary listed every operation: the error only counts them.
-                    raise ApplyError(
-                        error.applied, error.failed, error.skipped, listed_above=True
-                    ) from error
-                except BaseException:
-                    progress.finish(client.stats.summary())
-                    raise
-                progress.finish(client.stats.summary())
-                echo_ceiling_note(client, target)
-            remember(selected, desired)
-            return EXIT_OK
+                code = await _apply_shown(
+                    client, plan, target, shown, parallelism, allow_destructive
+                )
+            if code == EXIT_OK:
+                remember(selected, desired)
+            return code
 
     shown = _Shown()
     try:
@@ -272,6 +225,82 @@ def command(
             progress = shown.progress
             click.echo(interrupted_message(len(progress.applied), progress.total), err=True)
         return EXIT_INTERRUPTED
+
+
+def _check_writable(client: Client) -> None:
+    if client.read_only:
+        raise ReadOnlyError(
+            "apply needs write access, and without a client secret the client uses "
+            "the implicit grant, which can only read: set EPCC_CLIENT_SECRET (or "
+            "--client-secret). `provisioner plan` shows the changes with read-only "
+            "credentials."
+        )
+
+
+async def _plan_to_apply(client: Client, saved: Plan | None, desired: State | None) -> Plan:
+    """The saved plan, checked fresh and ours against the store; or a new plan of `desired`."""
+    live = await read_live_state(client)
+    if saved is not None:
+        counts = await read_entry_counts(client, live, saved.deleted_flows)
+        check_fresh(saved, live, counts)
+        check_owned(saved, live)
+        return saved
+    assert desired is not None
+    check_relationship_targets(desired, live)
+    return restrict(make_plan(desired, live), live)
+
+
+def _confirmed() -> bool:
+    """Asked on a terminal; refused (an error) without one."""
+    if not _interactive():
+        raise click.ClickException(
+            "refusing to apply without confirmation: there is no terminal to ask "
+            "on. Review the plan and pass --auto-approve to apply non-interactively."
+        )
+    if not click.confirm("Apply these changes to the store?", default=False):
+        click.echo("Apply cancelled: nothing was changed.", err=True)
+        return False
+    return True
+
+
+async def _apply_shown(
+    client: Client,
+    plan: Plan,
+    target: Target,
+    shown: _Shown,
+    parallelism: int,
+    allow_destructive: bool,
+) -> int:
+    """Apply `plan` with the progress `shown.progress` shows; the outcome and statistics."""
+    progress = shown.progress
+    assert progress is not None
+    try:
+        await apply_plan(
+            client,
+            plan,
+            parallelism=parallelism,
+            allow_destructive=allow_destructive,
+            on_event=progress,
+        )
+    except ApplyInterrupted as interrupt:
+        progress.interrupted(interrupt.abandoned, client.stats.summary())
+        shown.reported = True
+        return EXIT_INTERRUPTED
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        progress.interrupted((), client.stats.summary())
+        shown.reported = True
+        raise
+    except ApplyError as error:
+        progress.finish(client.stats.summary())
+        echo_ceiling_note(client, target)
+        # The progress summary listed every operation: the error only counts them.
+        raise ApplyError(error.applied, error.failed, error.skipped, listed_above=True) from error
+    except BaseException:
+        progress.finish(client.stats.summary())
+        raise
+    progress.finish(client.stats.summary())
+    echo_ceiling_note(client, target)
+    return EXIT_OK
 
 
 @dataclass
