@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import click
 
@@ -23,7 +24,26 @@ from provisioner.views.json import render_json
 from provisioner.views.markdown import render_markdown
 from provisioner.views.text import render_text
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 FORMATS = ("text", "json", "markdown")
+
+# The options plan, apply and diff share.
+no_color_option = click.option(
+    "--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable)."
+)
+
+
+def format_option(help_text: str) -> Callable[[F], F]:
+    """`--format` of a plan: one of `FORMATS`, text by default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help=help_text,
+    )
 
 
 def use_color(no_color: bool, env: Mapping[str, str] | None = None) -> bool:

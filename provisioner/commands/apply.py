@@ -31,9 +31,9 @@ from provisioner.applier import (
     interrupted_message,
 )
 from provisioner.client import DEFAULT_MAX_IN_FLIGHT, Client
+from provisioner.commands import _planning as planning
 from provisioner.commands._apply_all import apply_all
 from provisioner.commands._environments import promotion_order
-from provisioner.commands._planning import echo_ceiling_note, echo_stats, render, use_color
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -141,7 +141,7 @@ def _interactive() -> bool:
     is_flag=True,
     help="With --env: apply even if an environment it comes `after` does not match yet.",
 )
-@click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
+@planning.no_color_option
 @store_options
 @project_options()
 def command(
@@ -176,7 +176,7 @@ def command(
             allow_destructive=allow_destructive,
             auto_approve=auto_approve,
             parallelism=parallelism,
-            color=use_color(no_color),
+            color=planning.use_color(no_color),
             interactive=_interactive(),
         )
     selected = select(choice, paths, target)
@@ -188,7 +188,7 @@ def command(
     else:
         # A saved plan is known before any request: refuse it at once if it is unsafe.
         check_safe(saved, allow_destructive)
-    color = use_color(no_color)
+    color = planning.use_color(no_color)
 
     async def run() -> int:
         if selected.env is not None and selected.project is not None:
@@ -196,10 +196,10 @@ def command(
         async with open_store(target, selected.env, max_in_flight=parallelism) as client:
             _check_writable(client)
             plan = await _plan_to_apply(client, saved, desired)
-            text = render(plan, "text", color)
+            text = planning.render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:
-                echo_stats(client, target)
+                planning.echo_stats(client, target)
                 remember(selected, desired)
                 return EXIT_OK
             check_safe(plan, allow_destructive)
@@ -292,14 +292,14 @@ async def _apply_shown(
         raise
     except ApplyError as error:
         progress.finish(client.stats.summary())
-        echo_ceiling_note(client, target)
+        planning.echo_ceiling_note(client, target)
         # The progress summary listed every operation: the error only counts them.
         raise ApplyError(error.applied, error.failed, error.skipped, listed_above=True) from error
     except BaseException:
         progress.finish(client.stats.summary())
         raise
     progress.finish(client.stats.summary())
-    echo_ceiling_note(client, target)
+    planning.echo_ceiling_note(client, target)
     return EXIT_OK
 
 

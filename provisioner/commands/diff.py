@@ -18,7 +18,12 @@ from pathlib import Path
 import click
 
 from provisioner import asyncrun
-from provisioner.commands._planning import FORMATS, render, use_color
+from provisioner.commands._planning import (
+    format_option,
+    no_color_option,
+    render,
+    use_color,
+)
 from provisioner.commands._project import NO_VARIABLES, describe_env, env_target
 from provisioner.commands._target import Target, open_client
 from provisioner.errors import TargetError
@@ -54,16 +59,9 @@ async def _read(project: Project, name: str, base: Target) -> State:
 @click.command("diff")
 @click.option("--from", "source", required=True, metavar="ENV", help="The reference environment.")
 @click.option("--to", "target_env", required=True, metavar="ENV", help="The one compared to it.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text, json (the Plan JSON) or markdown, as `plan` prints them.",
-)
+@format_option("text, json (the Plan JSON) or markdown, as `plan` prints them.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the stores differ.")
-@click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
+@no_color_option
 @click.option(
     "--project",
     "project_file",

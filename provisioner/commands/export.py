@@ -39,7 +39,7 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.config import validate_paths
-from provisioner.errors import ProvisionerError
+from provisioner.errors import Diagnostic, ProvisionerError
 from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
 from provisioner.model import State
 from provisioner.reader import read_live_state
@@ -211,14 +211,10 @@ def _report(live: State, where: str, *, modeline_default: bool) -> None:
 def _warn_if_invalid(paths: Sequence[Path]) -> None:
     """The store can hold what `validate` refuses (a `default` of the wrong type, epcc-api.md
     section 0; a relationship to a flow left out by `--flow`): say so now, not at `plan`."""
-    problems = validate_paths(paths)
-    if problems:
-        listed = "\n".join(f"  {problem}" for problem in problems)
-        click.echo(
-            "Warning: validate will refuse what was written; fix it in the store or in the "
-            f"files:\n{listed}",
-            err=True,
-        )
+    _warn(
+        validate_paths(paths),
+        "validate will refuse what was written; fix it in the store or in the files",
+    )
 
 
 def _warn_if_invalid_text(text: str) -> None:
@@ -227,10 +223,14 @@ def _warn_if_invalid_text(text: str) -> None:
         path = Path(directory) / "export.yaml"
         path.write_text(text, encoding="utf-8")
         problems = [dataclasses.replace(p, file="<stdout>") for p in validate_paths([path])]
+    _warn(
+        problems,
+        "validate will refuse this YAML as printed (line numbers are those of the output); "
+        "fix it in the store, or in the file once you save it",
+    )
+
+
+def _warn(problems: Sequence[Diagnostic], what: str) -> None:
     if problems:
         listed = "\n".join(f"  {problem}" for problem in problems)
-        click.echo(
-            "Warning: validate will refuse this YAML as printed (line numbers are those of the "
-            f"output); fix it in the store, or in the file once you save it:\n{listed}",
-            err=True,
-        )
+        click.echo(f"Warning: {what}:\n{listed}", err=True)

@@ -20,6 +20,8 @@ from provisioner.commands._planning import (
     FORMATS,
     echo_ceiling_note,
     echo_stats,
+    format_option,
+    no_color_option,
     plan_against,
     render,
     use_color,
@@ -53,14 +55,7 @@ EXIT_CHANGES = 2
 
 @click.command("plan")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text for people, json (versioned schema), markdown for a pull-request comment.",
-)
+@format_option("text for people, json (versioned schema), markdown for a pull-request comment.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -71,7 +66,7 @@ EXIT_CHANGES = 2
     is_flag=True,
     help="Exit 2 when there are changes to apply (0 when there are none).",
 )
-@click.option("--no-color", is_flag=True, help="No colour (also: the NO_COLOR variable).")
+@no_color_option
 @store_options
 @project_options()
 def command(

@@ -129,6 +129,14 @@ def value_violations(
     return found
 
 
+# The rules that ask for a string form (4.5): its check, what a value is not, what was expected.
+_STRING_FORMS: Mapping[str, tuple[Callable[[Any], bool], str, str]] = {
+    "email": (is_email, "an email address", "an email address, as the field has an `email` rule"),
+    "slug": (is_slug_value, "a slug", f"{SLUG_ALPHABET} only, as the field has a `slug` rule"),
+    "uuid": (is_uuid, "a UUID", "a UUID, as the field has a `uuid` rule"),
+}
+
+
 def _breaks_rule(value: Any, rule: Mapping[str, Any]) -> Violation | None:
     kind = rule.get("type")
     if kind == "enum":
@@ -148,24 +156,15 @@ def _breaks_rule(value: Any, rule: Mapping[str, Any]) -> Violation | None:
                     f"a value from {low} to {high}",
                     "between",
                 )
-    elif kind == "email" and isinstance(value, str) and not is_email(value):
-        return Violation(
-            (),
-            f"{quote(value)} is not an email address",
-            "an email address, as the field has an `email` rule",
-            "email",
-        )
-    elif kind == "slug" and isinstance(value, str) and not is_slug_value(value):
-        return Violation(
-            (),
-            f"{quote(value)} is not a slug",
-            f"{SLUG_ALPHABET} only, as the field has a `slug` rule",
-            "slug",
-        )
-    elif kind == "uuid" and isinstance(value, str) and not is_uuid(value):
-        return Violation(
-            (), f"{quote(value)} is not a UUID", "a UUID, as the field has a `uuid` rule", "uuid"
-        )
+    elif isinstance(kind, str) and kind in _STRING_FORMS and isinstance(value, str):
+        check, noun, expected = _STRING_FORMS[kind]
+        if not check(value):
+            return Violation(
+                (),
+                f"{quote(value)} is not {noun}",
+                expected,
+                kind,
+            )
     return None
 
 
