@@ -9,13 +9,13 @@ tell whether an object another writer made holds what was sent (`differs`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from provisioner.client.paging import PagedSession
 from provisioner.client.responses import JsonObject, int_at, json_body
-from provisioner.client.session import without_keys
+from provisioner.client.session import Differ, without_keys
 from provisioner.epcc import flows as api
 from provisioner.errors import NotFoundError
 from provisioner.normalize import (
@@ -54,22 +54,15 @@ class Client(PagedSession):
         sent = _with_required(
             without_keys(attrs), api.FLOW_CREATE_REQUIRED, api.FLOW_SERVER_DEFAULTS
         )
-
-        def differs(found: JsonObject) -> list[str]:
-            return _differences(
-                flow_attributes(flow_from_api({**sent, "slug": slug})),
-                flow_attributes(flow_from_api(found)),
-            )
-
         body = {"data": {**sent, "type": "flow"}}
         if not isinstance(slug, str):
             return await self._create("/v2/flows", body, None)
+        differs = _differ(_flow_canonical, {**sent, "slug": slug})
         return await self._create("/v2/flows", body, find, (f"flow `{slug}`", differs))
 
     async def update_flow(self, flow_id: str, attrs: Mapping[str, Any]) -> JsonObject:
         """Partial update (PUT sends `id` and `type`, §3.5)."""
-        body = {"data": {**without_keys(attrs), "type": "flow", "id": flow_id}}
-        return await self._put(f"/v2/flows/{segment(flow_id)}", body)
+        return await self._update(f"/v2/flows/{segment(flow_id)}", "flow", flow_id, attrs)
 
     async def delete_flow(self, flow_id: str) -> None:
         """Delete a flow (a 404 after a lost answer means it is done)."""
@@ -100,12 +93,6 @@ class Client(PagedSession):
             fields = await self.list_flow_fields(flow_slug)
             return next((f for f in fields if f.get("slug") == slug), None)
 
-        def differs(found: JsonObject) -> list[str]:
-            return _differences(
-                field_attributes(field_from_api({**sent, "slug": slug})),
-                field_attributes(field_from_api(found)),
-            )
-
         relationships = {"flow": {"data": {"type": "flow", "id": flow_id}}}
         sent = _with_required(
             without_keys(attrs), api.FIELD_CREATE_REQUIRED, api.FIELD_SERVER_DEFAULTS
@@ -114,12 +101,12 @@ class Client(PagedSession):
         if not slug:
             return await self._create("/v2/fields", {"data": data}, None)
         what = f"field `{slug}` of flow {flow_id}"
+        differs = _differ(_field_canonical, {**sent, "slug": slug})
         return await self._create("/v2/fields", {"data": data}, find, (what, differs))
 
     async def update_field(self, field_id: str, attrs: Mapping[str, Any]) -> JsonObject:
         """Partial update of a field (never its `field_type` or flow, §4.6)."""
-        body = {"data": {**without_keys(attrs), "type": "field", "id": field_id}}
-        return await self._put(f"/v2/fields/{segment(field_id)}", body)
+        return await self._update(f"/v2/fields/{segment(field_id)}", "field", field_id, attrs)
 
     async def delete_field(self, field_id: str) -> None:
         """Delete a field (its stored values go with it, §4.8)."""
@@ -155,8 +142,8 @@ class Client(PagedSession):
 
     async def update_customer(self, customer_id: str, attrs: Mapping[str, Any]) -> JsonObject:
         """Partial update of a customer."""
-        body = {"data": {**without_keys(attrs), "type": "customer", "id": customer_id}}
-        return await self._put(f"/v2/customers/{segment(customer_id)}", body)
+        path = f"/v2/customers/{segment(customer_id)}"
+        return await self._update(path, "customer", customer_id, attrs)
 
     async def list_customers(self, filter: str | None = None) -> list[JsonObject]:
         """Customers, optionally filtered (`eq(email,x)`; custom fields are not filterable)."""
@@ -197,6 +184,21 @@ def _with_required(
     return {**attrs, **missing}
 
 
-def _differences(sent: Mapping[str, Any], found: Mapping[str, Any]) -> list[str]:
-    """Attribute names whose canonical values differ (both sides from `normalize`)."""
-    return [key for key in sent if sent[key] != found.get(key)]
+def _flow_canonical(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    return flow_attributes(flow_from_api(data))
+
+
+def _field_canonical(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    return field_attributes(field_from_api(data))
+
+
+def _differ(
+    canonical: Callable[[Mapping[str, Any]], Mapping[str, Any]], sent: Mapping[str, Any]
+) -> Differ:
+    """The attribute names whose canonical values (from `normalize`) differ from `sent`'s."""
+
+    def differs(found: JsonObject) -> list[str]:
+        expected, actual = canonical(sent), canonical(found)
+        return [key for key in expected if expected[key] != actual.get(key)]
+
+    return differs

@@ -67,31 +67,23 @@ class PagedSession(Session):
         meta: Mapping[str, Any],
     ) -> list[JsonObject]:
         """Pages one after the other, for a list without an exact total."""
-        items: list[JsonObject] = []
-        seen: set[str] = set()
+        unique = _UniqueById()
         page, offset = first, 0
         for _ in range(MAX_PAGES):
-            fresh = 0
-            for item in page:
-                key = item.get("id")
-                if isinstance(key, str):
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                items.append(item)
-                fresh += 1
+            fresh = unique.add(page)
             if page and not fresh:  # the same page again: the server ignores page[offset]
                 log.debug("%s does not seem to support pagination", path)
-                return items
+                return unique.items
             limit = int_at(meta, "page", "limit") or PAGE_LIMIT
             offset += len(page)
             if not page or len(page) < limit:
-                return items
+                return unique.items
             if offset > self.max_page_offset:
                 raise ListTooLongError(path, None, self.max_page_offset, limit)
             page, next_meta = await self._page(path, params, offset)
             if next_meta is None:
-                return _unique_by_id([items, page])
+                unique.add(page)
+                return unique.items
             meta = next_meta
         raise malformed("GET", path, 200, f"more than {MAX_PAGES} pages")
 
@@ -111,16 +103,30 @@ class PagedSession(Session):
         return data, meta if isinstance(meta, Mapping) else None
 
 
-def _unique_by_id(pages: Sequence[Sequence[JsonObject]]) -> list[JsonObject]:
-    """The records of `pages` in order, each id once (records without an id all kept)."""
-    items: list[JsonObject] = []
-    seen: set[str] = set()
-    for page in pages:
+class _UniqueById:
+    """Records in the order they come, each id once (records without an id all kept)."""
+
+    def __init__(self) -> None:
+        self.items: list[JsonObject] = []
+        self._seen: set[str] = set()
+
+    def add(self, page: Sequence[JsonObject]) -> int:
+        """Add the records of `page` not seen before; how many were new."""
+        fresh = 0
         for item in page:
             key = item.get("id")
             if isinstance(key, str):
-                if key in seen:
+                if key in self._seen:
                     continue
-                seen.add(key)
-            items.append(item)
-    return items
+                self._seen.add(key)
+            self.items.append(item)
+            fresh += 1
+        return fresh
+
+
+def _unique_by_id(pages: Sequence[Sequence[JsonObject]]) -> list[JsonObject]:
+    """The records of `pages` in order, each id once (records without an id all kept)."""
+    unique = _UniqueById()
+    for page in pages:
+        unique.add(page)
+    return unique.items

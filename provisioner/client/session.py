@@ -157,6 +157,13 @@ class Session:
             return outcome.data
         return data_object("PUT", path, outcome)
 
+    async def _update(
+        self, path: str, kind: str, object_id: str, attrs: Mapping[str, Any]
+    ) -> JsonObject:
+        """A partial update of one object: PUT sends its `type` and `id` (§3.5)."""
+        body = {"data": {**without_keys(attrs), "type": kind, "id": object_id}}
+        return await self._put(path, body)
+
     async def _delete(self, path: str) -> None:
         """A delete (a 404 after a lost answer means it is done)."""
         await self._request("DELETE", path, missing_ok_on_retry=True)
