@@ -52,9 +52,10 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any, Protocol
 
 from provisioner.errors import (
+    EXIT_INTERRUPTED,
     ApplyError,
+    ApplyInterrupted,
     NotFoundError,
-    ProvisionerError,
     ServerError,
     TransportError,
 )
@@ -66,6 +67,7 @@ from provisioner.preflight import check_fresh, check_safe, fingerprint_keys
 
 __all__ = [
     "DEFAULT_PARALLELISM",
+    "EXIT_INTERRUPTED",
     "ApplyEvent",
     "ApplyInterrupted",
     "ApplyResult",
@@ -86,24 +88,6 @@ DEFAULT_PARALLELISM = 8
 OPERATION_ROUNDS = 3
 # After an interrupt, how long the requests in flight get to finish before they are abandoned.
 INTERRUPT_GRACE_SECONDS = 5.0
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
-
-
-class ApplyInterrupted(ProvisionerError):
-    """An apply stopped by an interrupt (Ctrl-C, SIGINT): what was applied, what was abandoned.
-
-    Nothing new started after the interrupt; the operations in flight finished within the
-    grace period (counted in `applied` when they succeeded) or were abandoned (`abandoned`:
-    their outcome is unknown, and the next apply plans from the store as it is).
-    """
-
-    exit_code = EXIT_INTERRUPTED
-
-    def __init__(self, applied: int, total: int, abandoned: tuple[Operation, ...] = ()) -> None:
-        self.applied = applied
-        self.total = total
-        self.abandoned = abandoned
-        super().__init__(interrupted_message(applied, total))
 
 
 class WritingClient(Protocol):

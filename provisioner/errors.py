@@ -1,7 +1,8 @@
 """One exception tree for the whole program.
 
 Every error we raise on purpose derives from `ProvisionerError` and carries the exit code the
-CLI uses for it (README "Exit codes"): 1 for errors, 3 for plans refused as destructive. The CLI
+CLI uses for it (README "Exit codes"): 1 for errors, 3 for plans refused as destructive (or out
+of promotion order), 130 for an interrupted apply. The CLI
 is the one place that catches these, prints `str(error)` and exits with `error.exit_code`.
 
     ProvisionerError
@@ -24,15 +25,27 @@ is the one place that catches these, prints `str(error)` and exits with `error.e
     ├── StalePlanError       a saved plan whose live objects changed since it was made
     ├── PlanFormatError      a saved plan file we cannot read
     ├── ApplyError           an apply that stopped part-way: what was applied, what failed
+    ├── ApplyInterrupted     an apply stopped by Ctrl-C: what was applied, abandoned (exit 130)
+    ├── CycleError           plan operations that depend on each other in a circle
+    ├── ProjectError         a project-level mistake (an unknown `--env`)
+    ├── OrderError           an environment `after` another is not in step yet (exit 3)
+    ├── ExportError          an export that cannot be written as asked
+    ├── OutputError          output that cannot be written as asked
     └── TargetError          no safe store to talk to (e.g. CI without a configured store)
 
-This module imports nothing of ours.
+Modules keep private exceptions that never leave them (yamlload's `_Fatal` and `_Bail`,
+schemacheck's `Unsupported`: control flow, caught where raised); the local store's HTTP
+problems live in `provisioner.localstore`. This module imports nothing of ours at run time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provisioner.operations import Operation
 
 
 class ProvisionerError(Exception):
@@ -266,3 +279,57 @@ class ApplyError(ProvisionerError):
 
 class TargetError(ProvisionerError):
     """No store to talk to safely (for example CI set and no store configured)."""
+
+
+class ProjectError(ProvisionerError):
+    """A project-level mistake that is not about one position (an unknown `--env`)."""
+
+
+class OrderError(ProvisionerError):
+    """An environment in `after` does not match the files yet: the apply is refused (exit 3)."""
+
+    exit_code = 3
+
+
+class CycleError(ProvisionerError):
+    """The operations depend on each other in a circle; `nodes` names them in cycle order."""
+
+    def __init__(self, nodes: Sequence[str]) -> None:
+        self.nodes = tuple(nodes)
+        super().__init__(
+            "cannot order the plan: these operations depend on each other in a cycle: "
+            + " -> ".join(self.nodes)
+        )
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
+def interrupted_message(applied: int, total: int) -> str:
+    """The one line an interrupted apply ends with."""
+    return f"Apply interrupted: {applied} of {total} operations applied; run apply again to finish"
+
+
+class ApplyInterrupted(ProvisionerError):
+    """An apply stopped by an interrupt (Ctrl-C, SIGINT): what was applied, what was abandoned.
+
+    Nothing new started after the interrupt; the operations in flight finished within the
+    grace period (counted in `applied` when they succeeded) or were abandoned (`abandoned`:
+    their outcome is unknown, and the next apply plans from the store as it is).
+    """
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, applied: int, total: int, abandoned: tuple[Operation, ...] = ()) -> None:
+        self.applied = applied
+        self.total = total
+        self.abandoned = abandoned
+        super().__init__(interrupted_message(applied, total))
+
+
+class ExportError(ProvisionerError):
+    """An export that cannot be written as asked (a target exists, a flow is missing)."""
+
+
+class OutputError(ProvisionerError):
+    """Output that cannot be written as asked (a target exists, a place is not writable)."""

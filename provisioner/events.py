@@ -9,7 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from provisioner.errors import interrupted_message
 from provisioner.operations import Operation
+
+__all__ = ["ApplyEvent", "EventCallback", "EventKind", "interrupted_message"]
 
 
 class EventKind(StrEnum):
@@ -31,8 +34,3 @@ class ApplyEvent:
 
 
 EventCallback = Callable[[ApplyEvent], None]
-
-
-def interrupted_message(applied: int, total: int) -> str:
-    """The one line an interrupted apply ends with."""
-    return f"Apply interrupted: {applied} of {total} operations applied; run apply again to finish"

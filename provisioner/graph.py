@@ -26,20 +26,9 @@ import graphlib
 import heapq
 from collections.abc import Sequence
 
-from provisioner.errors import ProvisionerError
+from provisioner.errors import CycleError
 from provisioner.normalize import relationship_targets
 from provisioner.plan import Operation, OpKind, field_key
-
-
-class CycleError(ProvisionerError):
-    """The operations depend on each other in a circle; `nodes` names them in cycle order."""
-
-    def __init__(self, nodes: Sequence[str]) -> None:
-        self.nodes = tuple(nodes)
-        super().__init__(
-            "cannot order the plan: these operations depend on each other in a cycle: "
-            + " -> ".join(self.nodes)
-        )
 
 
 def frees_key(op: Operation) -> str | None:

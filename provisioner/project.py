@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provisioner.errors import ConfigError, Diagnostic, ProvisionerError
+from provisioner.errors import ConfigError, Diagnostic, ProjectError
 from provisioner.tomlkeys import Key, key_positions
 
 PROJECT_FILE = "provisioner.toml"
@@ -96,10 +96,6 @@ class Project:
             ordered.extend(ready)
             sorter.done(*ready)
         return ordered
-
-
-class ProjectError(ProvisionerError):
-    """A project-level mistake that is not about one position (an unknown `--env`)."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, open_client
 from provisioner.drift import drift_state, drifted
-from provisioner.errors import ConfigError, Diagnostic, ProvisionerError
+from provisioner.errors import ConfigError, Diagnostic, OrderError, ProvisionerError
 from provisioner.model import State
 from provisioner.overlay import Checked, check_environment
 from provisioner.plan import Plan
@@ -107,12 +107,6 @@ def validate_environments(
 
 
 # --------------------------------------------------------------------------- promotion order
-
-
-class OrderError(ProvisionerError):
-    """An environment in `after` does not match the files yet: the apply is refused (exit 3)."""
-
-    exit_code = 3
 
 
 def _behind_text(plan: Plan) -> str:

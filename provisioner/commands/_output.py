@@ -20,13 +20,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from provisioner.errors import ProvisionerError
+from provisioner.errors import OutputError
 
 _PREFIX = ".provisioner-"
-
-
-class OutputError(ProvisionerError):
-    """Output that cannot be written as asked (a target exists, a place is not writable)."""
 
 
 def refuse_existing(paths: list[Path], *, force: bool) -> None:

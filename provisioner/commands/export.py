@@ -39,17 +39,13 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.config import validate_paths
-from provisioner.errors import Diagnostic, ProvisionerError
+from provisioner.errors import Diagnostic, ExportError
 from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
 from provisioner.model import State
 from provisioner.reader import read_live_state
 from provisioner.yamlload import MAX_FILE_BYTES
 
 EXIT_OK = 0
-
-
-class ExportError(ProvisionerError):
-    """An export that cannot be written as asked (a target exists, a flow is missing)."""
 
 
 @click.command("export")
