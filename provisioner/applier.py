@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any, Protocol
 
+from provisioner import custom_api_applier
 from provisioner.errors import (
     EXIT_INTERRUPTED,
     ApplyError,
@@ -130,6 +131,7 @@ class _Run:
         self.plan = plan
         # Flow IDs created in this run, for the fields that go into those flows.
         self.flow_ids: dict[str, str] = {}
+        self.custom: custom_api_applier.CustomRun | None = None  # made on first use
 
     def _flow_id(self, op: Operation) -> str:
         flow_id = op.flow_id or self.flow_ids.get(op.flow_slug)
@@ -143,6 +145,11 @@ class _Run:
         return op.id
 
     async def execute(self, op: Operation) -> None:
+        if op.kind.custom:  # issue 14: Custom APIs have their own module
+            if self.custom is None:
+                self.custom = custom_api_applier.CustomRun(self.client)
+            await self.custom.execute(op)
+            return
         await self._HANDLERS[op.kind](self, op)
 
     # One handler per operation kind (design.md practice 4: a dispatch table, not a switch).

@@ -35,6 +35,7 @@ COMMANDS = {
     "export": "export",
     "diff": "diff",
     "serve": "serve",
+    "convert": "convert",
 }
 
 

@@ -115,6 +115,43 @@ def field_attributes(custom_field: CustomField) -> dict[str, Any]:
     }
 
 
+_API_DEFAULTS: Mapping[str, Any] = {
+    "description": "",
+    "allow_upserts": False,
+    "presentation": {"page": None, "section": None},
+    "parent_apis": [],
+}
+_FIELD_DEFAULTS: Mapping[str, Any] = {
+    "description": "",
+    "use_as_url_slug": False,
+    "presentation": {"sort_order": facts.SORT_ORDER_DEFAULT},
+}
+
+
+def sparse_validation(field_type: str, validation: Any) -> dict[str, Any]:
+    """The validation keys that differ from the API's defaults (`{}` when none does)."""
+    rules_of = validation.get(field_type) if isinstance(validation, Mapping) else None
+    if not isinstance(rules_of, Mapping):
+        return {}
+    table = facts.VALIDATION.get(field_type, {})
+    kept = {k: v for k, v in rules_of.items() if k not in table or v != table[k].default}
+    return {field_type: kept} if kept else {}
+
+
+def shown_custom_attributes(is_api: bool, after: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """What a view shows of a created Custom API or field: what differs from the defaults."""
+    defaults = _API_DEFAULTS if is_api else _FIELD_DEFAULTS
+    shown = []
+    for name, value in after.items():
+        if name == "validation":
+            value = sparse_validation(str(after.get("field_type")), value)
+            if value:
+                shown.append((name, value))
+        elif name not in defaults or value != defaults[name]:
+            shown.append((name, value))
+    return shown
+
+
 # -- from the API's JSON ----------------------------------------------------------------------
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from provisioner.custom_api_exporter import custom_apis_document
+from provisioner.custom_api_exporter import file_name as custom_api_file_name
 from provisioner.gcpause import without_gc
 from provisioner.model import FIELD_ATTRIBUTES, Field, Flow, State, ordered, plain
 from provisioner.normalize import (
@@ -171,7 +173,12 @@ def flow_document(flow: Flow) -> dict[str, Any]:
 
 def state_document(state: State) -> dict[str, Any]:
     """The whole YAML document of a state: `{"flows": {...}}`, flows sorted by slug."""
-    return {"flows": {slug: flow_document(state.flows[slug]) for slug in sorted(state.flows)}}
+    document: dict[str, Any] = {}
+    if state.flows or not state.custom_apis:
+        document["flows"] = {slug: flow_document(state.flows[slug]) for slug in sorted(state.flows)}
+    if state.custom_apis:  # issue 14
+        document["custom_apis"] = custom_apis_document(dict(state.custom_apis))
+    return document
 
 
 def modeline(schema_ref: str) -> str:
@@ -274,10 +281,14 @@ def file_names(flow_slugs: Iterable[str]) -> dict[str, str]:
 def export_files(state: State, schema_ref: str | None = None) -> dict[str, str]:
     """One YAML text per flow, keyed by file name (see `file_names`), in slug order."""
     names = file_names(state.flows)
-    return {
+    files = {
         names[slug]: export_text(State(flows={slug: state.flows[slug]}), schema_ref)
         for slug in sorted(state.flows)
     }
+    for slug in sorted(state.custom_apis):  # issue 14: one file per Custom API
+        only = State(custom_apis={slug: state.custom_apis[slug]})
+        files[custom_api_file_name(slug)] = export_text(only, schema_ref)
+    return files
 
 
 def _rule_document(rule: Mapping[str, Any]) -> dict[str, Any]:

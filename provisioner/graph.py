@@ -26,6 +26,7 @@ import graphlib
 import heapq
 from collections.abc import Sequence
 
+from provisioner.custom_api_graph import add_custom_edges
 from provisioner.errors import CycleError
 from provisioner.normalize import relationship_targets
 from provisioner.plan import Operation, OpKind, field_key
@@ -78,9 +79,10 @@ def dependencies(operations: Sequence[Operation]) -> dict[int, set[int]]:
 
     deps: dict[int, set[int]] = {index: set() for index in range(len(operations))}
     for index, op in enumerate(operations):
-        if op.field_slug is not None:
+        if op.field_slug is not None and not op.kind.custom:
             _field_edges(index, op, deps, created_flows, deleted_flows)
             _slot_edges(index, op, deps[index], freed, deleted_in, moved_out_of)
+    add_custom_edges(operations, deps)  # issue 14: Custom APIs, their own module
     return deps
 
 

@@ -14,6 +14,11 @@ FLOW = "flow"
 FIELD = "field"
 FIELDS = "fields"  # a deleted flow's set of fields
 ENTRIES = "entries"  # a deleted flow's entry count
+# Issue 14: Custom APIs, their fields, a deleted or replaced API's set of fields and entries.
+CUSTOM_API = "custom_api"
+CUSTOM_FIELD = "custom_field"
+CUSTOM_FIELDS = "custom_fields"
+CUSTOM_ENTRIES = "custom_entries"
 
 
 class ObjectKey(NamedTuple):
@@ -39,7 +44,7 @@ class ObjectKey(NamedTuple):
         kind, _, address = text.partition(":")
         if not kind or not address:
             raise ValueError(f"not an object key: {text!r}")
-        if kind != FIELD:
+        if kind not in (FIELD, CUSTOM_FIELD):
             return cls(kind, address)
         flow_slug, _, field_slug = address.partition(".")
         return cls(kind, flow_slug, field_slug)
@@ -66,3 +71,21 @@ def entries_key(flow_slug: str) -> str:
 def address_of(key: str) -> str:
     """The address (`customers.x`) of the object the key text names."""
     return ObjectKey.parse(key).address
+
+
+def custom_api_key(api_slug: str) -> str:
+    return str(ObjectKey(CUSTOM_API, api_slug))
+
+
+def custom_field_key(api_slug: str, field_slug: str) -> str:
+    return str(ObjectKey(CUSTOM_FIELD, api_slug, field_slug))
+
+
+def custom_fields_key(api_slug: str) -> str:
+    """The key of a deleted or replaced Custom API's set of fields."""
+    return str(ObjectKey(CUSTOM_FIELDS, api_slug))
+
+
+def custom_entries_key(api_slug: str) -> str:
+    """The key of a deleted or replaced Custom API's entry count."""
+    return str(ObjectKey(CUSTOM_ENTRIES, api_slug))

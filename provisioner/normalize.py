@@ -252,7 +252,10 @@ def entry_count_fingerprint(count: int) -> str:
 
 
 def live_fingerprint(
-    live: State, key: str, entry_counts: Mapping[str, int] | None = None
+    live: State,
+    key: str,
+    entry_counts: Mapping[str, int] | None = None,
+    custom_entry_counts: Mapping[str, int] | None = None,
 ) -> str | None:
     """The fingerprint of the object `key` in `live`; None if absent.
 
@@ -262,6 +265,10 @@ def live_fingerprint(
     """
     parsed = ObjectKey.parse(key)
     kind, name = parsed.kind, parsed.flow_slug
+    if kind.startswith("custom_"):  # issue 14: Custom APIs (`custom_api:S`, ...)
+        from provisioner.custom_api_fingerprints import live_fingerprint as custom_fingerprint
+
+        return custom_fingerprint(live, key, custom_entry_counts)
     if kind == FLOW:
         flow = live.flows.get(name)
         return None if flow is None else flow_fingerprint(flow)

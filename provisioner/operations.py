@@ -8,11 +8,11 @@ class. `Action` values are the symbols the views print. Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from provisioner.keys import field_key, flow_key
+from provisioner.keys import custom_api_key, custom_field_key, field_key, flow_key
 
 
 class Action(StrEnum):
@@ -36,6 +36,21 @@ class OpKind(StrEnum):
     RENAME_FIELD = "rename_field"
     REPLACE_FIELD = "replace_field"
     DELETE_FIELD = "delete_field"
+    # Custom APIs (issue 14): `flow_slug` holds the Custom API's slug, `flow_id` its ID.
+    CREATE_CUSTOM_API = "create_custom_api"
+    UPDATE_CUSTOM_API = "update_custom_api"
+    REPLACE_CUSTOM_API = "replace_custom_api"
+    DELETE_CUSTOM_API = "delete_custom_api"
+    CREATE_CUSTOM_FIELD = "create_custom_field"
+    UPDATE_CUSTOM_FIELD = "update_custom_field"
+    RENAME_CUSTOM_FIELD = "rename_custom_field"
+    REPLACE_CUSTOM_FIELD = "replace_custom_field"
+    DELETE_CUSTOM_FIELD = "delete_custom_field"
+
+    @property
+    def custom(self) -> bool:
+        """An operation on a Custom API or one of its fields."""
+        return self.value.endswith(("_custom_api", "_custom_field"))
 
     @property
     def action(self) -> Action:
@@ -60,10 +75,29 @@ _ACTIONS = {
     OpKind.RENAME_FIELD: Action.RENAME,
     OpKind.REPLACE_FIELD: Action.REPLACE,
     OpKind.DELETE_FIELD: Action.DELETE,
+    OpKind.CREATE_CUSTOM_API: Action.CREATE,
+    OpKind.UPDATE_CUSTOM_API: Action.UPDATE,
+    OpKind.REPLACE_CUSTOM_API: Action.REPLACE,
+    OpKind.DELETE_CUSTOM_API: Action.DELETE,
+    OpKind.CREATE_CUSTOM_FIELD: Action.CREATE,
+    OpKind.UPDATE_CUSTOM_FIELD: Action.UPDATE,
+    OpKind.RENAME_CUSTOM_FIELD: Action.RENAME,
+    OpKind.REPLACE_CUSTOM_FIELD: Action.REPLACE,
+    OpKind.DELETE_CUSTOM_FIELD: Action.DELETE,
 }
 
 
-_DESTRUCTIVE_KINDS = frozenset({OpKind.DELETE_FLOW, OpKind.DELETE_FIELD, OpKind.REPLACE_FIELD})
+_DESTRUCTIVE_KINDS = frozenset(
+    {
+        OpKind.DELETE_FLOW,
+        OpKind.DELETE_FIELD,
+        OpKind.REPLACE_FIELD,
+        OpKind.DELETE_CUSTOM_API,
+        OpKind.REPLACE_CUSTOM_API,
+        OpKind.DELETE_CUSTOM_FIELD,
+        OpKind.REPLACE_CUSTOM_FIELD,
+    }
+)
 _FIELD_KINDS = frozenset(
     {
         OpKind.CREATE_FIELD,
@@ -71,7 +105,18 @@ _FIELD_KINDS = frozenset(
         OpKind.RENAME_FIELD,
         OpKind.REPLACE_FIELD,
         OpKind.DELETE_FIELD,
+        OpKind.CREATE_CUSTOM_FIELD,
+        OpKind.UPDATE_CUSTOM_FIELD,
+        OpKind.RENAME_CUSTOM_FIELD,
+        OpKind.REPLACE_CUSTOM_FIELD,
+        OpKind.DELETE_CUSTOM_FIELD,
     }
+)
+CREATE_KINDS = frozenset(
+    {OpKind.CREATE_FLOW, OpKind.CREATE_FIELD, OpKind.CREATE_CUSTOM_API, OpKind.CREATE_CUSTOM_FIELD}
+)
+DELETE_KINDS = frozenset(
+    {OpKind.DELETE_FLOW, OpKind.DELETE_FIELD, OpKind.DELETE_CUSTOM_API, OpKind.DELETE_CUSTOM_FIELD}
 )
 
 
@@ -121,6 +166,9 @@ class Operation:
     reasons: tuple[str, ...] = ()
     from_slug: str | None = None
     from_flow_slug: str | None = None
+    # Custom API operations: the live IDs of the parent Custom APIs `after` names, by slug
+    # (a parent created by the same plan is resolved by apply).
+    parent_ids: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def action(self) -> Action:
@@ -128,7 +176,12 @@ class Operation:
 
     @property
     def key(self) -> str:
-        """Identity of the object after the operation (`flow:x`, `field:x.y`)."""
+        """Identity of the object after the operation (`flow:x`, `field:x.y`, and for Custom
+        APIs `custom_api:x`, `custom_field:x.y`)."""
+        if self.kind.custom:
+            if self.field_slug is None:
+                return custom_api_key(self.flow_slug)
+            return custom_field_key(self.flow_slug, self.field_slug)
         if self.field_slug is None:
             return flow_key(self.flow_slug)
         return field_key(self.flow_slug, self.field_slug)

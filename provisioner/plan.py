@@ -28,7 +28,15 @@ from typing import Any
 
 from provisioner.errors import PlanFormatError
 from provisioner.keys import entries_key, field_key, fields_key, flow_key
-from provisioner.operations import Action, AttributeChange, Operation, OpKind, Safety
+from provisioner.operations import (
+    CREATE_KINDS,
+    DELETE_KINDS,
+    Action,
+    AttributeChange,
+    Operation,
+    OpKind,
+    Safety,
+)
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -46,6 +54,10 @@ __all__ = [
 ]
 
 PLAN_FORMAT_VERSION = 1
+# Issue 14: a plan holding Custom API operations (their kinds, `custom_api`, `custom_api_id`,
+# `parent_ids`) is version 2; a plan of flows alone keeps the version 1 shape and number.
+CUSTOM_API_PLAN_FORMAT_VERSION = 2
+KNOWN_FORMAT_VERSIONS = (PLAN_FORMAT_VERSION, CUSTOM_API_PLAN_FORMAT_VERSION)
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,18 @@ class Plan:
     def deleted_flows(self) -> tuple[str, ...]:
         """Slugs of the flows this plan deletes."""
         return tuple(op.flow_slug for op in self.operations if op.kind is OpKind.DELETE_FLOW)
+
+    @property
+    def deleted_custom_apis(self) -> tuple[str, ...]:
+        """Slugs of the Custom APIs this plan deletes or replaces (their entries are lost)."""
+        kinds = (OpKind.DELETE_CUSTOM_API, OpKind.REPLACE_CUSTOM_API)
+        return tuple(op.flow_slug for op in self.operations if op.kind in kinds)
+
+    @property
+    def has_custom_apis(self) -> bool:
+        return any(op.kind.custom for op in self.operations) or any(
+            key.startswith("custom_") for key in (*self.unmanaged, *self.fingerprints)
+        )
 
     def with_fingerprints(self, extra: Mapping[str, str | None]) -> Plan:
         """The same plan recording more fingerprints (e.g. the entry counts of deleted flows)."""
@@ -111,8 +135,9 @@ class Plan:
     # -- JSON -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        custom = self.has_custom_apis
         data: dict[str, Any] = {
-            "format_version": PLAN_FORMAT_VERSION,
+            "format_version": CUSTOM_API_PLAN_FORMAT_VERSION if custom else PLAN_FORMAT_VERSION,
             "summary": self.counts(),
             "operations": [_operation_to_dict(op) for op in self.operations],
             "unmanaged": list(self.unmanaged),
@@ -143,16 +168,21 @@ class Plan:
         if not isinstance(data, dict):
             raise PlanFormatError("not a plan: expected a JSON object")
         version = data.get("format_version")
-        if version != PLAN_FORMAT_VERSION or isinstance(version, bool):
-            raise PlanFormatError(
-                f"unsupported plan format_version {version!r} (expected {PLAN_FORMAT_VERSION})"
-            )
+        if version not in KNOWN_FORMAT_VERSIONS or isinstance(version, bool):
+            known = " or ".join(str(v) for v in KNOWN_FORMAT_VERSIONS)
+            raise PlanFormatError(f"unsupported plan format_version {version!r} (expected {known})")
         raw_operations = data.get("operations")
         if not isinstance(raw_operations, list):
             raise PlanFormatError("malformed plan: `operations` is missing (expected a list)")
         operations = tuple(
             _operation_from_dict(index, op) for index, op in enumerate(raw_operations)
         )
+        custom = next((op for op in operations if op.kind.custom), None)
+        if custom is not None and version != CUSTOM_API_PLAN_FORMAT_VERSION:
+            raise PlanFormatError(
+                f"malformed plan: {custom.kind.value} needs format_version "
+                f"{CUSTOM_API_PLAN_FORMAT_VERSION} (the plan says {version})"
+            )
         unmanaged = data.get("unmanaged", [])
         if not isinstance(unmanaged, list) or not all(isinstance(k, str) for k in unmanaged):
             raise PlanFormatError("malformed plan: `unmanaged` must be a list of strings")
@@ -190,6 +220,8 @@ def fingerprint(value: Any) -> str:
 
 
 def _operation_to_dict(op: Operation) -> dict[str, Any]:
+    if op.kind.custom:
+        return _custom_operation_to_dict(op)
     return {
         "action": op.action.value,
         "kind": op.kind.value,
@@ -200,6 +232,26 @@ def _operation_to_dict(op: Operation) -> dict[str, Any]:
         "from_flow": op.from_flow_slug,
         "id": op.id,
         "flow_id": op.flow_id,
+        "safety": op.safety.value,
+        "reasons": list(op.reasons),
+        "changes": [{"path": c.path, "before": c.before, "after": c.after} for c in op.changes],
+        "before": None if op.before is None else dict(op.before),
+        "after": None if op.after is None else dict(op.after),
+    }
+
+
+def _custom_operation_to_dict(op: Operation) -> dict[str, Any]:
+    """A Custom API operation: `custom_api`/`custom_api_id` name the API (format version 2)."""
+    return {
+        "action": op.action.value,
+        "kind": op.kind.value,
+        "address": op.address,
+        "custom_api": op.flow_slug,
+        "field": op.field_slug,
+        "from_slug": op.from_slug,
+        "id": op.id,
+        "custom_api_id": op.flow_id,
+        "parent_ids": dict(sorted(op.parent_ids.items())),
         "safety": op.safety.value,
         "reasons": list(op.reasons),
         "changes": [{"path": c.path, "before": c.before, "after": c.after} for c in op.changes],
@@ -222,10 +274,11 @@ class _OperationReader:
             raise PlanFormatError(
                 f"malformed plan: {where}: unknown kind {kind_value!r} (expected one of {known})"
             ) from None
-        flow_slug = data.get("flow")
+        owner_key = "custom_api" if self.kind.custom else "flow"
+        flow_slug = data.get(owner_key)
         if not isinstance(flow_slug, str) or not flow_slug:
             raise PlanFormatError(
-                f"malformed plan: {where} ({self.kind.value}): `flow` must be a slug"
+                f"malformed plan: {where} ({self.kind.value}): `{owner_key}` must be a slug"
             )
         self.flow_slug = flow_slug
         field_slug = data.get("field")
@@ -266,10 +319,13 @@ class _OperationReader:
 
     def after(self) -> Mapping[str, Any] | None:
         kind = self.kind
-        after = self.attributes(
-            "after", required=kind not in (OpKind.DELETE_FLOW, OpKind.DELETE_FIELD)
-        )
-        if kind in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
+        after = self.attributes("after", required=kind not in DELETE_KINDS)
+        if kind in (
+            OpKind.CREATE_FIELD,
+            OpKind.REPLACE_FIELD,
+            OpKind.CREATE_CUSTOM_FIELD,
+            OpKind.REPLACE_CUSTOM_FIELD,
+        ):
             assert after is not None
             field_type = after.get("field_type")
             if not isinstance(field_type, str) or not field_type:
@@ -282,7 +338,8 @@ class _OperationReader:
             isinstance(c, Mapping) and isinstance(c.get("path"), str) for c in raw_changes
         ):
             raise self.fail("`changes` must be a list of {path, before, after}")
-        if self.kind in (OpKind.UPDATE_FLOW, OpKind.UPDATE_FIELD) and not raw_changes:
+        updates = (OpKind.UPDATE_FLOW, OpKind.UPDATE_FIELD, OpKind.UPDATE_CUSTOM_API)
+        if self.kind in (*updates, OpKind.UPDATE_CUSTOM_FIELD) and not raw_changes:
             raise self.fail("an update must list its `changes`")
         return tuple(
             AttributeChange(path=str(c["path"]), before=c.get("before"), after=c.get("after"))
@@ -303,6 +360,15 @@ class _OperationReader:
         # Derived from the kind, whatever the file says.
         return Safety.DESTRUCTIVE if self.kind.destructive else safety
 
+    def parent_ids(self) -> dict[str, str]:
+        """A Custom API operation's parents by slug -> live ID."""
+        parent_ids = self.data.get("parent_ids", {}) if self.kind.custom else {}
+        if not isinstance(parent_ids, dict) or not all(
+            isinstance(v, str) and v for v in parent_ids.values()
+        ):
+            raise self.fail("`parent_ids` must map parent slugs to IDs")
+        return {str(k): v for k, v in parent_ids.items()}
+
 
 def _operation_from_dict(index: int, data: Any) -> Operation:
     """One operation of a plan file; `index` locates it in the error."""
@@ -311,10 +377,11 @@ def _operation_from_dict(index: int, data: Any) -> Operation:
     read = _OperationReader(index, data)
     kind = read.kind
     read.check_shape()
-    object_id = read.text("id", required=kind not in (OpKind.CREATE_FLOW, OpKind.CREATE_FIELD))
+    object_id = read.text("id", required=kind not in CREATE_KINDS)
     after = read.after()
     before = read.attributes("before", required=False)
-    from_slug = read.text("from_slug", required=kind is OpKind.RENAME_FIELD)
+    renames = (OpKind.RENAME_FIELD, OpKind.RENAME_CUSTOM_FIELD)
+    from_slug = read.text("from_slug", required=kind in renames)
     changes = read.changes()
     reasons = read.reasons()
     safety = read.safety()
@@ -323,21 +390,34 @@ def _operation_from_dict(index: int, data: Any) -> Operation:
         flow_slug=read.flow_slug,
         field_slug=data.get("field") if kind.on_field else None,
         id=object_id,
-        flow_id=read.text("flow_id", required=False),
+        flow_id=read.text("custom_api_id" if kind.custom else "flow_id", required=False),
         before=before,
         after=after,
         changes=changes,
         safety=safety,
         reasons=reasons,
         from_slug=from_slug,
-        from_flow_slug=read.text("from_flow", required=False),
+        from_flow_slug=None if kind.custom else read.text("from_flow", required=False),
+        parent_ids=read.parent_ids(),
     )
 
 
 def _check_flow_ids(operations: tuple[Operation, ...]) -> None:
     """A field created into a flow needs that flow's ID, or the flow's creation in the plan."""
     created = {op.flow_slug for op in operations if op.kind is OpKind.CREATE_FLOW}
+    apis = {
+        op.flow_slug
+        for op in operations
+        if op.kind in (OpKind.CREATE_CUSTOM_API, OpKind.REPLACE_CUSTOM_API)
+    }
     for index, op in enumerate(operations):
+        custom_create = op.kind in (OpKind.CREATE_CUSTOM_FIELD, OpKind.REPLACE_CUSTOM_FIELD)
+        if custom_create and op.flow_id is None and op.flow_slug not in apis:
+            raise PlanFormatError(
+                f"malformed plan: operations[{index}] ({op.kind.value} {op.address}): "
+                f"`custom_api_id` is required (the plan does not create Custom API "
+                f"{op.flow_slug})"
+            )
         if op.kind not in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
             continue
         if op.flow_id is None and op.flow_slug not in created:

@@ -106,6 +106,13 @@ class _Planner:
             self._plan_flow(self.desired.flows[flow_slug], self.live.flows.get(flow_slug))
         note_dangling_relationships(self.live, self.operations)
         check_field_limit(self.live, self.operations)
+        if self.desired.custom_apis:  # issue 14: Custom APIs are planned by their own module
+            from provisioner.custom_api_planner import plan_custom_apis
+
+            custom = plan_custom_apis(self.desired, self.live)
+            self.operations += custom.operations
+            self.fingerprints.update(custom.fingerprints)
+            self.unmanaged += custom.unmanaged
         return Plan(
             operations=tuple(ordered(self.operations)),
             unmanaged=tuple(sorted(self.unmanaged)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from provisioner import custom_api_fingerprints
 from provisioner.errors import PlanFormatError, StalePlanError, UnsafePlanError
 from provisioner.keys import entries_key, field_key, fields_key, flow_key
 from provisioner.model import State
@@ -27,6 +28,8 @@ def check_safe(plan: Plan, allow_destructive: bool) -> None:
 def fingerprint_keys(op: Operation) -> tuple[str, ...]:
     """The fingerprints a saved plan must record for `op`: every live object it changes or
     destroys, every place it expects empty, and for a flow deletion its fields and entries."""
+    if op.kind.custom:
+        return custom_api_fingerprints.fingerprint_keys(op)
     if op.field_slug is None:
         if op.kind is OpKind.DELETE_FLOW:
             return (flow_key(op.flow_slug), fields_key(op.flow_slug), entries_key(op.flow_slug))
@@ -37,7 +40,12 @@ def fingerprint_keys(op: Operation) -> tuple[str, ...]:
     return (source, op.key)
 
 
-def check_fresh(plan: Plan, live: State, entry_counts: Mapping[str, int] | None = None) -> None:
+def check_fresh(
+    plan: Plan,
+    live: State,
+    entry_counts: Mapping[str, int] | None = None,
+    custom_entry_counts: Mapping[str, int] | None = None,
+) -> None:
     """Refuse a saved plan when an object it touches changed since it was made.
 
     Only the keys in `plan.fingerprints` are compared (an expected absence is None), so
@@ -61,9 +69,12 @@ def check_fresh(plan: Plan, live: State, entry_counts: Mapping[str, int] | None 
     changed = {
         key
         for key, then in plan.fingerprints.items()
-        if live_fingerprint(live, key, entry_counts) != then
+        if live_fingerprint(live, key, entry_counts, custom_entry_counts) != then
     }
+    changed |= custom_api_fingerprints.stale_ids(plan, live)  # issue 14: Custom APIs
     for op in plan.operations:
+        if op.kind.custom:
+            continue
         live_flow = live.flows.get(op.flow_slug)
         if op.flow_id is not None and (live_flow is None or live_flow.id != op.flow_id):
             changed.add(flow_key(op.flow_slug))

@@ -10,6 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from provisioner.config import load_desired, load_schema, validate_paths
+from provisioner.epcc.custom_apis import FIELD_TYPES as CUSTOM_FIELD_TYPES
 from provisioner.epcc.flows import is_core_flow
 from provisioner.model import FIELD_TYPES
 
@@ -34,7 +35,7 @@ flows:
 
 
 def test_there_are_examples() -> None:
-    assert [p.name for p in EXAMPLES] == ["customers.yaml", "store.yaml"]
+    assert [p.name for p in EXAMPLES] == ["customers.yaml", "gift-registries.yaml", "store.yaml"]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -77,3 +78,10 @@ def test_store_example_covers_the_format() -> None:
     assert is_core_flow(products.slug)
     product_rules = {rule["type"] for f in products.fields.values() for rule in f.validation_rules}
     assert {"enum", "between"} <= product_rules
+
+
+def test_custom_api_example_covers_every_field_type() -> None:
+    state = load_desired([ROOT / "examples" / "gift-registries.yaml"])
+    fields = [f for api in state.custom_apis.values() for f in api.fields.values()]
+    assert {f.field_type for f in fields} == set(CUSTOM_FIELD_TYPES)
+    assert state.custom_apis["registry_items"].parent_apis == ("gift_registries",)

@@ -250,7 +250,7 @@ CREATE_FIELD_PLAN: dict[str, Any] = {
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: {**d, "format_version": 2}, "unsupported plan format_version 2"),
+        (lambda d: {**d, "format_version": 3}, "unsupported plan format_version 3"),
         (lambda d: {k: v for k, v in d.items() if k != "format_version"}, "format_version None"),
         (lambda d: {**d, "operations": {}}, "`operations` is missing"),
         (lambda d: _edit_op(d, kind="drop_flow"), "unknown kind 'drop_flow'"),

@@ -12,6 +12,7 @@ import click
 
 from provisioner.client import Client
 from provisioner.commands._target import Target
+from provisioner.custom_api_reader import count_into, live_for
 from provisioner.keys import entries_key
 from provisioner.model import State
 from provisioner.normalize import entry_count_fingerprint
@@ -68,9 +69,9 @@ async def plan_against(client: Client, desired: State) -> Plan:
     plan's fingerprints (one `page[limit]=1` read per deleted flow, none otherwise), so a
     saved plan goes stale when entries are added after the review.
     """
-    live = await read_live_state(client)
+    live = await live_for(client, await read_live_state(client), bool(desired.custom_apis))
     check_relationship_targets(desired, live)
-    plan = restrict(make_plan(desired, live), live)
+    plan = await count_into(client, restrict(make_plan(desired, live), live), live)
     if not plan.deleted_flows:
         return plan
     counts = await read_entry_counts(client, live, plan.deleted_flows)

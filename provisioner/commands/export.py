@@ -39,6 +39,7 @@ from provisioner.commands._project import (
 )
 from provisioner.commands._target import Target, store_options
 from provisioner.config import validate_paths
+from provisioner.custom_api_reader import with_custom_apis
 from provisioner.errors import Diagnostic, ExportError
 from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
 from provisioner.model import State
@@ -161,6 +162,15 @@ def _is_file_target(output: str) -> bool:
 async def _read(target: Target, flow_slugs: Sequence[str], env: str | None = None) -> State:
     async with open_store(target, env) as client:
         live = await read_live_state(client, flow_slugs or None)
+        if not flow_slugs:  # issue 14: every Custom API too (`--flow` asks for flows only)
+            if client.read_only:
+                click.echo(
+                    "Custom APIs are not exported: reading their definitions needs client "
+                    "credentials (set EPCC_CLIENT_SECRET).",
+                    err=True,
+                )
+            else:
+                live = await with_custom_apis(client, live)
         if target.verbose:
             click.echo(client.stats.summary(), err=True)
         return live
@@ -190,9 +200,11 @@ def _report(live: State, where: str, *, modeline_default: bool) -> None:
     """What was written, on stderr (stdout stays the YAML's when there is no `-o`)."""
     flows = len(live.flows)
     fields = live.field_count()
+    apis = len(live.custom_apis)
+    custom = f" and {apis} Custom API{'s' if apis != 1 else ''}" if apis else ""
     click.echo(
         f"Exported {flows} flow{'s' if flows != 1 else ''} and {fields} "
-        f"field{'s' if fields != 1 else ''} to {where}.",
+        f"field{'s' if fields != 1 else ''}{custom} to {where}.",
         err=True,
     )
     schema = Path(DEFAULT_SCHEMA_LOCATION)

@@ -16,6 +16,7 @@ from provisioner.keys import address_of
 from provisioner.model import is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
 from provisioner.views.text import (
+    CUSTOM_GROUP,
     abridged,
     escape_bidi,
     format_value,
@@ -67,8 +68,11 @@ def _summary_item(op: Operation) -> str:
 
 
 def _flow_section(flow_slug: str, ops: Sequence[Operation], unmanaged: Sequence[str]) -> str:
-    core = " (core)" if is_core_flow(flow_slug) else ""
-    lines = [f"#### flow {_code(flow_slug)}{core}"]
+    if flow_slug.startswith(CUSTOM_GROUP):  # issue 14: a Custom API's section
+        lines = [f"#### Custom API {_code(flow_slug.removeprefix(CUSTOM_GROUP))}"]
+    else:
+        core = " (core)" if is_core_flow(flow_slug) else ""
+        lines = [f"#### flow {_code(flow_slug)}{core}"]
     if ops:
         lines.append("")
         lines.append("| | object | operation | safety | details |")

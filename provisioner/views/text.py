@@ -17,7 +17,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from provisioner.keys import ObjectKey, address_of
+from provisioner.custom_api_model import shown_custom_attributes
+from provisioner.keys import CUSTOM_FIELD, ObjectKey, address_of
 from provisioner.model import FIELD_DEFAULTS, FLOW_DEFAULTS, is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
 
@@ -80,22 +81,30 @@ def owned_elsewhere_line(plan: Plan) -> str:
 # -- shared with the Markdown view ------------------------------------------------------------
 
 
+CUSTOM_GROUP = "custom_api:"
+
+
 def group_by_flow(plan: Plan) -> list[tuple[str, list[Operation], list[str]]]:
-    """(flow slug, its operations in plan order, its unmanaged field addresses), by slug."""
+    """(flow slug, its operations in plan order, its unmanaged field addresses), by slug; then
+    the Custom APIs the same way, each group named `custom_api:SLUG` (issue 14)."""
     ops: dict[str, list[Operation]] = {}
     unmanaged: dict[str, list[str]] = {}
     for op in plan.operations:
-        ops.setdefault(op.flow_slug, []).append(op)
+        group = f"{CUSTOM_GROUP}{op.flow_slug}" if op.kind.custom else op.flow_slug
+        ops.setdefault(group, []).append(op)
     for key in plan.unmanaged:
         parsed = ObjectKey.parse(key)
-        unmanaged.setdefault(parsed.flow_slug, []).append(parsed.address)
-    slugs = sorted(set(ops) | set(unmanaged))
+        group = parsed.flow_slug
+        if parsed.kind == CUSTOM_FIELD:
+            group = f"{CUSTOM_GROUP}{group}"
+        unmanaged.setdefault(group, []).append(parsed.address)
+    slugs = sorted(set(ops) | set(unmanaged), key=lambda g: (g.startswith(CUSTOM_GROUP), g))
     return [(slug, ops.get(slug, []), unmanaged.get(slug, [])) for slug in slugs]
 
 
 def verb_noun(op: Operation) -> str:
-    """`create field`, `delete flow`, ... (the operation kind in words)."""
-    return op.kind.value.replace("_", " ")
+    """`create field`, `delete flow`, `create custom field`, ... (the kind in words)."""
+    return op.kind.value.replace("_", " ").replace("custom api", "Custom API")
 
 
 def format_value(value: Any) -> str:
@@ -106,6 +115,8 @@ def format_value(value: Any) -> str:
 def shown_attributes(op: Operation) -> list[tuple[str, Any]]:
     """The attributes a create shows: name and field_type always, the rest when not default."""
     after = op.after or {}
+    if op.kind.custom:
+        return shown_custom_attributes(op.field_slug is None, after)
     # A create shows only the attributes that differ from the API default (4.3).
     defaults = FLOW_DEFAULTS if op.field_slug is None else FIELD_DEFAULTS
     return [
@@ -116,6 +127,8 @@ def shown_attributes(op: Operation) -> list[tuple[str, Any]]:
 
 
 def flow_title(flow_slug: str) -> str:
+    if flow_slug.startswith(CUSTOM_GROUP):
+        return f"Custom API {flow_slug.removeprefix(CUSTOM_GROUP)}"
     return f"flow {flow_slug}" + (" (core)" if is_core_flow(flow_slug) else "")
 
 

@@ -1,0 +1,77 @@
+"""Dependencies among a plan's Custom API operations (issue 14), for `graph.dependencies`.
+
+- a Custom API is created (or replaced) after the parents it names that the plan creates;
+- a field operation runs after its API's creation or replacement (which also re-creates the
+  fields, so every field of a replaced API waits for it);
+- an operation that frees a field slug (delete, rename away, replace from another slug) runs
+  before one that takes it (slugs are unique per API, 409);
+- deletes in reverse: an API is deleted (or replaced) after the APIs that stop naming it as a
+  parent (deleted, or updated without it): the store refuses to delete a parent (409).
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from provisioner.keys import custom_field_key
+from provisioner.plan import Operation, OpKind
+
+_MAKES = (OpKind.CREATE_CUSTOM_API, OpKind.REPLACE_CUSTOM_API)
+_DELETES = (OpKind.DELETE_CUSTOM_API, OpKind.REPLACE_CUSTOM_API)
+
+
+def _parents(attributes: object) -> set[str]:
+    parents = attributes.get("parent_apis") if isinstance(attributes, dict) else None
+    return {p for p in parents if isinstance(p, str)} if isinstance(parents, list) else set()
+
+
+def _frees(op: Operation) -> str | None:
+    if op.field_slug is None:
+        return None
+    if op.kind is OpKind.DELETE_CUSTOM_FIELD:
+        return op.key
+    if op.from_slug is not None and op.from_slug != op.field_slug:
+        return custom_field_key(op.flow_slug, op.from_slug)
+    return None
+
+
+def _takes(op: Operation) -> str | None:
+    if op.kind is OpKind.CREATE_CUSTOM_FIELD:
+        return op.key
+    if op.from_slug is not None and op.from_slug != op.field_slug:
+        return op.key
+    return None
+
+
+def add_custom_edges(operations: Sequence[Operation], deps: dict[int, set[int]]) -> None:
+    """Add the Custom API edges to `deps` (operation index -> indices that must run first)."""
+    custom = [(i, op) for i, op in enumerate(operations) if op.kind.custom]
+    if not custom:
+        return
+    made = {op.flow_slug: i for i, op in custom if op.kind in _MAKES}
+    freed: dict[str, list[int]] = {}
+    for i, op in custom:
+        key = _frees(op)
+        if key is not None:
+            freed.setdefault(key, []).append(i)
+    for i, op in custom:
+        if op.field_slug is not None:
+            if op.kind is not OpKind.DELETE_CUSTOM_FIELD and op.flow_slug in made:
+                deps[i].add(made[op.flow_slug])
+            key = _takes(op)
+            if key is not None:
+                deps[i].update(j for j in freed.get(key, ()) if j != i)
+            continue
+        if op.kind is not OpKind.DELETE_CUSTOM_API:
+            deps[i].update(made[p] for p in _parents(op.after) if p in made and made[p] != i)
+        if op.kind in _DELETES:
+            for j, other in custom:
+                if j == i or other.field_slug is not None:
+                    continue
+                if op.flow_slug in _parents(other.before) and (
+                    other.kind is OpKind.DELETE_CUSTOM_API
+                    or op.flow_slug not in _parents(other.after)
+                ):
+                    deps[i].add(j)

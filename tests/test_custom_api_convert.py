@@ -1,0 +1,85 @@
+"""`provisioner convert` (issue 14 item 7): a custom flow's Custom API declaration, with every
+construct that has no equivalent listed as a located note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support import Cli
+
+from provisioner.config import load_desired, validate_paths
+from provisioner.custom_api_convert import DATE_REGEX, convert
+from provisioner.custom_api_rules import regex_matches
+
+FLOW = """\
+flows:
+  Gift-Lists:
+    name: Gift lists
+    description: Lists to share
+    fields:
+      title: {name: Title, field_type: string, required: true, unique: true, order: 1}
+      due: {name: Due, field_type: date}
+      size: {name: Size, field_type: string, validation_rules: [{type: enum, options: [s, "l+"]}]}
+      rank: {name: Rank, field_type: integer, default: 3,
+             validation_rules: [{type: between, options: {from: 1, to: 5}}]}
+      ratio: {name: Ratio, field_type: float, validation_rules: [{type: enum, options: [0.5, 1]}]}
+      contact: {name: Contact, field_type: string, validation_rules: [{type: email}]}
+      owner: {name: Owner, field_type: relationship,
+              validation_rules: [{type: one-to-one, to: customer}]}
+      hidden: {name: Hidden, field_type: boolean, enabled: false, omit_null: true}
+"""
+
+
+def test_convert_maps_types_and_rules_and_notes_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "flows.yaml"
+    path.write_text(FLOW, encoding="utf-8")
+    conversion = convert(load_desired([path]).flows["Gift-Lists"])
+    assert conversion.slug == "gift-lists"
+    api = conversion.declaration
+    assert api["api_type"] == "gift_lists_ext"
+    fields = api["fields"]
+    assert "owner" not in fields  # a relationship has no equivalent
+    assert fields["title"] == {
+        "name": "Title",
+        "field_type": "string",
+        "presentation": {"sort_order": 1},
+        "validation": {"string": {"unique": "yes"}},
+    }
+    assert fields["due"]["validation"] == {"string": {"regex": DATE_REGEX}}
+    assert regex_matches(DATE_REGEX, "2026-12-03 08:00:00")
+    assert not regex_matches(DATE_REGEX, "03/12/2026")
+    size_regex = fields["size"]["validation"]["string"]["regex"]
+    assert [regex_matches(size_regex, v) for v in ("s", "l+", "xl", "ll+")] == [1, 1, 0, 0]
+    assert fields["rank"]["validation"] == {"integer": {"min_value": 1, "max_value": 5}}
+    assert "validation" not in fields["ratio"]
+    notes = [str(note) for note in conversion.notes]
+    expected = [
+        "flows.Gift-Lists: the Custom API slug is `gift-lists`",
+        "flows.Gift-Lists.fields.title.required: no equivalent",
+        "flows.Gift-Lists.fields.rank.default: no equivalent",
+        "flows.Gift-Lists.fields.owner.field_type: a relationship has no equivalent",
+        "flows.Gift-Lists.fields.ratio.validation_rules.0: enum on a float field",
+        "flows.Gift-Lists.fields.hidden.enabled: no equivalent",
+        "flows.Gift-Lists.fields.hidden.omit_null: no equivalent",
+    ]
+    for text in expected:
+        assert any(text in note for note in notes), text
+    # Located: each note names the file, line and column of what it is about.
+    owner = next(note for note in notes if ".owner." in note)
+    assert owner.startswith(f"{path}:13:7: ")
+
+
+def test_the_cli_writes_a_file_that_validates(cli: Cli, tmp_path: Path) -> None:
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(FLOW, encoding="utf-8")
+    out = tmp_path / "gift-lists.yaml"
+    result = cli("convert", "Gift-Lists", flows, "-o", out)
+    assert result.code == 0, result.err
+    assert "note: " in result.err
+    assert validate_paths([out]) == []
+    assert set(load_desired([out]).custom_apis) == {"gift-lists"}
+    again = cli("convert", "Gift-Lists", flows, "-o", out)
+    assert again.code == 1  # never over an existing file without --force
+    core = cli("convert", "customers", Path(__file__).parent.parent / "examples")
+    assert core.code == 1
+    assert "core flow" in core.err
