@@ -15,15 +15,13 @@ once against one store (20 ms, 100 requests/s): their exit codes, whether the st
 the files (`plan --detailed-exitcode`), duplicates, and how many extra applies were needed to
 converge (goal: none).
 
-`frozen_run`: a store that answered once, then frozen (SIGSTOP) for 150 s while
-`provisioner apply` runs against it: the time to the error and the error (issue 17.4: the
-documented 120 s per request, `the store did not answer within 120 s`).
+`bench/frozen.py`: a store frozen for 150 s (issue 17.4). `python -m bench.resilience
+heavy|concurrent|frozen ...` runs one part alone.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -322,54 +320,6 @@ def concurrent_table(runs: list[ConcurrentRun]) -> str:
     )
 
 
-@dataclass
-class FrozenRun:
-    frozen_for: float
-    exit_code: int
-    seconds_to_error: float
-    error: str
-
-
-def frozen_run(
-    workdir: Path, frozen_for: float = 150.0, flows: int = 10, fields: int = 10
-) -> FrozenRun:
-    """`apply` against a store frozen (SIGSTOP) for `frozen_for` s right after it started.
-
-    The store answers a token request first (so the client is past its start-up), then is
-    stopped; the apply is timed from its start to its exit, and the store is resumed after
-    `frozen_for` seconds or when the apply ended, whichever is later (as a stuck store would).
-    """
-    directory = workdir / "frozen"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = write_scenario(directory / f"files-{flows}x{fields}", flows, fields)
-    with store_process(directory, PRODUCTION, "frozen") as store:
-        store.counts()  # the store answers
-        assert store.pid is not None
-        os.kill(store.pid, signal.SIGSTOP)
-        stopped = time.perf_counter()
-        try:
-            result = _run(store, directory, "apply", "--auto-approve", str(path))
-            elapsed = time.perf_counter() - stopped
-        finally:
-            remaining = frozen_for - (time.perf_counter() - stopped)
-            if remaining > 0:
-                time.sleep(remaining)
-            os.kill(store.pid, signal.SIGCONT)
-        return FrozenRun(frozen_for, result.returncode, elapsed, _last_error(result))
-
-
-def frozen_table(runs: list[FrozenRun]) -> str:
-    rows = [
-        [f"{r.frozen_for:.0f}", r.exit_code, f"{r.seconds_to_error:.1f}", r.error or "-"]
-        for r in runs
-    ]
-    return table(
-        "A frozen store (SIGSTOP): apply of 10 x 10 until it gives up (documented: 120 s)",
-        ["frozen s", "exit", "s to the error", "error"],
-        rows,
-    )
-
-
 def _size(text: str) -> tuple[int, int]:
     flows, _, fields = text.partition("x")
     return int(flows), int(fields)
@@ -408,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
                 r.duplicates or (not r.equal and all(c == 0 for c in r.codes)) for r in together
             )
         else:
+            from bench.frozen import frozen_run, frozen_table
+
             frozen = frozen_run(root, args.seconds)
             print(frozen_table([frozen]))
     return 1 if failed else 0

@@ -47,7 +47,7 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 
 from hypothesis.strategies import SearchStrategy
 
-from bench import apifuzz, environments, faults, pacing, perf, resilience, scale
+from bench import apifuzz, environments, faults, frozen, pacing, perf, resilience, scale
 from bench.badinput import (
     FuzzStats,
     bad_ports,
@@ -193,10 +193,10 @@ def run_concurrent(workdir: Path, quick: bool, report: Report, log: Callable[[st
 
 def run_frozen(workdir: Path, quick: bool, report: Report, log: Callable[[str], None]) -> None:
     # The documented deadline is 120 s: the run takes that long whatever the size.
-    run = resilience.frozen_run(workdir, 150.0 if not quick else 5.0, 2 if quick else 10)
+    run = frozen.frozen_run(workdir, 150.0 if not quick else 5.0, 2 if quick else 10)
     log(f"  frozen store: exit {run.exit_code} after {run.seconds_to_error:.1f} s: {run.error}")
     report.figures["frozen"] = run
-    report.add(resilience.frozen_table([run]))
+    report.add(frozen.frozen_table([run]))
     if run.exit_code == 0 or "did not answer within" not in run.error:
         report.failures.append(f"frozen store: exit {run.exit_code}, {run.error!r}")
 
