@@ -17,6 +17,7 @@ from provisioner.custom_api_fingerprints import with_entry_counts
 from provisioner.custom_api_model import CustomApi, api_from_api
 from provisioner.model import State
 from provisioner.plan import Plan
+from provisioner.reader import read_live_state
 
 
 async def read_custom_apis(client: Client) -> dict[str, CustomApi]:
@@ -47,6 +48,15 @@ async def read_custom_entry_counts(
         *(apis_client.count_entries(str(found[slug].id)) for slug in slugs)
     )
     return dict(zip(slugs, counts, strict=True))
+
+
+async def read_for(client: Client, desired: State) -> State:
+    """What a plan of `desired` needs from the store: its flows and fields (unless the files
+    declare Custom APIs and no flow: then they have nothing to compare), and its Custom APIs
+    when the files declare some (a plan of flows alone reads no more than before)."""
+    if desired.custom_apis and not desired.flows:
+        return await with_custom_apis(client, State())
+    return await live_for(client, await read_live_state(client), bool(desired.custom_apis))
 
 
 async def live_for(client: Client, live: State, wanted: bool) -> State:

@@ -13,99 +13,82 @@ as the API does (SPEC StringCustomField.regex), and `jsonschema` judges JSON Sch
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from provisioner.custom_api_checks import (
+    PathKey,
+    _boolean,
+    _required,
+    _text,
+    _under,
+    _unknown,
+    _v,
+    dotted,
+    external_refs,
+    is_int,
+    is_number,
+    json_schema_violations,
+    parent_graph_violations,
+    parent_ids,
+    regex_matches,
+    regex_problem,
+    schema_validator,
+    split_path,
+    text,
+)
+from provisioner.custom_api_values import (
+    create_only_violations,
+    default_of,
+    entry_value_violations,
+    full_validation,
+    is_url_slug_value,
+    url_slug_field_violations,
+    url_slug_violations,
+    value_size,
+)
 from provisioner.epcc import custom_apis as facts
 from provisioner.rules import Violation, describe
 
-PathKey = tuple[str | int, ...]
+# The checks of definitions live here; the building blocks and the value checks in the two
+# modules above, re-exported so that `custom_api_rules` stays the one name the store and
+# `validate` use.
+__all__ = [
+    "PathKey",
+    "api_presentation_violations",
+    "create_only_violations",
+    "custom_api_violations",
+    "custom_field_violations",
+    "default_of",
+    "dotted",
+    "entry_value_violations",
+    "external_refs",
+    "field_presentation_violations",
+    "field_slug_violations",
+    "full_validation",
+    "is_int",
+    "is_number",
+    "is_url_slug_value",
+    "json_schema_violations",
+    "parent_graph_violations",
+    "parent_ids",
+    "parent_ref_violations",
+    "regex_matches",
+    "regex_problem",
+    "relationships_violations",
+    "schema_validator",
+    "split_path",
+    "text",
+    "url_slug_field_violations",
+    "url_slug_violations",
+    "validation_key_violations",
+    "validation_violations",
+    "value_size",
+]
 
 _API_SLUG = re.compile(facts.API_SLUG_PATTERN)
 _API_TYPE = re.compile(facts.API_TYPE_PATTERN)
-_URL_SLUG_VALUE = re.compile(facts.URL_SLUG_VALUE_PATTERN)
-
-
-def split_path(path: str) -> PathKey:
-    """`"validation.string.regex"` -> `("validation", "string", "regex")`; digits are indexes."""
-    return tuple(int(p) if p.isdigit() else p for p in path.split(".") if p != "")
-
-
-def _v(path: str | PathKey, what: str, expected: str = "", code: str = "") -> Violation:
-    """A violation at a dotted path (or a path tuple); the code defaults to `<key>_invalid`."""
-    key = split_path(path) if isinstance(path, str) else path
-    names = [p for p in key if isinstance(p, str)]
-    return Violation(key, what, expected, code or f"{names[-1] if names else 'value'}_invalid")
-
-
-def _under(violation: Violation, prefix: str | PathKey) -> Violation:
-    return violation.at(*(split_path(prefix) if isinstance(prefix, str) else prefix))
-
-
-def dotted(violation: Violation) -> str:
-    """The violation's path as dotted text (`validation.string.regex`, `tags.1`)."""
-    return ".".join(str(part) for part in violation.path)
-
-
-def text(violation: Violation) -> str:
-    """`path: what (expected ...)`, the path dotted."""
-    where = f"{dotted(violation)}: " if violation.path else ""
-    expected = f" (expected {violation.expected})" if violation.expected else ""
-    return f"{where}{violation.what}{expected}"
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _join(*parts: object) -> str:
-    return ".".join(str(part) for part in parts if part != "")
-
-
-# ------------------------------------------------------------------------------- primitives
-
-
-def _text(
-    found: list[Violation], data: Mapping[str, Any], key: str, bounds: tuple[int, int]
-) -> None:
-    if key not in data:
-        return
-    value = data[key]
-    low, high = bounds
-    if not isinstance(value, str):
-        found.append(_v(key, f"got {describe(value)}", f"a string of {low}-{high} chars"))
-    elif not low <= len(value) <= high:
-        found.append(_v(key, f"{len(value)} characters long", f"{low} to {high} characters"))
-
-
-def _boolean(found: list[Violation], data: Mapping[str, Any], key: str) -> None:
-    if key in data and not isinstance(data[key], bool):
-        found.append(_v(key, f"got {describe(data[key])}", "true or false"))
-
-
-def _unknown(
-    found: list[Violation], data: Mapping[str, Any], allowed: Iterable[str], prefix: str = ""
-) -> None:
-    allowed = set(allowed)
-    for key in sorted(k for k in data if k not in allowed):
-        found.append(
-            _v(_join(prefix, key), "unknown attribute", f"one of {', '.join(sorted(allowed))}")
-        )
-
-
-def _required(found: list[Violation], data: Mapping[str, Any], keys: Iterable[str]) -> None:
-    for key in keys:
-        if key not in data:
-            found.append(_v(key, "is required", "", "required"))
-
 
 # ------------------------------------------------------------------------------ Custom APIs
 
@@ -205,84 +188,6 @@ def parent_ref_violations(ref: Any) -> list[Violation]:
         found.append(_v("id", f"got {describe(ref_id)}", "the parent's id"))
     elif kind == "api_location" and ref_id != facts.API_LOCATION_ID:
         found.append(_v("id", f"got {describe(ref_id)}", f'"{facts.API_LOCATION_ID}"'))
-    return found
-
-
-def parent_ids(api: Mapping[str, Any]) -> list[str]:
-    """The ids of the Custom APIs an API body names as parents (api_location left out)."""
-    relationships = api.get("relationships")
-    if not isinstance(relationships, Mapping):
-        return []
-    parents = relationships.get("parent_apis")
-    data = parents.get("data") if isinstance(parents, Mapping) else None
-    if not isinstance(data, list):
-        return []
-    return [
-        str(ref["id"])
-        for ref in data
-        if isinstance(ref, Mapping) and ref.get("type") == "custom_api" and "id" in ref
-    ]
-
-
-def parent_graph_violations(
-    parents: Mapping[str, Sequence[str]], subjects: Iterable[str] | None = None
-) -> list[tuple[str, Violation]]:
-    """Parents that exist, no cycle, depth at most 2 (SPEC CustomAPIRelationships).
-
-    `parents` maps every Custom API (by any key: id or slug) to the keys of its parent Custom
-    APIs. Returns `(api key, violation)` pairs for the APIs in `subjects` (all by default); the
-    violation's path is the parent's index for a missing parent, empty otherwise.
-    """
-    wanted = sorted(parents if subjects is None else subjects)
-    found: list[tuple[str, Violation]] = []
-    for key in wanted:
-        for index, parent in enumerate(parents.get(key, ())):
-            if parent not in parents:
-                found.append(
-                    (
-                        key,
-                        _v(
-                            (index,),
-                            f"no Custom API {parent!r}",
-                            "an existing one",
-                            "parent_missing",
-                        ),
-                    )
-                )
-
-    depth_of: dict[str, int] = {}
-    cyclic: set[str] = set()
-
-    def depth(key: str, trail: tuple[str, ...]) -> int:
-        if key in depth_of:
-            return depth_of[key]
-        if key in trail:
-            cyclic.update(trail[trail.index(key) :])
-            return 0
-        result = 0
-        for parent in parents.get(key, ()):
-            if parent in parents:
-                result = max(result, 1 + depth(parent, (*trail, key)))
-        if key not in cyclic:
-            depth_of[key] = result
-        return result
-
-    for key in wanted:
-        value = depth(key, ())
-        if key in cyclic:
-            found.append((key, _v("", "its parents form a cycle", "no cycle", "parent_cycle")))
-        elif value > facts.MAX_PARENT_DEPTH:
-            found.append(
-                (
-                    key,
-                    _v(
-                        "",
-                        f"is nested {value} parents deep",
-                        f"at most {facts.MAX_PARENT_DEPTH}",
-                        "parent_depth",
-                    ),
-                )
-            )
     return found
 
 
@@ -470,326 +375,3 @@ def _choices(rule: facts.ValidationKey) -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def url_slug_violations(field_type: str, validation: Any) -> list[Violation]:
-    """SPEC use_as_url_slug: a string field, unique, not allowing null values."""
-    if field_type != "string":
-        return [
-            _v("use_as_url_slug", f"is set on a {field_type} field", "a string field", "url_slug")
-        ]
-    rules = validation.get("string") if isinstance(validation, Mapping) else None
-    rules = rules if isinstance(rules, Mapping) else {}
-    found: list[Violation] = []
-    if rules.get("unique") != "yes":
-        found.append(
-            _v(
-                "use_as_url_slug",
-                "needs unique values",
-                'validation.string.unique: "yes"',
-                "url_slug",
-            )
-        )
-    if rules.get("allow_null_values", True) is not False:
-        found.append(
-            _v(
-                "use_as_url_slug",
-                "needs a value in every entry",
-                "validation.string.allow_null_values: false",
-                "url_slug",
-            )
-        )
-    return found
-
-
-def url_slug_field_violations(fields: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
-    """Across one API's fields (by slug): at most one `use_as_url_slug` (SPEC)."""
-    marked = sorted(slug for slug, field in fields.items() if field.get("use_as_url_slug") is True)
-    return [
-        _v(
-            (slug, "use_as_url_slug"),
-            f"is also set on {marked[0]!r}",
-            "at most one use_as_url_slug field per Custom API",
-            "url_slug_twice",
-        )
-        for slug in marked[1:]
-    ]
-
-
-def create_only_violations(
-    current: Mapping[str, Any], proposed: Mapping[str, Any], paths: Sequence[tuple[str, ...]]
-) -> list[Violation]:
-    """Create-only attributes (`paths`) that `proposed` names with another value than `current`.
-
-    An attribute absent from `proposed` is no change; one absent from `current` is its default.
-    """
-    found: list[Violation] = []
-    for path in paths:
-        missing = object()
-        new: Any = proposed
-        old: Any = current
-        for part in path:
-            new = new.get(part, missing) if isinstance(new, Mapping) else missing
-            old = old.get(part, missing) if isinstance(old, Mapping) else missing
-        if new is missing:
-            continue
-        if old is missing:
-            old = default_of(path)
-        if new != old:
-            found.append(
-                _v(
-                    path,
-                    f"cannot change from {describe(old)} to {describe(new)}: "
-                    "it is set at creation only",
-                    f"{describe(old)}",
-                    "create_only",
-                )
-            )
-    return found
-
-
-def default_of(path: tuple[str, ...]) -> Any:
-    """The API's default for a field attribute path (a validation key or a top-level one)."""
-    if len(path) == 3 and path[0] == "validation":
-        rule = facts.VALIDATION.get(path[1], {}).get(path[2])
-        return None if rule is None else rule.default
-    return facts.FIELD_DEFAULTS.get(path[0]) if len(path) == 1 else None
-
-
-def full_validation(field_type: str, validation: Any) -> dict[str, dict[str, Any]]:
-    """`validation` with every key of the field's type, defaults filled (null -> default)."""
-    given = validation.get(field_type) if isinstance(validation, Mapping) else None
-    given = given if isinstance(given, Mapping) else {}
-    rules: dict[str, Any] = {}
-    for key, rule in facts.VALIDATION[field_type].items():
-        value = given.get(key)
-        rules[key] = rule.default if value is None else value
-    return {field_type: rules}
-
-
-# ------------------------------------------------------------------------ regex and schema
-
-
-@functools.cache
-def _re2() -> tuple[Any, Any]:
-    """RE2 and its options, imported on first use (`validate` of files without Custom API
-    regexes starts without it, issue 16)."""
-    import re2
-
-    options = re2.Options()
-    options.log_errors = False  # the library would print every refused pattern to stderr
-    return re2, options
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why RE2 refuses `pattern` (backreferences, lookaround, ...), or None if it compiles."""
-    if len(pattern) > facts.REGEX_MAX_LENGTH:
-        return f"{len(pattern)} characters long (at most {facts.REGEX_MAX_LENGTH})"
-    re2, options = _re2()
-    try:
-        re2.compile(pattern, options)
-    except re2.error as error:
-        reason = error.args[0] if error.args else "invalid"
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        return f"RE2 refuses it: {reason}"
-    return None
-
-
-def regex_matches(pattern: str, text: str) -> bool:
-    """RE2 search semantics, as the API applies `regex` to a value (anchors are the user's)."""
-    re2, options = _re2()
-    return re2.compile(pattern, options).search(text) is not None
-
-
-def json_schema_violations(value: Any) -> list[Violation]:
-    """SPEC JSONSchemaValidation: `{version: "2020-12", schema: "<JSON text>"}` or null."""
-    if value is None:
-        return []
-    if not isinstance(value, Mapping):
-        return [_v("", f"got {describe(value)}", "an object with version and schema")]
-    found: list[Violation] = []
-    _unknown(found, value, ("version", "schema"))
-    if value.get("version") != facts.JSON_SCHEMA_VERSION:
-        found.append(
-            _v("version", f"got {describe(value.get('version'))}", f'"{facts.JSON_SCHEMA_VERSION}"')
-        )
-    text = value.get("schema")
-    if not isinstance(text, str):
-        return [*found, _v("schema", f"got {describe(text)}", "a JSON Schema as JSON text")]
-    size = len(text.encode("utf-8"))
-    if size > facts.JSON_SCHEMA_MAX_BYTES:
-        return [
-            *found,
-            _v("schema", f"{size} bytes long", f"at most {facts.JSON_SCHEMA_MAX_BYTES}"),
-        ]
-    try:
-        schema = json.loads(text)
-    except ValueError as error:
-        return [*found, _v("schema", f"is not JSON: {error}", "a JSON Schema as JSON text")]
-    if not isinstance(schema, dict | bool):
-        return [*found, _v("schema", f"got {describe(schema)}", "a JSON Schema object")]
-    import jsonschema  # type: ignore[import-untyped]  # on first use (issue 16)
-
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as error:
-        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-        found.append(_v("schema", f"is not a valid 2020-12 schema at {where}: {error.message}"))
-        return found
-    for where, ref in external_refs(schema):
-        found.append(
-            _v(
-                "schema",
-                f"{where} is the external reference {ref!r}",
-                'references inside the schema only ("#...")',
-            )
-        )
-    return found
-
-
-def external_refs(schema: Any, where: str = "(root)") -> list[tuple[str, str]]:
-    """`$ref`/`$dynamicRef` values that leave the schema (anything not starting with `#`)."""
-    found: list[tuple[str, str]] = []
-    if isinstance(schema, Mapping):
-        for key, value in schema.items():
-            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
-                if not value.startswith("#"):
-                    found.append((f"{where}/{key}", value))
-            elif key not in ("const", "enum", "examples", "default"):
-                found += external_refs(value, f"{where}/{key}")
-    elif isinstance(schema, list):
-        for index, item in enumerate(schema):
-            found += external_refs(item, f"{where}/{index}")
-    return found
-
-
-def schema_validator(json_schema: Mapping[str, Any]) -> Any:
-    """The validator for a field's (already checked) `json_schema`."""
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json.loads(json_schema["schema"]))
-
-
-# ----------------------------------------------------------------------------- entry values
-
-
-def entry_value_violations(
-    field_type: str, rules: Mapping[str, Any], value: Any
-) -> list[Violation]:
-    """One entry value against its field's type and full validation (`full_validation`).
-
-    Uniqueness and immutability depend on other entries and on the stored value: the store
-    checks them. The path is empty (the caller knows the field's slug).
-    """
-    if value is None:
-        if rules.get("allow_null_values", True) is False and field_type != "list":
-            return [_v("", "null is not allowed", f"a {field_type} value", "value_null")]
-        return []
-    if field_type == "string":
-        return _check_string(rules, value)
-    if field_type == "integer":
-        if not is_int(value) or abs(value) > facts.INTEGER_LIMIT:
-            return [_v("", f"got {describe(value)}", "an integer within +-(2^53-1)")]
-        return _check_range(rules, value)
-    if field_type == "float":
-        if not is_number(value):
-            return [_v("", f"got {describe(value)}", "a number")]
-        return _check_range(rules, value)
-    if field_type == "boolean":
-        if not isinstance(value, bool):
-            return [_v("", f"got {describe(value)}", "true or false")]
-        return []
-    if field_type == "list":
-        return _check_list(rules, value)
-    return _check_schema(rules, value)  # any
-
-
-def _check_string(rules: Mapping[str, Any], value: Any) -> list[Violation]:
-    if not isinstance(value, str):
-        return [_v("", f"got {describe(value)}", "a string")]
-    found: list[Violation] = []
-    length = len(value)
-    low, high = rules.get("min_length"), rules.get("max_length")
-    if length > facts.STRING_MAX_CHARS:
-        found.append(_v("", f"{length} characters long", f"at most {facts.STRING_MAX_CHARS}"))
-    if low is not None and length < low:
-        found.append(_v("", f"{length} characters long", f"at least {low}"))
-    if high is not None and length > high:
-        found.append(_v("", f"{length} characters long", f"at most {high}"))
-    regex = rules.get("regex")
-    if regex and not regex_matches(regex, value):
-        found.append(_v("", f"{describe(value)} does not match", f"the regex {regex}"))
-    return found
-
-
-def _check_range(rules: Mapping[str, Any], value: float) -> list[Violation]:
-    low, high = rules.get("min_value"), rules.get("max_value")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"{'-inf' if low is None else low} to {'inf' if high is None else high}"
-        return [_v("", f"got {describe(value)}", f"a value from {bounds}")]
-    return []
-
-
-_ELEMENT_TYPES: dict[str, Callable[[Any], bool]] = {
-    "string": (lambda v: isinstance(v, str)),
-    "integer": is_int,
-    "float": is_number,
-    "boolean": (lambda v: isinstance(v, bool)),
-    "any": (lambda v: isinstance(v, str | bool) or is_number(v)),
-}
-
-
-def _check_list(rules: Mapping[str, Any], value: Any) -> list[Violation]:
-    """SPEC ListCustomField: up to 1000 primitives of `allowed_type`; nulls per the rule."""
-    if not isinstance(value, list):
-        return [_v("", f"got {describe(value)}", "a list")]
-    found: list[Violation] = []
-    count = len(value)
-    low, high = rules.get("min_length"), rules.get("max_length")
-    if count > facts.LIST_MAX_ELEMENTS:
-        found.append(_v("", f"{count} elements", f"at most {facts.LIST_MAX_ELEMENTS}"))
-    if low is not None and count < low:
-        found.append(_v("", f"{count} elements", f"at least {low}"))
-    if high is not None and count > high:
-        found.append(_v("", f"{count} elements", f"at most {high}"))
-    allowed = str(rules.get("allowed_type") or "any")
-    accepts = _ELEMENT_TYPES[allowed]
-    for index, item in enumerate(value):
-        if item is None:
-            if rules.get("allow_null_values", True) is False:
-                found.append(_v((index,), "null is not allowed", "a value", "value_null"))
-        elif not accepts(item):
-            expected = "a string, number or boolean" if allowed == "any" else f"a {allowed}"
-            found.append(_v((index,), f"got {describe(item)}", expected, "value_type"))
-    return found + _check_schema(rules, value)
-
-
-def _check_schema(rules: Mapping[str, Any], value: Any) -> list[Violation]:
-    json_schema = rules.get("json_schema")
-    if not json_schema:
-        return []
-    errors = sorted(
-        schema_validator(json_schema).iter_errors(value), key=lambda e: str(list(e.absolute_path))
-    )
-    return [
-        _v(
-            tuple(error.absolute_path),
-            f"breaks the field's JSON Schema: {error.message}",
-            "",
-            "json_schema",
-        )
-        for error in errors[:5]
-    ]
-
-
-def is_url_slug_value(value: str) -> bool:
-    """SPEC use_as_url_slug: values are RFC 3986 unreserved characters."""
-    return _URL_SLUG_VALUE.match(value) is not None
-
-
-def value_size(value: Any) -> int:
-    """SPEC meta.data_size: the size of a value's JSON text (null counts nothing) [INF]."""
-    if value is None:
-        return 0
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

@@ -12,7 +12,7 @@ import click
 
 from provisioner.client import Client
 from provisioner.commands._target import Target
-from provisioner.custom_api_reader import count_into, live_for
+from provisioner.custom_api_reader import count_into, read_for
 from provisioner.keys import entries_key
 from provisioner.model import State
 from provisioner.normalize import entry_count_fingerprint
@@ -20,7 +20,7 @@ from provisioner.ownership import restrict
 from provisioner.plan import Plan
 from provisioner.planner import check_relationship_targets
 from provisioner.planner import plan as make_plan
-from provisioner.reader import read_entry_counts, read_live_state
+from provisioner.reader import read_entry_counts
 from provisioner.views.json import render_json
 from provisioner.views.markdown import render_markdown
 from provisioner.views.text import render_text
@@ -69,7 +69,7 @@ async def plan_against(client: Client, desired: State) -> Plan:
     plan's fingerprints (one `page[limit]=1` read per deleted flow, none otherwise), so a
     saved plan goes stale when entries are added after the review.
     """
-    live = await live_for(client, await read_live_state(client), bool(desired.custom_apis))
+    live = await read_for(client, desired)
     check_relationship_targets(desired, live)
     plan = await count_into(client, restrict(make_plan(desired, live), live), live)
     if not plan.deleted_flows:

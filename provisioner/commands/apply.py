@@ -44,7 +44,12 @@ from provisioner.commands._project import (
     select_all,
 )
 from provisioner.commands._target import Target, store_options
-from provisioner.custom_api_reader import count_into, live_for, read_custom_entry_counts
+from provisioner.custom_api_reader import (
+    count_into,
+    live_for,
+    read_custom_entry_counts,
+    read_for,
+)
 from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
 from provisioner.model import State
 from provisioner.ownership import foreign_operations, restrict
@@ -240,16 +245,15 @@ def _check_writable(client: Client) -> None:
 
 async def _plan_to_apply(client: Client, saved: Plan | None, desired: State | None) -> Plan:
     """The saved plan, checked fresh and ours against the store; or a new plan of `desired`."""
-    live = await read_live_state(client)
     if saved is not None:
-        live = await live_for(client, live, saved.has_custom_apis)  # issue 14
+        live = await live_for(client, await read_live_state(client), saved.has_custom_apis)
         counts = await read_entry_counts(client, live, saved.deleted_flows)
         custom_counts = await read_custom_entry_counts(client, live, saved.deleted_custom_apis)
         check_fresh(saved, live, counts, custom_counts)
         check_owned(saved, live)
         return saved
     assert desired is not None
-    live = await live_for(client, live, bool(desired.custom_apis))
+    live = await read_for(client, desired)  # issue 14: Custom APIs when declared
     check_relationship_targets(desired, live)
     return await count_into(client, restrict(make_plan(desired, live), live), live)
 
