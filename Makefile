@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo demo-environments test lint typecheck unit bench format clean
+.PHONY: demo demo-environments test check lint typecheck unit quick bench format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ demo: $(STAMP)
 demo-environments: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo-environments.sh
 
+# `make test` (and CI): everything. `make check`: the same without the tests marked `slow`
+# (bench smoke runs, fuzzers, real-time rate and restart tests): the loop while developing.
 test: lint typecheck unit
+
+check: lint typecheck quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check provisioner tests bench
@@ -28,10 +32,13 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
-	$(BIN)/mypy --strict bench
+	$(BIN)/mypy --strict bench tests
 
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+quick: $(STAMP)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

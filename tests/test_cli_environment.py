@@ -26,18 +26,9 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 from support import Cli
+from support.seed import CUSTOMERS
 
 from provisioner.commands.serve import command as serve_command
-
-CUSTOMERS = """\
-flows:
-  customers:
-    name: Customers
-    fields:
-      nickname:
-        name: Nickname
-        field_type: string
-"""
 
 
 @pytest.fixture
@@ -72,7 +63,11 @@ def assert_one_clear_line(result: Any, *words: str) -> None:
 def test_a_bad_port_in_the_base_url_is_one_line(
     cli: Cli, local_store: Any, customers_yaml: Path, command: str, url: str, shown: str
 ) -> None:
-    args = {"plan": [customers_yaml], "apply": [customers_yaml, "--auto-approve"], "export": []}
+    args: dict[str, list[Any]] = {
+        "plan": [customers_yaml],
+        "apply": [customers_yaml, "--auto-approve"],
+        "export": [],
+    }
     env = {**local_store.env(), "EPCC_API_BASE_URL": url}
     result = cli(command, *args[command], env=env)
     assert_one_clear_line(result, shown, "port", "1 to 65535", "EPCC_API_BASE_URL")
@@ -102,7 +97,11 @@ def test_an_embedded_database_that_is_a_text_file_is_refused_untouched(
     notes = tmp_path / "notes.txt"
     notes.write_text("not SQLite\n" * 100)
     before = _digest(notes)
-    args = {"plan": [customers_yaml], "apply": [customers_yaml, "--auto-approve"], "export": []}
+    args: dict[str, list[Any]] = {
+        "plan": [customers_yaml],
+        "apply": [customers_yaml, "--auto-approve"],
+        "export": [],
+    }
     result = cli(command, *args[command], "--db", notes)
     assert_one_clear_line(result, str(notes), "not a SQLite database")
     assert _digest(notes) == before
@@ -115,7 +114,11 @@ def test_an_embedded_database_that_cannot_be_created_is_refused(
 ) -> None:
     regular = tmp_path / "regular"
     regular.write_text("a file\n")
-    args = {"plan": [customers_yaml], "apply": [customers_yaml, "--auto-approve"], "export": []}
+    args: dict[str, list[Any]] = {
+        "plan": [customers_yaml],
+        "apply": [customers_yaml, "--auto-approve"],
+        "export": [],
+    }
     under = cli(command, *args[command], "--db", regular / "store.sqlite")
     assert_one_clear_line(under, f"{regular} is not a directory")
     proc = cli(command, *args[command], "--db", "/proc/x.sqlite")
@@ -224,6 +227,7 @@ def test_a_bad_rate_limit_names_where_it_came_from(
     assert local_store.stats()["total"] == 0
 
 
+@pytest.mark.slow
 def test_the_rate_limit_bounds_are_accepted(
     cli: Cli, local_store: Any, customers_yaml: Path
 ) -> None:

@@ -11,24 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Cli
+from support import Cli, CliResult
+from support.seed import CUSTOMERS
 
 from provisioner.client import Client, ClientConfig
 
-CUSTOMERS = """\
-flows:
-  customers:
-    name: Customers
-    fields:
-      nickname:
-        name: Nickname
-        field_type: string
-"""
 LONG = "l" * 240  # 245 characters as `<slug>.yaml`: fits, but `.<name>.XXXXXXXX.tmp` did not
 TOO_LONG = "z" * 252  # 257 characters as a file name: no file system takes it
 
 
-def one_error_line(result: Any) -> str:
+def one_error_line(result: CliResult) -> str:
     assert result.code == 1, (result.out, result.err)
     assert "Traceback" not in result.err + result.out
     errors = [line for line in result.err.splitlines() if line.startswith("Error:")]

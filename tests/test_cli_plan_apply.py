@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support import Cli
+from support.seed import write
 
 from provisioner.client import Client, ClientConfig
 
@@ -47,11 +47,6 @@ flows:
           - type: one-to-many
             to: product
 """
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

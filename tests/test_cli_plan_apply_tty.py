@@ -71,6 +71,7 @@ def _run_on_a_terminal(args: list[str], answer: bytes, cwd: Path) -> tuple[int, 
     return code, output.decode(errors="replace").replace("\r\n", "\n")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_apply_asks_on_a_terminal_no_changes_nothing_yes_applies(tmp_path: Path) -> None:
     desired = tmp_path / "flows.yaml"

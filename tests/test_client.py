@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
-from support_api import ApiClient
+from support.api import ApiClient
 
 from provisioner.client import Client, ClientConfig
 from provisioner.errors import (
@@ -357,6 +357,7 @@ def test_implicit_grant_reads_and_refuses_to_write(local_store: Store) -> None:
 # --------------------------------------------------------------------------- rate limits
 
 
+@pytest.mark.slow
 def test_client_rate_limit_holds_the_stores_limit(local_store_factory: StoreFactory) -> None:
     # The store refuses anything beyond 40 req/s; the client paces itself at the same rate,
     # and the store's own statistics show it never had to refuse one.
@@ -372,6 +373,7 @@ def test_client_rate_limit_holds_the_stores_limit(local_store_factory: StoreFact
     assert client.stats.throttled_seconds > 0
 
 
+@pytest.mark.slow
 def test_429_storm_without_retry_after(local_store_factory: StoreFactory) -> None:
     # The client sends as fast as it likes into a store allowing 10 req/s: a storm of 429s
     # (with no Retry-After, like the real API) that backoff rides out.
@@ -386,6 +388,7 @@ def test_429_storm_without_retry_after(local_store_factory: StoreFactory) -> Non
     assert_built(config(store, rate_limit=10), flows=8, fields_per_flow=2)
 
 
+@pytest.mark.slow
 def test_429_storm_with_retry_after(local_store_factory: StoreFactory) -> None:
     store = local_store_factory(rate_limit=10, retry_after=0.5)
     cfg = config(store, rate_limit=500, max_attempts=20)
@@ -397,6 +400,7 @@ def test_429_storm_with_retry_after(local_store_factory: StoreFactory) -> None:
     assert_built(config(store, rate_limit=10), flows=8, fields_per_flow=2)
 
 
+@pytest.mark.slow
 def test_a_429_does_not_use_up_the_attempts_meant_for_errors(
     local_store_factory: StoreFactory,
 ) -> None:
@@ -416,6 +420,7 @@ def test_a_429_does_not_use_up_the_attempts_meant_for_errors(
     assert_built(config(store, rate_limit=5), flows=4, fields_per_flow=3)
 
 
+@pytest.mark.slow
 def test_a_store_that_refuses_everything_is_given_up_with_advice(
     local_store_factory: StoreFactory,
 ) -> None:
@@ -433,6 +438,7 @@ def test_a_store_that_refuses_everything_is_given_up_with_advice(
 # --------------------------------------------------------------------------- failures
 
 
+@pytest.mark.slow
 def test_injected_5xx_and_429_are_retried_and_counted(local_store_factory: StoreFactory) -> None:
     store = local_store_factory(fail_rate=0.3, seed=11)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import Cli
+from support import Cli, CliResult
 
 from provisioner.client import Client, ClientConfig, error_from_response, redact
 from provisioner.errors import ApiError, TransportError
@@ -65,7 +65,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def one_error_line(result: Any) -> str:
+def one_error_line(result: CliResult) -> str:
     assert result.code == 1, (result.out, result.err)
     assert "Traceback" not in result.err
     errors = [line for line in result.err.splitlines() if line.startswith("Error:")]

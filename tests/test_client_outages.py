@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from provisioner.client import Client, ClientConfig
@@ -109,6 +110,7 @@ def write_flows(path: Path, flows: int, fields: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_store_killed_and_restarted_mid_apply_does_not_fail_the_run(tmp_path: Path) -> None:
     db = tmp_path / "store.sqlite"
     port = free_port()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import subprocess
 import sys
@@ -421,7 +422,7 @@ def test_load_schema_prefers_the_copy_installed_in_the_package(
 ) -> None:
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "provisioner.schema.json").write_text('{"installed": true}')
-    monkeypatch.setattr(schema_pass.importlib.resources, "files", lambda _package: tmp_path)
+    monkeypatch.setattr(importlib.resources, "files", lambda _package: tmp_path)
     schema_pass._schema_text.cache_clear()
     try:
         assert load_schema() == {"installed": True}

@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import strategies
 
 from provisioner.config import load_desired, validate_paths
 from provisioner.errors import Diagnostic
@@ -42,12 +42,9 @@ names = st.text(
     min_size=1,
     max_size=30,
 ).filter(lambda s: s.strip() == s and s)
-finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
-integers = st.integers(min_value=-(2**53), max_value=2**53)
-# The API's date format has four-digit years (epcc-api.md 4.4).
-dates = st.dates(min_value=date(1000, 1, 1)).map(lambda d: d.isoformat()) | st.datetimes(
-    min_value=datetime(1000, 1, 1)
-).map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
+finite = strategies.finite_floats
+integers = strategies.integers
+dates = strategies.dates | strategies.datetimes
 
 
 def _string_rules_and_default(draw: st.DrawFn) -> tuple[list[dict[str, Any]], Any]:
@@ -81,9 +78,9 @@ def typed_field(draw: st.DrawFn) -> dict[str, Any]:
             rules.append({"type": "between", "options": {"from": low, "to": high}})
             default = draw(st.sampled_from([low, high]))
         else:
-            options = draw(st.lists(number, min_size=1, max_size=4, unique=True))
-            rules.append({"type": "enum", "options": options})
-            default = options[0]
+            numbers = draw(st.lists(number, min_size=1, max_size=4, unique=True))
+            rules.append({"type": "enum", "options": numbers})
+            default = numbers[0]
     elif field_type == "boolean":
         default = draw(st.none() | st.booleans())
     else:

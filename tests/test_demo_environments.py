@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # see the `slow` marker in pyproject.toml
+
 REPO = Path(__file__).parent.parent
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import pytest
 from support import Cli
-from test_environments_cli import DEV_OVERLAY, SHARED, write
+from support.seed import DEV_OVERLAY, SHARED, write
 
 from provisioner.client import Client, ClientConfig
 

@@ -5,51 +5,13 @@ ones (dev), as the project file names them."""
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support import Cli
-
-SHARED = """\
-flows:
-  customers:
-    name: Customers
-    fields:
-      nickname:
-        name: Nickname
-        field_type: string
-      speed:
-        name: Speed
-        field_type: string
-        validation_rules:
-          - type: enum
-            options: [fast, slow]
-"""
-
-DEV_OVERLAY = """\
-flows:
-  customers:
-    fields:
-      speed:
-        validation_rules:
-          - type: enum
-            options: [fast, slow, debug]
-  debug_log:
-    name: Debug log
-    fields:
-      line:
-        name: Line
-        field_type: string
-"""
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+from support.seed import DEV_OVERLAY, SHARED, write
 
 
 @pytest.fixture

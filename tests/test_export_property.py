@@ -13,8 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import strategies
 
 from provisioner import rules
 from provisioner.config import load_desired, validate_paths
@@ -49,9 +51,9 @@ flow_slugs = st.one_of(
 ).filter(lambda s: s not in RESERVED_FLOW_SLUGS)
 texts = st.one_of(st.text(max_size=30), st.sampled_from(TRICKY_TEXT))
 names = texts.filter(lambda s: not rules.is_blank(s))  # a blank name is no name (2.4)
-dates = st.dates().map(lambda d: d.isoformat()).filter(lambda d: d[:1] != "0")
-ints = st.integers(min_value=-(2**53), max_value=2**53)
-floats = st.floats(allow_nan=False, allow_infinity=False, width=64)
+dates = strategies.dates
+ints = strategies.integers
+floats = strategies.finite_floats
 
 
 @st.composite
@@ -157,6 +159,7 @@ def assert_same_state(loaded: State, expected: State) -> None:
             )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states())
 def test_loading_the_export_gives_the_state_back(state: State) -> None:

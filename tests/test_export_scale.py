@@ -19,10 +19,11 @@ from provisioner.localstore.storage import Storage, new_id
 from provisioner.model import FIELD_ATTRIBUTES
 from provisioner.yamlload import MAX_FILE_BYTES
 
+pytestmark = pytest.mark.slow  # see the `slow` marker in pyproject.toml
+
 if TYPE_CHECKING:
     from support import Cli
-
-    from tests.conftest import LocalStore
+    from support.store import LocalStore
 
 
 def seed_large(store: LocalStore) -> None:

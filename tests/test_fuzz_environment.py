@@ -8,15 +8,12 @@ HTTP: one `Error:` line naming the value, exit 1, no traceback, no write, nothin
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.badinput import (
     EnvCase,
@@ -28,8 +25,10 @@ from bench.badinput import (
     generated_case,
 )
 
+pytestmark = pytest.mark.slow  # see the `slow` marker in pyproject.toml
+
 if TYPE_CHECKING:
-    from tests.conftest import LocalStore
+    from support.store import LocalStore
 
 # The TLS case garbles a TLS hello into this process's own local store, whose server thread
 # then logs a warning into the captured output; the bench runs it against a store process.

@@ -11,20 +11,20 @@ Bounded here (100 examples each, a fixed database of examples off) to keep the s
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import HealthCheck, given, settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.badinput import FuzzStats, check_input, raw_bytes, yaml_documents
 from provisioner.localstore import STATS_ROUTE
 
+pytestmark = pytest.mark.slow  # see the `slow` marker in pyproject.toml
+
 if TYPE_CHECKING:
-    from tests.conftest import LocalStore
+    from support.store import LocalStore
 
 FUZZ_SETTINGS = settings(
     max_examples=100,

@@ -42,13 +42,15 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
     response_schema_conformance,
 )
+from support.store import LocalStore  # noqa: E402
 
 from provisioner.client import Client, ClientConfig  # noqa: E402
 from provisioner.epcc import flows as api  # noqa: E402
 from provisioner.localstore import StoreSettings, running_server  # noqa: E402
 from provisioner.localstore.auth import Tokens  # noqa: E402
 from provisioner.localstore.storage import Storage  # noqa: E402
-from tests.conftest import LocalStore  # noqa: E402
+
+pytestmark = pytest.mark.slow  # see the `slow` marker in pyproject.toml
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 

@@ -2,70 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-
-from provisioner.localstore.storage import Storage
-from provisioner.localstore.validation import FIELD_DEFAULTS
-from tests.conftest import LocalStore
-
-
-def token_for(store: LocalStore, grant: str = "client_credentials") -> str:
-    form = {"grant_type": grant, "client_id": store.client_id}
-    if grant == "client_credentials":
-        form["client_secret"] = store.client_secret
-    response = httpx.post(f"{store.base_url}/oauth/access_token", data=form)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["token_type"] == "Bearer"
-    assert body["identifier"] == grant
-    assert len(body["access_token"]) == 40
-    return str(body["access_token"])
-
-
-@pytest.fixture
-def api(local_store: LocalStore) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {token_for(local_store)}"}
-    with httpx.Client(base_url=local_store.base_url, headers=headers, timeout=10) as client:
-        yield client
-
-
-def flow_body(slug: str, **extra: Any) -> dict[str, Any]:
-    data = {"type": "flow", "name": slug.title(), "slug": slug, "description": "", "enabled": True}
-    return {"data": {**data, **extra}}
-
-
-def field_body(flow_id: str, slug: str, field_type: str = "string", **extra: Any) -> dict[str, Any]:
-    data = {
-        "type": "field",
-        "name": slug,
-        "slug": slug,
-        "field_type": field_type,
-        "description": "",
-        "required": False,
-        "relationships": {"flow": {"data": {"type": "flow", "id": flow_id}}},
-    }
-    return {"data": {**data, **extra}}
-
-
-def create_flow(api: httpx.Client, slug: str) -> dict[str, Any]:
-    response = api.post("/v2/flows", json=flow_body(slug))
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-def assert_error(response: httpx.Response, status: int, title: str | None = None) -> None:
-    assert response.status_code == status, response.text
-    error = response.json()["errors"][0]
-    assert error["status"] == status
-    assert error["detail"]
-    if title is not None:
-        assert error["title"] == title
-    assert response.headers["x-moltin-request-id"]
+from support.store import (
+    LocalStore,
+    add_fields_directly,
+    assert_error,
+    create_flow,
+    field_body,
+    flow_body,
+    token_for,
+)
 
 
 def test_token_endpoint_rejects_bad_credentials(local_store: LocalStore) -> None:
@@ -178,7 +126,7 @@ def test_field_crud_and_defaults(api: httpx.Client) -> None:
     response = api.post("/v2/fields", json=field_body(flow["id"], "note"))
     assert response.status_code == 201, response.text
     field = response.json()["data"]
-    for key, value in {
+    defaults: dict[str, Any] = {
         "enabled": True,
         "order": None,
         "default": None,
@@ -186,7 +134,8 @@ def test_field_crud_and_defaults(api: httpx.Client) -> None:
         "unique": False,
         "required": False,
         "validation_rules": [],
-    }.items():
+    }
+    for key, value in defaults.items():
         assert field[key] == value, key
     assert field["relationships"]["flow"]["data"] == {"type": "flow", "id": flow["id"]}
 
@@ -243,14 +192,6 @@ def test_field_types_and_rule_shapes_are_checked(api: httpx.Client) -> None:
     assert api.post("/v2/fields", json=good).status_code == 201
 
 
-def add_fields_directly(store: LocalStore, flow_id: str, count: int) -> None:
-    """Fill a flow quickly through the storage layer (the HTTP path is tested elsewhere)."""
-    storage = Storage(store.db_path)
-    for index in range(count):
-        attrs = {**FIELD_DEFAULTS, "name": "n", "slug": f"f{index}", "field_type": "string"}
-        storage.create_field(flow_id, attrs)
-
-
 def test_a_flow_holds_at_most_100_fields(local_store: LocalStore, api: httpx.Client) -> None:
     flow = create_flow(api, "wishlists")
     add_fields_directly(local_store, flow["id"], 99)
@@ -293,11 +234,11 @@ def test_deleting_a_flow_deletes_its_fields(api: httpx.Client) -> None:
     assert api.get("/v2/fields").json()["data"] == []
 
 
-def test_stats_count_requests_by_route_and_status(
-    local_store: LocalStore, api: httpx.Client
-) -> None:
-    create_flow(api, "wishlists")
-    api.get("/v2/flows")
+def test_stats_count_requests_by_route_and_status(local_store: LocalStore) -> None:
+    headers = {"Authorization": f"Bearer {token_for(local_store)}"}  # one counted token request
+    with httpx.Client(base_url=local_store.base_url, headers=headers, timeout=10) as api:
+        create_flow(api, "wishlists")
+        api.get("/v2/flows")
     stats = local_store.stats()
     assert {"method": "POST", "route": "/oauth/access_token", "status": 200, "count": 1} in stats[
         "requests"

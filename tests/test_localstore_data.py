@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-
-from tests.conftest import LocalStore
-from tests.test_localstore_core import assert_error, create_flow, field_body
-
-
-@pytest.fixture
-def api(local_store: LocalStore) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=local_store.base_url, headers=local_store.headers(), timeout=10
-    ) as client:
-        yield client
+from support.store import assert_error, create_flow, field_body
 
 
 def add_field(

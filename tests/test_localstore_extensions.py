@@ -8,23 +8,13 @@ The others go through the definitions, entries, lists and errors endpoint by end
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-
-from tests.conftest import LocalStore
+from support.store import LocalStore
 
 APIS = "/v2/settings/extensions/custom-apis"
-
-
-@pytest.fixture
-def api(local_store: LocalStore) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=local_store.base_url, headers=local_store.headers(), timeout=10
-    ) as client:
-        yield client
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -222,7 +212,7 @@ def test_create_only_attributes_are_refused_on_update(api: httpx.Client) -> None
         validation={"string": {"unique": "yes", "allow_null_values": False}},
     )
     field_path = f"{path}/fields/{field['id']}"
-    for change, where in [
+    changes: list[tuple[dict[str, Any], str]] = [
         ({"field_type": "integer"}, "data.field_type"),
         ({"use_as_url_slug": True}, "data.use_as_url_slug"),
         ({"validation": {"string": {"unique": "no"}}}, "data.validation.string.unique"),
@@ -230,7 +220,8 @@ def test_create_only_attributes_are_refused_on_update(api: httpx.Client) -> None
             {"validation": {"string": {"unique_case_insensitivity": True}}},
             "data.validation.string.unique_case_insensitivity",
         ),
-    ]:
+    ]
+    for change, where in changes:
         response = api.put(field_path, json={"data": {"type": "custom_field", **change}})
         assert where in error(response, 400), change
     tags = new_field(api, parent["id"], "tags", "list")
@@ -483,7 +474,7 @@ def test_entry_lists_filter_by_field_type_and_total_methods(api: httpx.Client) -
     new_field(api, parent["id"], "qty", "integer")
     new_field(api, parent["id"], "tags", "list", validation={"list": {"allowed_type": "string"}})
     new_field(api, parent["id"], "mixed", "list")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": "apple", "qty": 3, "tags": ["red", "fruit"], "mixed": [1, "x"]},
         {"name": "beet", "qty": 10, "tags": ["red"], "mixed": ["1"]},
         {"name": "corn", "qty": None, "tags": ["yellow", "veg", "crop"], "mixed": [True]},

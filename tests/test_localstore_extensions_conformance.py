@@ -44,6 +44,8 @@ from provisioner.localstore import StoreSettings, running_server  # noqa: E402
 from provisioner.localstore.auth import Tokens  # noqa: E402
 from provisioner.localstore.storage import Storage  # noqa: E402
 
+pytestmark = pytest.mark.slow  # see the `slow` marker in pyproject.toml
+
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 APIS = "/v2/settings/extensions/custom-apis"
 

@@ -14,12 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from support.store import LocalStore, assert_error, flow_body, token_for
 
 from provisioner.commands.serve import command as serve_command
 from provisioner.localstore import StoreSettings, embedded_transport, local_credentials
 from provisioner.localstore.storage import Storage
-from tests.conftest import LocalStore
-from tests.test_localstore_core import assert_error, flow_body, token_for
 
 FAILURES = {500, 502, 503, 429}
 
@@ -230,6 +229,7 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.stdout.close()
 
 
+@pytest.mark.slow
 def test_serve_runs_a_durable_store(tmp_path: Path) -> None:
     db = tmp_path / "data" / "store.sqlite"
     process, base_url, lines = start_serve(db)

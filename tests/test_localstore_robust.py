@@ -13,12 +13,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from provisioner.localstore import StoreSettings, running_server
-from provisioner.localstore.auth import Tokens
-from provisioner.localstore.storage import Storage
-from tests.conftest import LocalStore
-from tests.test_localstore_core import (
+from support.store import (
+    LocalStore,
     add_fields_directly,
     assert_error,
     create_flow,
@@ -26,15 +22,11 @@ from tests.test_localstore_core import (
     flow_body,
 )
 
+from provisioner.localstore import StoreSettings, running_server
+from provisioner.localstore.auth import Tokens
+from provisioner.localstore.storage import Storage
+
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def api(local_store: LocalStore) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=local_store.base_url, headers=local_store.headers(), timeout=30
-    ) as client:
-        yield client
 
 
 def test_malformed_json_is_400(api: httpx.Client) -> None:
@@ -87,7 +79,8 @@ def test_malformed_customer_sorts_are_400(api: httpx.Client) -> None:
 
 
 def test_bodies_of_the_wrong_shape_are_422(api: httpx.Client) -> None:
-    for body in ([], {"data": []}, {"data": {"name": "x"}}, {"data": {"type": "field"}}, {}):
+    bodies: list[Any] = [[], {"data": []}, {"data": {"name": "x"}}, {"data": {"type": "field"}}, {}]
+    for body in bodies:
         assert_error(api.post("/v2/flows", json=body), 422, "Failed Validation")
 
 
@@ -285,6 +278,7 @@ def matching_bodies(template: str) -> st.SearchStrategy[bytes]:
     )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )

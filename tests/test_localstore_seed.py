@@ -17,8 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support import shared_file
-
-from tests.conftest import LocalStore
+from support.store import LocalStore
 
 SEED = shared_file("seed", "extend-customer-resources.md")
 SEED_BASE = "https://api.moltin.com"

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from support.seed import write
 
 from provisioner.config import load_desired
 from provisioner.errors import ConfigError
@@ -29,12 +29,6 @@ flows:
         name: Nickname
         field_type: string
 """
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

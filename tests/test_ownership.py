@@ -5,12 +5,12 @@ local store holds organization-owned objects through `Storage.set_owner`."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import httpx
 from support import Cli
+from support.seed import write
 
 from provisioner.localstore.storage import Storage
 from provisioner.model import Field, Flow, State
@@ -111,11 +111,6 @@ def test_the_owner_is_read_from_meta() -> None:
     assert state.flows["x"].owner == "organization"
     assert state.flows["x"].fields["y"].owner == "store"
     assert state_from_api([{"id": "f", "slug": "x"}], []).flows["x"].owner is None
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def test_a_store_level_apply_leaves_organization_flows_alone(

@@ -22,11 +22,11 @@ import httpx
 import pytest
 import yaml
 from support import Cli
+from support.store import LocalStore
 
 from provisioner.config import validate_paths
 from provisioner.epcc import flows as api
 from provisioner.localstore import StoreSettings, local_credentials, running_server
-from tests.conftest import LocalStore
 
 UUID = "123e4567-e89b-12d3-a456-426614174000"
 WARNING = "validate will refuse"

@@ -15,8 +15,7 @@ from provisioner.errors import StalePlanError
 
 if TYPE_CHECKING:
     from support import Cli
-
-    from tests.conftest import LocalStore
+    from support.store import LocalStore
 
 FIELDS = 60
 

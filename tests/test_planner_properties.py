@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -298,6 +299,7 @@ def test_a_state_planned_against_itself_is_empty(state: State) -> None:
     assert result.is_empty, [op.describe() for op in result.operations]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(start_and_desired(), st.booleans())
 def test_executing_a_plan_converges(states: tuple[State, State], prune: bool) -> None:
@@ -329,6 +331,7 @@ def object_keys(state: State) -> list[str]:
     return keys
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(desired_states(), states())
 def test_plans_are_deterministic_and_round_trip(desired: State, start: State) -> None:

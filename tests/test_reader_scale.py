@@ -30,7 +30,7 @@ from provisioner.model import FIELD_ATTRIBUTES
 from provisioner.reader import read_live_state
 
 if TYPE_CHECKING:
-    from tests.conftest import LocalStore
+    from support.store import LocalStore
 
 
 def client_for(store: LocalStore, **overrides: Any) -> Client:
@@ -139,7 +139,7 @@ def mock_list(
 ) -> Any:
     """A list endpoint over `records`; `total` may lie; pages from `empty_from` come back
     empty (a proxy that imitates a soft cap silently)."""
-    state = {"in_flight": 0, "most": 0, "offsets": []}
+    state: dict[str, Any] = {"in_flight": 0, "most": 0, "offsets": []}
 
     async def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/access_token":

@@ -269,6 +269,7 @@ async def _nothing(other: Client) -> None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", [4])
 def test_simultaneous_cli_applies_all_succeed_with_the_store_equal_to_the_files(
     cli: Cli, tmp_path: Path, processes: int

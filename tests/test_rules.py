@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 from support import shared_file
+from support.store import LocalStore
 
 from provisioner import model, rules
 from provisioner.config import validate_paths
 from provisioner.epcc import flows as api
 from provisioner.localstore.validation import FIELD_DEFAULTS
-from tests.conftest import LocalStore
 
 API_REFERENCE = shared_file("epcc-api.md")
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support import Cli
-from support_api import ApiClient
+from support.api import ApiClient
+from support.seed import write
 
 from provisioner.client import Client, ClientConfig
 
@@ -38,11 +38,6 @@ F2 = {
     "enabled": True,
 }
 ABSENT = "flows:\n  tmpflow:\n    state: absent\n"
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def _client(store: Any) -> ApiClient:
@@ -87,7 +82,7 @@ async def _snapshot(store: Any) -> tuple[list[str], int]:
 
 @pytest.fixture
 def applied_tmpflow(cli: Cli, local_store: Any, tmp_path: Path) -> dict[str, str]:
-    env = local_store.env()
+    env: dict[str, str] = local_store.env()
     result = cli("apply", write(tmp_path / "tmp.yaml", TMPFLOW), "--auto-approve", env=env)
     assert result.code == 0, result.err
     return env

@@ -10,15 +10,12 @@ gone; a schema with a keyword the compiler does not know must not.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.badinput import _FIELD_VALUES, documents, scalars
 from bench.common import field_spec
@@ -63,6 +60,7 @@ def test_both_answers_are_seen() -> None:
     )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(documents)
 def test_generated_documents(data: Any) -> None:
@@ -126,6 +124,7 @@ KEYWORD_SCHEMAS: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("schema", KEYWORD_SCHEMAS, ids=lambda s: ",".join(s))
 def test_each_keyword(schema: dict[str, Any]) -> None:
     check = schemacheck.compile_schema(schema)

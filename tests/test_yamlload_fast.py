@@ -10,14 +10,11 @@ and byte mutations of a valid file; and the fast path must really be taken for v
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.badinput import VALID_SEED, raw_bytes, yaml_documents
 from provisioner import yamlload
@@ -95,6 +92,7 @@ def test_quoted_and_plain_scalars_resolve_as_before() -> None:
     assert same_as_slow(text.encode())
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(raw=yaml_documents())
 def test_generated_documents(raw: bytes) -> None:
@@ -107,6 +105,7 @@ def test_mutated_bytes(raw: bytes) -> None:
     same_as_slow(raw)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     st.recursive(

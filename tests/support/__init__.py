@@ -1,7 +1,19 @@
-"""Helpers shared by the tests that drive the CLI against a local store.
+"""Shared test support: one place for what several test modules need.
 
-The `cli` fixture (tests/conftest.py) runs `provisioner.cli.main` in-process and returns a
-`CliResult`; `store_env` is the environment that points the CLI at a running local store.
+- `support` (this module): running the CLI in-process (`CliResult`, `Cli`, `STORE_VARIABLES`),
+  `store_env`, `shared_file` (the read-only references beside the repository), `REPO`.
+- `support.store`: `LocalStore` (what the `local_store`/`local_store_factory` fixtures of
+  tests/conftest.py give), `start_store`, and the raw-HTTP helpers of the local store tests
+  (`token_for`, `flow_body`, `field_body`, `create_flow`, `assert_error`,
+  `add_fields_directly`).
+- `support.seed`: the YAML documents several tests start from (`CUSTOMERS`, `write`).
+- `support.strategies`: hypothesis strategies for the API's values.
+- `support.api`: `ApiClient`, a `Client` with the entry helpers only tests use.
+
+Fixtures live in tests/conftest.py: `local_store`, `local_store_factory`, `api` (an
+`httpx.Client` on a fresh store, authorised with a token minted in the database) and `cli`.
+Tests import from here, never from another test module; `bench` is importable as a package
+(pytest's `pythonpath` puts the repository root on `sys.path`).
 """
 
 from __future__ import annotations
@@ -9,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
 
 # Variables that select a store or change output; every CLI run starts with them unset.
 STORE_VARIABLES = (
@@ -47,6 +61,5 @@ def store_env(base_url: str, client_id: str, client_secret: str | None = None) -
 def shared_file(*parts: str) -> Path:
     """A file of the read-only references (`shared/` beside the repository, or beside a parent
     directory holding it, as for a git worktree under `wt/`); the first candidate if none."""
-    here = Path(__file__).resolve().parent.parent
-    candidates = [parent / "shared" / Path(*parts) for parent in here.parents]
+    candidates = [parent / "shared" / Path(*parts) for parent in REPO.parents]
     return next((c for c in candidates if c.is_file()), candidates[0])
