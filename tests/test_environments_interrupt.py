@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from support import STORE_VARIABLES, Cli
-from test_environments_cli import write
+from support.seed import write
 
 FIELDS = 5
 TOTAL = FIELDS + 1  # the flow, then its fields, in each environment

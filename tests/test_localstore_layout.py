@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.store import LocalStore
 
 from provisioner.localstore import STATS_ROUTE, TOKEN_ROUTE
-from tests.conftest import LocalStore
 
 STORE = Path(__file__).resolve().parents[1] / "provisioner" / "localstore"
 WEB = ["starlette", "uvicorn", "httpx"]

@@ -87,7 +87,7 @@ def test_the_direct_writer_gives_pyyaml_bytes(document: dict[str, Any]) -> None:
 
 
 def test_a_simple_document_is_written_without_pyyaml() -> None:
-    document = {
+    document: dict[str, Any] = {
         "flows": {
             "wishlists": {
                 "name": "Wishlists",
