@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LocalStore
 from support import Cli
+from support.store import LocalStore
 
 from provisioner.applier import apply_plan
 from provisioner.client import Client, ClientConfig

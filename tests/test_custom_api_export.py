@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LocalStore
 from support import Cli
+from support.store import LocalStore
 
 from provisioner.config import load_desired, validate_paths
 

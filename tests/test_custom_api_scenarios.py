@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import LocalStore
+from support.store import LocalStore
 
 from provisioner.applier import apply_plan
 from provisioner.client import Client, ClientConfig

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.graph import CycleError, dependencies, ordered
+from provisioner.errors import CycleError
+from provisioner.graph import dependencies, ordered
 from provisioner.plan import Operation, OpKind
 
 RELATION = {"validation_rules": [{"type": "one-to-many", "to": "wishlists"}]}
