@@ -231,53 +231,42 @@ def parent_graph_violations(
     violation's path is the parent's index for a missing parent, empty otherwise.
     """
     wanted = sorted(parents if subjects is None else subjects)
-    found: list[tuple[str, Violation]] = []
+    found: list[tuple[str, Violation]] = [
+        (key, _v((index,), f"no Custom API {parent!r}", "an existing one", "parent_missing"))
+        for key in wanted
+        for index, parent in enumerate(parents.get(key, ()))
+        if parent not in parents
+    ]
+    depths = _Depths(parents)
     for key in wanted:
-        for index, parent in enumerate(parents.get(key, ())):
-            if parent not in parents:
-                found.append(
-                    (
-                        key,
-                        _v(
-                            (index,),
-                            f"no Custom API {parent!r}",
-                            "an existing one",
-                            "parent_missing",
-                        ),
-                    )
-                )
-
-    depth_of: dict[str, int] = {}
-    cyclic: set[str] = set()
-
-    def depth(key: str, trail: tuple[str, ...]) -> int:
-        if key in depth_of:
-            return depth_of[key]
-        if key in trail:
-            cyclic.update(trail[trail.index(key) :])
-            return 0
-        result = 0
-        for parent in parents.get(key, ()):
-            if parent in parents:
-                result = max(result, 1 + depth(parent, (*trail, key)))
-        if key not in cyclic:
-            depth_of[key] = result
-        return result
-
-    for key in wanted:
-        value = depth(key, ())
-        if key in cyclic:
+        value = depths.of(key, ())
+        if key in depths.cyclic:
             found.append((key, _v("", "its parents form a cycle", "no cycle", "parent_cycle")))
         elif value > facts.MAX_PARENT_DEPTH:
-            found.append(
-                (
-                    key,
-                    _v(
-                        "",
-                        f"is nested {value} parents deep",
-                        f"at most {facts.MAX_PARENT_DEPTH}",
-                        "parent_depth",
-                    ),
-                )
-            )
+            what = f"is nested {value} parents deep"
+            limit = f"at most {facts.MAX_PARENT_DEPTH}"
+            found.append((key, _v("", what, limit, "parent_depth")))
     return found
+
+
+class _Depths:
+    """How many parent links lie above each Custom API; the members of cycles."""
+
+    def __init__(self, parents: Mapping[str, Sequence[str]]) -> None:
+        self.parents = parents
+        self.depth_of: dict[str, int] = {}
+        self.cyclic: set[str] = set()
+
+    def of(self, key: str, trail: tuple[str, ...]) -> int:
+        if key in self.depth_of:
+            return self.depth_of[key]
+        if key in trail:
+            self.cyclic.update(trail[trail.index(key) :])
+            return 0
+        result = 0
+        for parent in self.parents.get(key, ()):
+            if parent in self.parents:
+                result = max(result, 1 + self.of(parent, (*trail, key)))
+        if key not in self.cyclic:
+            self.depth_of[key] = result
+        return result

@@ -19,7 +19,7 @@ Copying the flow's entries is out of scope. Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,29 @@ def _field(field: Field, path: str, notes: list[Note]) -> dict[str, Any] | None:
     def note(key: str, message: str) -> None:
         notes.append(Note(field.location, f"{path}.{key}" if key else path, message))
 
+    field_type = _field_type(field, note)
+    if field_type is None:
+        return None
+    rules = _rules(field, field_type, note)
+    _note_unmapped(field, note)
+    converted: dict[str, Any] = {"name": field.name, "field_type": field_type}
+    if field.description:
+        converted["description"] = field.description
+    if field.order is not None:
+        low, high = facts.SORT_ORDER_RANGE
+        converted["presentation"] = {"sort_order": min(max(field.order, low), high)}
+        if not low <= field.order <= high:
+            note("order", f"outside {low}-{high}: sort_order is clamped to it")
+    if rules:
+        converted["validation"] = {field_type: rules}
+    return converted
+
+
+_NoteAt = Callable[[str, str], None]
+
+
+def _field_type(field: Field, note: _NoteAt) -> str | None:
+    """The Custom Field type of a flow field, or None (left out: absent, or no equivalent)."""
     if field.absent:
         return None
     if field.field_type == "relationship":
@@ -100,6 +123,11 @@ def _field(field: Field, path: str, notes: list[Note]) -> dict[str, Any] | None:
     if field_type not in _SAME_TYPES:
         note("field_type", f"{field.field_type} has no equivalent: field left out")
         return None
+    return field_type
+
+
+def _rules(field: Field, field_type: str, note: _NoteAt) -> dict[str, Any]:
+    """`validation.<field_type>` from the field's type, rules and `unique`."""
     rules: dict[str, Any] = {}
     if field.field_type == "date":
         rules["regex"] = DATE_REGEX
@@ -113,22 +141,15 @@ def _field(field: Field, path: str, notes: list[Note]) -> dict[str, Any] | None:
             rules["unique"] = "yes"
         else:
             note("unique", f"no equivalent for a {field_type} field: left out")
+    return rules
+
+
+def _note_unmapped(field: Field, note: _NoteAt) -> None:
     for key, absent_value in (("required", False), ("default", None), ("omit_null", False)):
         if getattr(field, key) != absent_value:
             note(key, "no equivalent in Custom APIs: left out")
     if not field.enabled:
         note("enabled", "no equivalent in Custom APIs: left out")
-    converted: dict[str, Any] = {"name": field.name, "field_type": field_type}
-    if field.description:
-        converted["description"] = field.description
-    if field.order is not None:
-        low, high = facts.SORT_ORDER_RANGE
-        converted["presentation"] = {"sort_order": min(max(field.order, low), high)}
-        if not low <= field.order <= high:
-            note("order", f"outside {low}-{high}: sort_order is clamped to it")
-    if rules:
-        converted["validation"] = {field_type: rules}
-    return converted
 
 
 def _rule(field_type: str, rule: Mapping[str, Any], rules: dict[str, Any], note: Any) -> None:

@@ -58,20 +58,36 @@ def add_custom_edges(operations: Sequence[Operation], deps: dict[int, set[int]])
             freed.setdefault(key, []).append(i)
     for i, op in custom:
         if op.field_slug is not None:
-            if op.kind is not OpKind.DELETE_CUSTOM_FIELD and op.flow_slug in made:
-                deps[i].add(made[op.flow_slug])
-            key = _takes(op)
-            if key is not None:
-                deps[i].update(j for j in freed.get(key, ()) if j != i)
+            _field_edges(i, op, deps[i], made, freed)
+        else:
+            _api_edges(i, op, deps[i], made, custom)
+
+
+def _field_edges(
+    i: int, op: Operation, mine: set[int], made: dict[str, int], freed: dict[str, list[int]]
+) -> None:
+    """A field waits for its API's creation and for the slug it takes to be freed."""
+    if op.kind is not OpKind.DELETE_CUSTOM_FIELD and op.flow_slug in made:
+        mine.add(made[op.flow_slug])
+    key = _takes(op)
+    if key is not None:
+        mine.update(j for j in freed.get(key, ()) if j != i)
+
+
+def _api_edges(
+    i: int,
+    op: Operation,
+    mine: set[int],
+    made: dict[str, int],
+    custom: Sequence[tuple[int, Operation]],
+) -> None:
+    """An API waits for its new parents; a deleted one for the APIs that stop naming it."""
+    if op.kind is not OpKind.DELETE_CUSTOM_API:
+        mine.update(made[p] for p in _parents(op.after) if p in made and made[p] != i)
+    if op.kind not in _DELETES:
+        return
+    for j, other in custom:
+        if j == i or other.field_slug is not None or op.flow_slug not in _parents(other.before):
             continue
-        if op.kind is not OpKind.DELETE_CUSTOM_API:
-            deps[i].update(made[p] for p in _parents(op.after) if p in made and made[p] != i)
-        if op.kind in _DELETES:
-            for j, other in custom:
-                if j == i or other.field_slug is not None:
-                    continue
-                if op.flow_slug in _parents(other.before) and (
-                    other.kind is OpKind.DELETE_CUSTOM_API
-                    or op.flow_slug not in _parents(other.after)
-                ):
-                    deps[i].add(j)
+        if other.kind is OpKind.DELETE_CUSTOM_API or op.flow_slug not in _parents(other.after):
+            mine.add(j)

@@ -283,6 +283,13 @@ def validation_violations(field_type: str, validation: Any, *, create: bool) -> 
         return found
     if not isinstance(rules, Mapping):
         return [*found, _v(field_type, f"got {describe(rules)}", "an object")]
+    found += _validation_keys(field_type, rules, create=create)
+    return found + _validation_pairs(field_type, rules)
+
+
+def _validation_keys(field_type: str, rules: Mapping[str, Any], *, create: bool) -> list[Violation]:
+    """Each key of `validation.<field_type>`: known, writable now, and of its kind."""
+    found: list[Violation] = []
     table = facts.VALIDATION[field_type]
     for key in sorted(rules):
         where = f"{field_type}.{key}"
@@ -290,16 +297,16 @@ def validation_violations(field_type: str, validation: Any, *, create: bool) -> 
         if rule is None:
             found.append(_v(where, "unknown validation key", ", ".join(table), "unknown_attribute"))
         elif not create and not rule.on_update:
-            found.append(
-                _v(
-                    where,
-                    "cannot be changed: it is set when the field is created",
-                    "",
-                    "create_only",
-                )
-            )
+            what = "cannot be changed: it is set when the field is created"
+            found.append(_v(where, what, "", "create_only"))
         else:
             found += [_under(v, where) for v in validation_key_violations(rule, rules[key])]
+    return found
+
+
+def _validation_pairs(field_type: str, rules: Mapping[str, Any]) -> list[Violation]:
+    """`min <= max`, and case-insensitive uniqueness only with uniqueness."""
+    found: list[Violation] = []
     pair = facts.MIN_MAX.get(field_type)
     if pair is not None:
         low: Any = rules.get(pair[0])
@@ -339,16 +346,7 @@ def validation_key_violations(rule: facts.ValidationKey, value: Any) -> list[Vio
             return [_v("", "got null", f"one of {_choices(rule)}")]
         return []
     if rule.kind in ("int", "number"):
-        ok = is_int(value) if rule.kind == "int" else is_number(value)
-        inside = (rule.minimum is None or value >= rule.minimum) and (
-            rule.maximum is None or value <= rule.maximum
-        )
-        if not ok or not inside:
-            what = "an integer" if rule.kind == "int" else "a number"
-            if rule.minimum is not None and rule.maximum is not None:
-                what += f" from {_number(rule.minimum)} to {_number(rule.maximum)}"
-            return [_v("", f"got {describe(value)}", f"{what} or null")]
-        return []
+        return _number_violations(rule, value)
     if rule.kind in ("unique", "allowed_type"):
         if value not in _choices_of(rule):
             return [_v("", f"got {describe(value)}", f"one of {_choices(rule)}")]
@@ -363,6 +361,21 @@ def validation_key_violations(rule: facts.ValidationKey, value: Any) -> list[Vio
     if rule.kind == "json_schema":
         return json_schema_violations(value)
     raise AssertionError(f"unknown rule kind {rule.kind}")  # pragma: no cover
+
+
+def _number_violations(rule: facts.ValidationKey, value: Any) -> list[Violation]:
+    ok = is_int(value) if rule.kind == "int" else is_number(value)
+    inside = (
+        ok
+        and (rule.minimum is None or value >= rule.minimum)
+        and (rule.maximum is None or value <= rule.maximum)
+    )
+    if inside:
+        return []
+    what = "an integer" if rule.kind == "int" else "a number"
+    if rule.minimum is not None and rule.maximum is not None:
+        what += f" from {_number(rule.minimum)} to {_number(rule.maximum)}"
+    return [_v("", f"got {describe(value)}", f"{what} or null")]
 
 
 def _choices_of(rule: facts.ValidationKey) -> tuple[str, ...]:

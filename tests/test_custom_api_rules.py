@@ -382,3 +382,18 @@ def test_violations_carry_codes_and_render_as_api_details() -> None:
     assert found[0].detail().startswith("data.validation.list.min_length: 5 is greater than")
     listed = rules.entry_value_violations("list", {"allowed_type": "string"}, ["a", 1])
     assert [(v.path, v.code) for v in listed] == [((1,), "value_type")]
+
+
+def test_a_bound_of_the_wrong_type_is_a_violation_not_a_crash() -> None:
+    # A string where an integer bound belongs was compared with the range (TypeError, a 500
+    # from the store and a traceback from validate) before it was found to be no integer.
+    for field_type, key in (
+        ("string", "min_length"),
+        ("integer", "max_value"),
+        ("list", "max_length"),
+    ):
+        field = {"name": "F", "slug": "f", "field_type": field_type}
+        found = rules.custom_field_violations(
+            {**field, "validation": {field_type: {key: "1"}}}, create=True
+        )
+        assert [rules.dotted(v) for v in found] == [f"validation.{field_type}.{key}"]
