@@ -11,6 +11,7 @@ module:
 - `transport`: the pacing hooks on the wire (the `provisioner.pacing.Pacer` slows the whole
   client on a 429; a bound on requests in flight), request statistics, the store's liveness;
 - `failures`: what a request that got no answer ran into, for messages and for retries;
+- `calls`: what one request is (`Call`), the budget its attempts run in, `Retry-After`;
 - `retry`: retries with backoff and `Retry-After` within `max_attempts` and a `deadline`, and
   adoption of creates and updates whose answers were lost (§2.5, §2.7, §9);
 - `responses`: error bodies parsed leniently into the typed exceptions of `provisioner.errors`
