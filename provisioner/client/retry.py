@@ -21,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -55,27 +56,20 @@ _OPERATION_END: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 
 
+@dataclass(eq=False, repr=False)
 class Sender:
     """Sends `Call`s through one `httpx.AsyncClient` with the retry and adoption policy."""
 
-    def __init__(
-        self,
-        config: ClientConfig,
-        http: httpx.AsyncClient,
-        auth: httpx.Auth,
-        pacer: Pacer,
-        stats: RequestStats,
-        liveness: Liveness,
-        secrets: Callable[[], tuple[str, ...]],
-    ) -> None:
-        self.config = config
-        self._http = http
-        self._auth = auth
-        self._pacer = pacer
-        self._stats = stats
-        self._liveness = liveness
-        self._secrets = secrets
-        self._where = urlsplit(config.base_url).netloc
+    config: ClientConfig
+    http: httpx.AsyncClient
+    auth: httpx.Auth
+    pacer: Pacer
+    stats: RequestStats
+    liveness: Liveness
+    secrets: Callable[[], tuple[str, ...]]
+
+    def __post_init__(self) -> None:
+        self._where = urlsplit(self.config.base_url).netloc
         self._random = random.Random()
 
     async def send(self, call: Call) -> httpx.Response | Adopted:
@@ -122,7 +116,7 @@ class Sender:
         if run.sent > 0 and remaining <= 0:
             run.why = "deadline"
             return None
-        liveness = self._liveness
+        liveness = self.liveness
         if liveness.silent_mark is not None and liveness.last_answer <= liveness.silent_mark:
             raise TransportError(
                 f"{call.method} {call.path} failed: timeout: the store did not answer within"
@@ -154,8 +148,8 @@ class Sender:
                     error,
                     delay,
                 )
-                self._stats.retries += 1
-                self._stats.backoff_seconds += delay
+                self.stats.retries += 1
+                self.stats.backoff_seconds += delay
                 await asyncio.sleep(delay)
                 continue
             return None if found is None else self._adopt(call, found)
@@ -168,13 +162,13 @@ class Sender:
         wire_token = WIRE.set(wire)
         try:
             async with asyncio.timeout(max(remaining, 0.001)):
-                response = await self._http.request(
+                response = await self.http.request(
                     call.method,
                     call.path,
                     params=call.params,
                     json=call.json_body,
                     data=call.form,
-                    auth=None if call.token_call else self._auth,
+                    auth=None if call.token_call else self.auth,
                     timeout=max(min(self.config.timeout, remaining), 0.001),
                 )
         except TimeoutError as error:  # the deadline ran out: waiting, token call or answer
@@ -185,7 +179,7 @@ class Sender:
         except httpx.HTTPError as error:  # not worth retrying: a local or protocol fault
             raise TransportError(
                 f"{call.method} {call.path} failed: {type(error).__name__}: "
-                f"{redact(str(error), self._secrets())}"
+                f"{redact(str(error), self.secrets())}"
             ) from None
         finally:
             WIRE.reset(wire_token)
@@ -200,7 +194,7 @@ class Sender:
             raise TransportError(
                 f"{call.method} {call.path} failed: {failure.kind}: {redact(failure.cause)}"
             ) from None
-        liveness = self._liveness
+        liveness = self.liveness
         if liveness.reached and failure.refused:
             silent = time.monotonic() - liveness.last_answer
             if silent >= self.config.reconnect_deadline:
@@ -216,7 +210,7 @@ class Sender:
         """What an answer means: success, a refusal (raised), or a retry."""
         status = response.status_code
         if 300 <= status < 400:
-            raise redirect_error(call.method, call.path, response, self._secrets())
+            raise redirect_error(call.method, call.path, response, self.secrets())
         if status < 400:
             return response
         if status == 404 and call.missing_ok_on_retry and run.maybe_applied:
@@ -239,13 +233,13 @@ class Sender:
         now = time.monotonic()
         run.budget_from = now
         delay = retry_after if retry_after is not None else 0.0
-        refusing = now - max(run.started, self._liveness.last_success)
+        refusing = now - max(run.started, self.liveness.last_success)
         if refusing + delay >= self.config.deadline:
             run.why = "refused"
             return None
         if retry_after is not None:
             # Only a wait this request will sit out holds back the others.
-            self._pacer.pause(retry_after)
+            self.pacer.pause(retry_after)
         return Wait(delay, counts=False)
 
     async def _wait(self, call: Call, run: Attempts, wait: Wait) -> bool:
@@ -271,12 +265,12 @@ class Sender:
             self.config.max_attempts,
             delay,
         )
-        self._stats.retries += 1
+        self.stats.retries += 1
         response = run.response
         if response is not None and response.headers.get("retry-after") is not None:
-            self._stats.retry_after_seconds += delay
+            self.stats.retry_after_seconds += delay
         else:
-            self._stats.backoff_seconds += delay
+            self.stats.backoff_seconds += delay
         if delay > 0:
             await asyncio.sleep(delay)
         return True
@@ -307,15 +301,15 @@ class Sender:
         if run.response is not None:
             if run.why == "refused" and run.response.headers.get("retry-after") is None:
                 note += (
-                    f": the store kept refusing at {self._pacer.rate():.3g} req/s and no request"
+                    f": the store kept refusing at {self.pacer.rate():.3g} req/s and no request"
                     f" succeeded for {config.deadline:g} s; set a lower EPCC_RATE_LIMIT"
                     f" (now {config.rate_limit:g} req/s)"
                 )
             return self._answer_error(call, run.response, note)
         failure = run.failure
         if run.why == "deadline" and isinstance(failure, TimeoutError | httpx.TimeoutException):
-            if self._liveness.last_answer < run.started:
-                self._liveness.silent_mark = self._liveness.last_answer
+            if self.liveness.last_answer < run.started:
+                self.liveness.silent_mark = self.liveness.last_answer
             return TransportError(
                 f"{name} failed: timeout: the store did not answer within"
                 f" {config.deadline:g} s ({note})"
@@ -345,7 +339,7 @@ class Sender:
         return self._random.uniform(0, cap)
 
     def _adopt(self, call: Call, found: JsonObject) -> Adopted:
-        self._stats.adopted += 1
+        self.stats.adopted += 1
         log.info(
             "%s %s: the lost answer had been applied; adopting %s %s",
             call.method,
@@ -361,6 +355,6 @@ class Sender:
             call.path,
             response,
             token_call=call.token_call,
-            secrets=self._secrets(),
+            secrets=self.secrets(),
             note=note,
         )
