@@ -179,7 +179,20 @@ class _Merge:
             flows[slug] = dataclasses.replace(
                 flow, fields=fields, location=self._location(flow.location)
             )
-        return State(flows=flows)
+        # Issue 14: Custom APIs go through as declared (an overlay may add one; one declared
+        # in a shared file and an overlay both is reported as declared twice).
+        apis = {
+            slug: dataclasses.replace(
+                api,
+                location=self._location(api.location),
+                fields={
+                    field_slug: dataclasses.replace(f, location=self._location(f.location))
+                    for field_slug, f in api.fields.items()
+                },
+            )
+            for slug, api in state.custom_apis.items()
+        }
+        return State(flows=flows, custom_apis=apis)
 
     # --- merging ------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from support import Cli
 from provisioner.config import load_desired, load_schema, validate_paths
 from provisioner.custom_api_model import api_attributes, field_attributes
 from provisioner.epcc import custom_apis as facts
+from provisioner.overlay import load_environment
 
 WISHLISTS = """\
 custom_apis:
@@ -115,3 +116,17 @@ def test_a_regex_re2_refuses_is_located(tmp_path: Path) -> None:
     assert problem.path == "custom_apis.wishlists.fields.handle.validation.string.regex"
     assert problem.line == 12
     assert problem.message.startswith("RE2 refuses it")
+
+
+def test_an_environment_with_overlays_keeps_the_shared_custom_apis(tmp_path: Path) -> None:
+    shared = tmp_path / "flows"
+    shared.mkdir()
+    (shared / "apis.yaml").write_text(WISHLISTS, encoding="utf-8")
+    overlay = tmp_path / "dev.yaml"
+    overlay.write_text("flows:\n  debug_log:\n    name: Debug\n", encoding="utf-8")
+    state = load_environment([shared], [overlay])
+    assert set(state.custom_apis) == {"wishlists", "items"}
+    assert set(state.flows) == {"debug_log"}
+    location = state.custom_apis["wishlists"].location
+    assert location is not None
+    assert (Path(location.file).name, location.line) == ("apis.yaml", 2)
