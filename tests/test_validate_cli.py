@@ -30,7 +30,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def test_valid_examples_exit_0_with_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["validate", str(ROOT / "examples")], capsys)
     assert code == 0
-    assert out == "2 files valid: 3 flows, 13 fields.\n"
+    assert out == "3 files valid: 3 flows, 13 fields, 2 Custom APIs (8 fields).\n"
 
 
 def test_invalid_input_exits_1_and_lists_every_problem(
@@ -82,7 +82,9 @@ def test_json_format_when_valid(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["valid"] is True
     assert report["diagnostics"] == []
     assert (report["flows"], report["fields"]) == (3, 13)
-    assert [Path(f).name for f in report["files"]] == ["customers.yaml", "store.yaml"]
+    assert (report["custom_apis"], report["custom_fields"]) == (2, 8)
+    names = [Path(f).name for f in report["files"]]
+    assert names == ["customers.yaml", "gift-registries.yaml", "store.yaml"]
 
 
 def test_a_missing_path_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
