@@ -59,7 +59,8 @@ def test_quick_bench_suite_runs_and_every_check_passes(suite: str, tmp_path: Pat
     elif suite == "scale":
         scale = figures(report, "scale")
         assert [r.code for r in scale] == [0, 0, 0, 0, 0, 0, 0, 0]
-        assert [r.requests for r in scale][3:] == [3, 3, 3, 5, 5]
+        # export also lists the store's Custom APIs (issue 14): one more request than plan.
+        assert [r.requests for r in scale][3:] == [3, 3, 3, 5, 6]
         assert "Scale: whole processes" in text
         assert "CPU per 1,000 fields" in text
     elif suite == "faults":
