@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?= -n 2
+# Four workers on two cores: many tests wait (on sockets, subprocesses, backoff), so four
+# overlap those waits; worksteal evens out the long tests at the end.
+PYTEST_ARGS ?= -n 4 --dist worksteal
 
 .PHONY: demo demo-environments test check lint typecheck unit quick bench format clean
 

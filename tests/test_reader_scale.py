@@ -12,6 +12,7 @@ uses `httpx.MockTransport`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -135,11 +136,18 @@ def token() -> httpx.Response:
 
 
 def mock_list(
-    records: list[dict[str, Any]], *, total: int | None = None, empty_from: int | None = None
+    records: list[dict[str, Any]],
+    *,
+    total: int | None = None,
+    empty_from: int | None = None,
+    hold_until: int | None = None,
 ) -> Any:
     """A list endpoint over `records`; `total` may lie; pages from `empty_from` come back
-    empty (a proxy that imitates a soft cap silently)."""
+    empty (a proxy that imitates a soft cap silently). With `hold_until`, pages after the
+    first are held until that many are in flight at once (or 5 s passed), so the count does
+    not depend on how fast a loaded machine starts them."""
     state: dict[str, Any] = {"in_flight": 0, "most": 0, "offsets": []}
+    enough = asyncio.Event()
 
     async def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/access_token":
@@ -148,6 +156,11 @@ def mock_list(
         state["offsets"].append(offset)
         state["in_flight"] += 1
         state["most"] = max(state["most"], state["in_flight"])
+        if hold_until is not None and offset > 0:
+            if state["in_flight"] >= hold_until:
+                enough.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enough.wait(), 5)
         await asyncio.sleep(0.02)
         state["in_flight"] -= 1
         page = records[offset : offset + 100]
@@ -183,7 +196,7 @@ def records(count: int) -> list[dict[str, Any]]:
 
 
 def test_pages_after_the_first_are_read_concurrently() -> None:
-    handler, state = mock_list(records(1000))
+    handler, state = mock_list(records(1000), hold_until=8)
     listed = run_list(handler)
     assert [item["id"] for item in listed] == [f"id-{n}" for n in range(1000)]
     assert sorted(state["offsets"]) == list(range(0, 1000, 100))

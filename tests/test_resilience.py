@@ -100,7 +100,9 @@ def test_failures_stop_only_their_dependants_and_the_next_apply_finishes(
                 plan = make_plan(load_desired([desired]), live)  # noqa: B023
                 events: list[ApplyEvent] = []
                 with pytest.raises(ApplyError) as caught:
-                    await apply_plan(client, plan, parallelism=4, on_event=events.append)
+                    # One run per operation (no second round for a transient failure, issue
+                    # 17.1): an operation the store fails stays failed, as this test needs.
+                    await apply_plan(client, plan, parallelism=4, on_event=events.append, rounds=1)
                 return plan, caught.value, events
 
         with running_server(db, StoreSettings(fail_rate=0.3, seed=seed)) as base_url:
@@ -113,7 +115,11 @@ def test_failures_stop_only_their_dependants_and_the_next_apply_finishes(
             continue
         found = True
         applied = len(error.applied)
-        assert applied > len(plan.operations) // 3  # independent work still got done
+        # Independent work still got done: operations succeeded after the first failure. (Was
+        # "more than a third applied", which the seeded draws missed now and then: a flow
+        # failure skips its fields, and three failed flows of six left too few.)
+        kinds = [event.kind for event in events]
+        assert EventKind.SUCCEEDED in kinds[kinds.index(EventKind.FAILED) + 1 :]
         with running_server(db, StoreSettings()) as base_url:
             env = store_env(base_url, client_id, secret)
             second = cli("apply", desired, "--auto-approve", env=env)
