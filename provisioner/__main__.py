@@ -1,5 +1,5 @@
 """`python -m provisioner` runs the command-line interface."""
 
-from provisioner.cli import main
+from provisioner.entry import main
 
 main()

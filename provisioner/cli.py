@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import click
 
 from provisioner import __version__
+from provisioner.entry import interrupted
 from provisioner.errors import ProvisionerError
 
 EXIT_OK = 0
@@ -51,6 +52,18 @@ class LazyGroup(click.Group):
             self.add_command(module.command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        # click turns a KeyboardInterrupt into Abort ("Aborted.", exit 1) after printing an
+        # empty line; `main` reports an interrupt itself (one line, exit 130).
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as interrupt:
+            raise _Interrupted from interrupt
+
+
+class _Interrupted(BaseException):
+    """A Ctrl-C that click must let through (it catches KeyboardInterrupt, not this)."""
+
 
 @click.group(
     cls=LazyGroup,
@@ -80,7 +93,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         result = cli.main(args=args, prog_name="provisioner", standalone_mode=False)
-    except click.exceptions.Abort:
+    except (KeyboardInterrupt, _Interrupted):
+        interrupted(args)
+    except click.exceptions.Abort as abort:
+        # A Ctrl-C that click turned into Abort itself (while parsing, or at a prompt) is an
+        # interrupt; an Abort for another reason (end of input at a prompt) stays exit 1.
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            interrupted(args)
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
     except click.ClickException as error:
@@ -91,7 +110,4 @@ def main(argv: Sequence[str] | None = None) -> None:
             traceback.print_exc()
         click.echo(f"Error: {error}", err=True)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
     sys.exit(result if isinstance(result, int) else EXIT_OK)

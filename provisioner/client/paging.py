@@ -1,11 +1,12 @@
 """Reading whole lists (epcc-api.md §2.2): `PagedSession._list`.
 
 The first page gives `meta.results.total`, the other pages are requested concurrently (within
-the pace and the in-flight bound) and the records must add up to the total, else
-`IncompleteListError`; a list reaching past the `page[offset]` maximum of 10,000 raises
-`ListTooLongError` up front (the reader then lists per flow); without a total, pages follow one
-another until one comes back short, empty or repeated; a reply without `meta` is the whole list
-(issue 16).
+the pace and the in-flight bound) and the records must add up to the total. A list that
+changed meanwhile (its pages report different totals: another writer) is read again, whole;
+one that keeps changing or never adds up is `IncompleteListError`. A list reaching past the
+`page[offset]` maximum of 10,000 raises `ListTooLongError` up front (the reader then lists per
+flow); without a total, pages follow one another until one comes back short, empty or
+repeated; a reply without `meta` is the whole list (issue 16).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 100  # the documented maximum of page[limit] (§2.2)
 MAX_PAGES = 10_000  # a runaway guard only, for lists without a total
+# A list that changed while it was read (another writer: its pages report different totals)
+# is read again, whole, after these pauses; one that keeps changing is IncompleteListError.
+REREAD_DELAYS = (0.05, 0.1, 0.2, 0.4)
 
 
 class PagedSession(Session):
@@ -33,13 +37,30 @@ class PagedSession(Session):
 
         The first page says how many records there are (`meta.results.total`); the other pages
         are then requested at once, paced by the rate limit and the in-flight bound, and the
-        records read must number exactly that total, or `IncompleteListError` (the list changed
-        while it was read, or the store did not serve every page): a short list is never
-        returned as if it were whole. A list whose last page lies beyond the documented
-        `page[offset]` maximum raises `ListTooLongError` before any further page is asked
-        for. Without a total (or with a lower bound), pages are read one after the other until
-        one comes back short, empty or repeated; without `meta` the reply is the whole list.
+        records read must number exactly that total. When they do not and the pages report
+        different totals, another writer changed the list while it was read: it is read again,
+        whole, after a short pause (`REREAD_DELAYS`); a list that keeps changing, or one whose
+        pages agree on a total they do not add up to (the store did not serve every page), is
+        `IncompleteListError`: a short list is never returned as if it were whole. A list
+        whose last page lies beyond the documented `page[offset]` maximum raises
+        `ListTooLongError` before any further page is asked for. Without a total (or with a
+        lower bound), pages are read one after the other until one comes back short, empty or
+        repeated; without `meta` the reply is the whole list.
         """
+        for delay in (*REREAD_DELAYS, None):
+            try:
+                return await self._list_once(path, params)
+            except _ListChanged as changed:
+                if delay is None:
+                    raise changed.error from None
+                log.debug("%s changed while it was read (%s); reading it again", path, changed)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _list_once(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> list[JsonObject]:
+        """One read of a whole list (`_list`); `_ListChanged` when the store changed meanwhile."""
         first, meta = await self._page(path, params, 0)
         if meta is None:
             return first  # an unpaginated reply is the whole list (§2.2, §0)
@@ -56,7 +77,11 @@ class PagedSession(Session):
         pages = await asyncio.gather(*(self._page(path, params, offset) for offset in offsets))
         items = _unique_by_id([first, *(page for page, _ in pages)])
         if len(items) != total:
-            raise IncompleteListError(path, len(items), total)
+            error = IncompleteListError(path, len(items), total)
+            totals = {int_at(page_meta, "results", "total") for _, page_meta in pages if page_meta}
+            if totals - {total}:
+                raise _ListChanged(error)  # the pages disagree: another writer, read again
+            raise error
         return items
 
     async def _list_in_sequence(
@@ -101,6 +126,14 @@ class PagedSession(Session):
             raise malformed("GET", path, response.status_code, "a list item is not an object")
         meta = body.get("meta")
         return data, meta if isinstance(meta, Mapping) else None
+
+
+class _ListChanged(Exception):
+    """A read whose pages report different totals: the list changed while it was read."""
+
+    def __init__(self, error: IncompleteListError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _UniqueById:
