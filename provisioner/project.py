@@ -28,7 +28,6 @@ from __future__ import annotations
 import difflib
 import functools
 import graphlib
-import importlib.resources
 import re
 import tomllib
 from collections.abc import Mapping
@@ -170,6 +169,8 @@ def check_project(file: Path) -> tuple[Project | None, list[Diagnostic]]:
 @functools.cache
 def schema_text() -> str:
     """The JSON Schema of the project file, as shipped."""
+    import importlib.resources  # with tempfile, shutil, ...: only when checking (issue 16)
+
     packaged = importlib.resources.files("provisioner") / "schemas" / SCHEMA_FILE
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")

@@ -63,6 +63,45 @@ def test_invalid_files_still_get_jsonschema_errors(tmp_path: Path) -> None:
     assert "jsonschema" in modules
 
 
+# Imported only when the files in hand need them: the Custom API rules (and RE2) for a file
+# with `custom_apis:`, the applied record and overlays for a project, the planner for `plan`.
+ON_DEMAND = (
+    "provisioner.custom_api_config",
+    "provisioner.custom_api_rules",
+    "provisioner.custom_api_checks",
+    "re2",
+    "provisioner.drift",
+    "provisioner.overlay",
+    "provisioner.planner",
+    "provisioner.projectcheck",
+)
+
+
+def test_flows_only_validate_imports_only_what_it_needs(tmp_path: Path) -> None:
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(
+        "flows:\n  wishlists:\n    name: W\n    fields:\n"
+        "      title: {name: Title, field_type: string}\n"
+        "      items:\n        name: Items\n        field_type: relationship\n"
+        "        validation_rules: [{type: one-to-many, to: registry}]\n",
+        encoding="utf-8",
+    )
+    code, modules = loaded("validate", str(flows))
+    assert code == 0
+    assert modules.isdisjoint({*HEAVY, *ON_DEMAND, "jsonschema"}), sorted(
+        modules & {*HEAVY, *ON_DEMAND, "jsonschema"}
+    )
+
+
+def test_custom_api_rules_load_when_a_file_needs_them(tmp_path: Path) -> None:
+    # A file with neither `flows:` nor `custom_apis:` is reported by the Custom API pass.
+    neither = tmp_path / "neither.yaml"
+    neither.write_text("flow:\n  wishlists: {}\n", encoding="utf-8")
+    code, modules = loaded("validate", str(neither), "examples/gift-registries.yaml")
+    assert code == 1
+    assert "provisioner.custom_api_config" in modules
+
+
 def test_heavy_commands_still_load() -> None:
     code, modules = loaded("plan", "--help")
     assert code == 0

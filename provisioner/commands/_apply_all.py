@@ -22,6 +22,7 @@ from pathlib import Path
 
 import click
 
+from provisioner import asyncrun
 from provisioner.applier import (
     EXIT_INTERRUPTED,
     ApplyEvent,
@@ -153,7 +154,7 @@ def _plan_and_apply(
     options: Options,
     progress: Progress,
 ) -> int:
-    planned = asyncio.run(plan_every(project, states, base))
+    planned = asyncrun.run(plan_every(project, states, base))  # large result (asyncrun)
     results = [result for result, _ in planned]
     text = render_all_text(results, color=options.color)
     click.echo(text, nl=not text.endswith("\n"))

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from provisioner import asyncrun
 from provisioner.commands._project import (
     NO_VARIABLES,
     Selected,
@@ -272,7 +273,8 @@ def plan_all(
 ) -> int:
     """`plan --all`: every environment planned concurrently; a matrix, then each plan."""
     states = desired_states(project, paths)
-    results = [result for result, _ in asyncio.run(plan_every(project, states, base))]
+    planned = asyncrun.run(plan_every(project, states, base))  # large result (asyncrun)
+    results = [result for result, _ in planned]
     text = render_every(results, output_format, color)
     click.echo(text, nl=not text.endswith("\n"))
     if any(result.error is not None for result in results):

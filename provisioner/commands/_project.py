@@ -24,10 +24,8 @@ from click.core import ParameterSource
 
 from provisioner.commands._target import Target, describe, open_client
 from provisioner.config import load_desired
-from provisioner.drift import record, recorded_objects
 from provisioner.errors import TargetError
 from provisioner.model import State
-from provisioner.overlay import load_environment
 from provisioner.project import Environment, Project, find_project, load_project
 
 if TYPE_CHECKING:
@@ -137,6 +135,8 @@ def shared_paths(paths: Sequence[Path], project: Project | None) -> list[Path]:
 
 def desired_state(project: Project, env: Environment, paths: Sequence[Path]) -> State:
     """The environment's desired state: PATHS (or the project's) with its overlays merged."""
+    from provisioner.overlay import load_environment  # only under --env (issue 16)
+
     return load_environment(shared_paths(paths, project), env.overlays)
 
 
@@ -252,11 +252,15 @@ def read_record(project: Project, name: str) -> dict[str, str] | None:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    from provisioner.drift import recorded_objects  # only with a project (issue 16)
+
     return recorded_objects(document)
 
 
 def write_record(project: Project, name: str, desired: State) -> None:
     """Remember that the environment's store now matches `desired` (written atomically)."""
+    from provisioner.drift import record  # only with a project (issue 16)
+
     path = record_path(project, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".json.tmp")

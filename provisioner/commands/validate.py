@@ -15,7 +15,6 @@ import click
 
 from provisioner.commands._project import Choice, load_chosen, project_options, shared_paths
 from provisioner.config import find_yaml_files, load_desired
-from provisioner.custom_api_config import undeclared_parents
 from provisioner.errors import ConfigError, Diagnostic
 from provisioner.model import State
 
@@ -96,7 +95,8 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
 def unchecked_target_warnings(state: State) -> list[str]:
     """One line per relationship to a flow these files do not declare (a live flow, perhaps):
     offline it cannot be checked, so it is a warning, and `plan` checks it against the store."""
-    from provisioner.planner import undeclared_targets  # after the files are read (issue 16)
+    # After the files are read, and from planchecks, not the whole planner (issue 16).
+    from provisioner.planchecks import undeclared_targets
 
     return [
         f"flows.{flow}.fields.{field}: relationship target `{target}` is not declared in these "
@@ -107,6 +107,10 @@ def unchecked_target_warnings(state: State) -> list[str]:
 
 def unchecked_parent_warnings(state: State) -> list[str]:
     """One line per parent Custom API these files do not declare (plan checks the store)."""
+    if not state.custom_apis:
+        return []
+    from provisioner.custom_api_config import undeclared_parents  # only then (issue 16)
+
     return [
         f"custom_apis.{slug}.parent_apis: `{parent}` is not declared in these files; validate "
         "cannot check it offline (plan checks that the store has that Custom API)"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provisioner import custom_api_config, rules
+from provisioner import rules
 from provisioner.config.report import Source
-from provisioner.config.semantics import FlowDecl, flow_decls
+from provisioner.config.semantics import FlowDecl, custom_apis_involved, flow_decls
 from provisioner.model import (
     FIELD_ATTRIBUTES,
     FLOW_ATTRIBUTES,
@@ -20,6 +20,9 @@ from provisioner.model import (
     renamed_item,
     renamed_source,
 )
+
+if TYPE_CHECKING:
+    from provisioner.custom_api_model import CustomApi
 
 # Plain attributes copied as written (and `prune`, ours); validation rules are rebuilt.
 _FLOW_KEYS = (*FLOW_ATTRIBUTES, "prune")
@@ -42,7 +45,12 @@ def build_state(sources: Sequence[Source]) -> State:
             location=_location(decl.source.name, document.locate(decl.path)),
             **attributes,
         )
-    custom_apis = custom_api_config.build([(s.name, s.document) for s in sources])
+    documents = [(s.name, s.document) for s in sources]
+    custom_apis: dict[str, CustomApi] = {}
+    if custom_apis_involved(documents):
+        from provisioner import custom_api_config  # only when a file has any (issue 16)
+
+        custom_apis = custom_api_config.build(documents)
     return State(flows=flows, custom_apis=custom_apis)
 
 

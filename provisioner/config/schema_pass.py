@@ -4,7 +4,6 @@ run as a compiled check, and its errors worded by `provisioner.config.schema_wor
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import json
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,8 @@ def schema_text() -> str:
 @functools.cache
 def _schema_text() -> str:
     # Installed: the wheel force-includes the schema as provisioner/schemas/ (pyproject.toml).
+    import importlib.resources  # with tempfile, shutil, ...: only when read (issue 16)
+
     packaged = importlib.resources.files("provisioner") / "schemas" / SCHEMA_FILE
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")

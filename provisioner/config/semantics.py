@@ -13,13 +13,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner import custom_api_config, rules
+from provisioner import rules
 from provisioner.config.report import Report, Source, dotted
 from provisioner.epcc import flows as api
 from provisioner.errors import Diagnostic
 from provisioner.model import renamed_source
 from provisioner.schema import RENAMED_FROM_PATTERN
-from provisioner.yamlload import PathKey
+from provisioner.yamlload import LoadedDocument, PathKey
 
 _RENAMED = re.compile(RENAMED_FROM_PATTERN)  # ours: `old` or `other_flow.old`
 
@@ -203,7 +203,22 @@ def semantic_pass(sources: Sequence[Source], report: Report) -> None:
     _Semantics(flow_decls(sources), report).run()
     # Issue 14: the `custom_apis:` key, with the rules the local store uses.
     documents = [(s.name, s.document) for s in sources]
-    custom_api_config.check(documents, report.add, report.diagnostics())
+    if custom_apis_involved(documents):
+        # Imported only when needed: the Custom API rules cost a flows-only `validate` (issue 16).
+        from provisioner import custom_api_config
+
+        custom_api_config.check(documents, report.add, report.diagnostics())
+
+
+def custom_apis_involved(documents: Sequence[tuple[str, LoadedDocument]]) -> bool:
+    """Whether the Custom API pass has anything to check or build: a document with
+    `custom_apis:`, or a mapping without `flows:` (which that pass reports). Otherwise it would
+    find nothing, so `validate` of flows-only files skips importing it."""
+    return any(
+        isinstance(document.data, dict)
+        and ("custom_apis" in document.data or "flows" not in document.data)
+        for _, document in documents
+    )
 
 
 # ---------------------------------------------------------------------------------------------
