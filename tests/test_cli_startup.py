@@ -64,7 +64,8 @@ def test_invalid_files_still_get_jsonschema_errors(tmp_path: Path) -> None:
 
 
 # Imported only when the files in hand need them: the Custom API rules (and RE2) for a file
-# with `custom_apis:`, the applied record and overlays for a project, the planner for `plan`.
+# with `custom_apis:`, the applied record and overlays for a project, the planner for `plan`,
+# SQLite for the local store.
 ON_DEMAND = (
     "provisioner.custom_api_config",
     "provisioner.custom_api_rules",
@@ -74,6 +75,7 @@ ON_DEMAND = (
     "provisioner.overlay",
     "provisioner.planner",
     "provisioner.projectcheck",
+    "sqlite3",
 )
 
 

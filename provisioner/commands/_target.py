@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -241,6 +240,8 @@ def _open_database(db: Path) -> tuple[str, str]:
 
     Nothing is written when it fails: a file that is not SQLite is left as it is.
     """
+    import sqlite3  # here, with the local store: `validate` needs neither (issue 16)
+
     from provisioner.localstore import local_credentials
 
     for parent in (db.parent, *db.parent.parents):
