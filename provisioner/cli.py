@@ -21,6 +21,7 @@ import click
 from provisioner import __version__
 from provisioner.entry import interrupted
 from provisioner.errors import ProvisionerError
+from provisioner.printable import escape_controls
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -109,6 +110,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             import traceback  # only for --debug (start-up, issue 16)
 
             traceback.print_exc()
-        click.echo(f"Error: {error}", err=True)
+        click.echo(f"Error: {escape_controls(str(error), layout=True)}", err=True)
         sys.exit(error.exit_code)
     sys.exit(result if isinstance(result, int) else EXIT_OK)

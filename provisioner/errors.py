@@ -44,6 +44,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from provisioner.printable import escape_controls
+
 if TYPE_CHECKING:
     from provisioner.operations import Operation
 
@@ -70,10 +72,11 @@ class Diagnostic:
     expected: str = ""
 
     def __str__(self) -> str:
+        """One line; control characters (C0, bidirectional) escaped, as plans show them."""
         where = f"{self.file}:{self.line}:{self.column}"
         path = f" {self.path}:" if self.path else ""
         expected = f" (expected {self.expected})" if self.expected else ""
-        return f"{where}:{path} {self.message}{expected}"
+        return escape_controls(f"{where}:{path} {self.message}{expected}")
 
 
 class ConfigError(ProvisionerError):

@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from provisioner.printable import escape_controls
+
 # What a slug may hold, as people read `epcc.flows.FIELD_SLUG_PATTERN` (2.8): ASCII only.
 SLUG_ALPHABET = "ASCII letters, digits, `_` and `-`"
 # `epcc.flows.FLOW_SLUG_PATTERN` (3.4): the same, or a PXM template's flow.
@@ -14,8 +16,8 @@ FLOW_SLUG_ALPHABET = SLUG_ALPHABET + ", or a template like `products(book)`"
 
 
 def quote(value: Any) -> str:
-    """A value as JSON, cut to 60 characters."""
-    text = json.dumps(value, ensure_ascii=False)
+    """A value as JSON, cut to 60 characters; control characters escaped (`\\u202e`)."""
+    text = escape_controls(json.dumps(value, ensure_ascii=False))
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from provisioner.keys import address_of
 from provisioner.model import is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
+from provisioner.printable import escape_controls
 from provisioner.views.text import (
     CUSTOM_GROUP,
     abridged,
-    escape_bidi,
     format_value,
     group_by_flow,
     shown_attributes,
@@ -40,7 +40,7 @@ def render_markdown(plan: Plan) -> str:
         parts.append(
             f"Owned elsewhere (organization level, left alone by a store-level apply): {listed}"
         )
-    return escape_bidi("\n\n".join(parts) + "\n")
+    return escape_controls("\n\n".join(parts) + "\n", layout=True)  # provisioner.printable
 
 
 def _callouts(plan: Plan) -> list[str]:

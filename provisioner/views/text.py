@@ -21,6 +21,7 @@ from provisioner.custom_api_model import shown_custom_attributes
 from provisioner.keys import CUSTOM_FIELD, ObjectKey, address_of
 from provisioner.model import FIELD_DEFAULTS, FLOW_DEFAULTS, is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
+from provisioner.printable import escape_controls
 
 # ANSI SGR codes (no rich: this module is pure).
 _RESET = "\033[0m"
@@ -38,19 +39,6 @@ _SAFETY_COLOURS = {
 }
 _DIM = "\033[2m"
 _BOLD = "\033[1m"
-# Bidirectional controls (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F, U+061C)
-# reorder what a terminal or a pull request shows ("Trojan Source"): a name holding one could
-# display as something else. They are escaped like the C0 controls (`\u202e`), wherever they
-# are in the plan.
-_BIDI = {
-    code: f"\\u{code:04x}"
-    for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)
-}
-
-
-def escape_bidi(text: str) -> str:
-    """`text` with every bidirectional control shown as its `\\uXXXX` escape."""
-    return text.translate(_BIDI)
 
 
 def render_text(plan: Plan, color: bool = False) -> str:
@@ -64,7 +52,9 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if owned:
         blocks.append(paint(_DIM, owned))
     summary = paint(_BOLD, plan.summary())
-    return escape_bidi("\n\n".join([*blocks, summary]) + "\n")
+    # Bidirectional controls anywhere in the plan are escaped (`provisioner.printable`, the
+    # escaping diagnostics use too); the values were JSON-escaped already (C0 controls).
+    return escape_controls("\n\n".join([*blocks, summary]) + "\n", layout=True)
 
 
 def owned_elsewhere_line(plan: Plan) -> str:
