@@ -32,14 +32,7 @@ API_ATTRIBUTES: tuple[str, ...] = (
     "presentation",
     "parent_apis",
 )
-FIELD_ATTRIBUTES: tuple[str, ...] = (
-    "name",
-    "description",
-    "field_type",
-    "use_as_url_slug",
-    "presentation",
-    "validation",
-)
+FIELD_ATTRIBUTES = facts.FIELD_ATTRIBUTES
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,15 @@ FIELD_CREATE_KEYS = frozenset(
      "validation"}
 )  # fmt: skip
 FIELD_REQUIRED_KEYS = ("name", "slug", "field_type")  # SPEC CreateCustomField required
+# The attributes a field definition holds besides its slug, in the order we write them.
+FIELD_ATTRIBUTES: tuple[str, ...] = (
+    "name",
+    "description",
+    "field_type",
+    "use_as_url_slug",
+    "presentation",
+    "validation",
+)
 FIELD_DEFAULTS: Mapping[str, object] = MappingProxyType(
     {"description": "", "use_as_url_slug": False}  # [INF] ""; SPEC use_as_url_slug boolean
 )
@@ -279,6 +288,7 @@ SECTIONS: Mapping[str, str] = MappingProxyType(
         "FIELD_TYPES": "10",
         "FIELD_CREATE_KEYS": "10",
         "FIELD_REQUIRED_KEYS": "10",
+        "FIELD_ATTRIBUTES": "10",
         "FIELD_DEFAULTS": "10",
         "STRING_MAX_CHARS": "10",
         "INTEGER_LIMIT": "10",

@@ -65,14 +65,7 @@ CREATE INDEX IF NOT EXISTS custom_entries_api ON custom_entries (api_id, seq);
 """
 
 API_KEYS = ("name", "description", "allow_upserts", "presentation", "parents")
-FIELD_KEYS = (
-    "name",
-    "description",
-    "field_type",
-    "use_as_url_slug",
-    "presentation",
-    "validation",
-)
+FIELD_KEYS = facts.FIELD_ATTRIBUTES
 
 
 def bad_request(detail: str) -> Invalid:
