@@ -102,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             interrupted(args)
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
+    except click.BadParameter as error:
+        # A bad value (a port, a path, a rate) is one line naming it, without the usage text.
+        click.echo(f"Error: {escape_controls(error.format_message(), layout=True)}", err=True)
+        sys.exit(EXIT_ERROR)
     except click.ClickException as error:
         error.show()
         sys.exit(EXIT_ERROR)

@@ -83,6 +83,14 @@ def test_serve_refuses_a_port_out_of_range() -> None:
     assert "70000 is not in the range 0<=x<=65535" in result.output
 
 
+def test_serve_names_a_bad_port_in_one_line(cli: Cli) -> None:
+    result = cli("serve", "--port", "70000")
+    assert result.code == 1
+    assert result.err.strip().splitlines() == [
+        "Error: Invalid value for '--port': 70000 is not in the range 0<=x<=65535."
+    ]
+
+
 # --------------------------------------------------------------------- item 5: --db paths
 
 
