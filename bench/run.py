@@ -381,23 +381,7 @@ def selected(suites: Sequence[str]) -> list[str]:
     names = []
     if wanted & {"plan", "apply"}:
         names.append("perf")
-    names += [
-        name
-        for name in (
-            "planner",
-            "scale",
-            "faults",
-            "kill",
-            "heavy",
-            "concurrent",
-            "frozen",
-            "environments",
-            "fuzz",
-            "api",
-            "pacing",
-        )
-        if name in wanted
-    ]
+    names += [name for name in SUITES if name not in ("plan", "apply") and name in wanted]
     return names
 
 

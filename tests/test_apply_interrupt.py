@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import STORE_VARIABLES, Cli
+from support import STORE_VARIABLES, Cli, interrupt_after_done
 
 from provisioner.applier import ApplyInterrupted, EventKind, apply_plan
 from provisioner.client import Client, ClientConfig
@@ -58,30 +55,10 @@ def test_sigint_during_apply_reports_the_truth_and_exits_130(
         **store.env(),
         "PYTHONUNBUFFERED": "1",
     }
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "provisioner", "apply", str(desired)),
-            *("--auto-approve", "--parallelism", "1"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    code, output, _ = interrupt_after_done(
+        ["apply", str(desired), "--auto-approve", "--parallelism", "1"], tmp_path, env, done=3
     )
-    assert process.stdout is not None
-    lines: list[str] = []
-    try:
-        for line in process.stdout:
-            lines.append(line)
-            if sum(seen.endswith("... done\n") for seen in lines) == 3:
-                process.send_signal(signal.SIGINT)
-                break
-        out, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    output = "".join(lines) + out + err
-    assert process.returncode == 130, output
+    assert code == 130, output
     assert "Apply complete" not in output
     assert "Aborted" not in output
     assert "Traceback" not in output

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from support import STORE_VARIABLES, Cli
+from support import STORE_VARIABLES, Cli, interrupt_after_done
 from support.seed import write
 
 FIELDS = 5
@@ -72,30 +69,10 @@ def test_sigint_during_apply_all_reports_each_environment_and_exits_130(
         "PYTHONUNBUFFERED": "1",
         "NO_COLOR": "1",
     }
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "provisioner", "apply", "--all"),
-            *("--auto-approve", "--parallelism", "1"),
-        ],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    code, output, err = interrupt_after_done(
+        ["apply", "--all", "--auto-approve", "--parallelism", "1"], root, env, done=2
     )
-    assert process.stdout is not None
-    lines: list[str] = []
-    try:
-        for line in process.stdout:
-            lines.append(line)
-            if sum(seen.endswith("... done\n") for seen in lines) == 2:
-                process.send_signal(signal.SIGINT)
-                break
-        out, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    output = "".join(lines) + out + err
-    assert process.returncode == 130, output
+    assert code == 130, output
     assert "Traceback" not in output
     assert "Aborted" not in output
     found = INTERRUPTED.search(err)

@@ -18,7 +18,10 @@ Tests import from here, never from another test module; `bench` is importable as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,3 +66,30 @@ def shared_file(*parts: str) -> Path:
     directory holding it, as for a git worktree under `wt/`); the first candidate if none."""
     candidates = [parent / "shared" / Path(*parts) for parent in REPO.parents]
     return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+def interrupt_after_done(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str], done: int
+) -> tuple[int, str, str]:
+    """Run `python -m provisioner ARGS`, send SIGINT once `done` operations printed
+    `... done`; return its exit code, everything it printed, and its stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", *args],
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if sum(seen.endswith("... done\n") for seen in lines) == done:
+                process.send_signal(signal.SIGINT)
+                break
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return process.returncode, "".join(lines) + out + err, err
