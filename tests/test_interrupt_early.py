@@ -5,6 +5,12 @@ a known point, then sent SIGINT: while it reads a YAML file (a FIFO the test hol
 writing) and while it imports click (a `sitecustomize` on PYTHONPATH, test-only, blocks the
 import of click on a FIFO). The test waits until the process has opened the FIFO, so the
 interrupt lands exactly there, whatever the machine's speed.
+
+The signal is sent only once the process sleeps inside `read()` on the FIFO (its kernel wait
+channel, /proc/PID/wchan, is a pipe read): a SIGINT that lands between `open()` returning and
+the `read()` system call starting only sets CPython's pending-signal flag, and the `read()` then
+blocks with nobody to run the handler (a race of CPython's, one run in about a hundred here;
+a real file never blocks, so a user never meets it).
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ def _interrupt_while_blocked(
                 assert process.poll() is None, process.communicate()
                 assert time.monotonic() < deadline, "the process never opened the FIFO"
                 time.sleep(0.005)
+        _wait_until_reading(process, deadline)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
@@ -73,6 +80,15 @@ def _interrupt_while_blocked(
             os.close(writer)
         process.kill()
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def _wait_until_reading(process: subprocess.Popen[str], deadline: float) -> None:
+    """Wait until `process` sleeps in a pipe read (where a signal interrupts it)."""
+    wchan = Path(f"/proc/{process.pid}/wchan")
+    while "pipe_read" not in wchan.read_text(encoding="ascii", errors="replace"):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the process never blocked reading the FIFO"
+        time.sleep(0.005)
 
 
 def _fifo(tmp_path: Path, name: str) -> Path:
