@@ -13,7 +13,8 @@ What each operation sends (`epcc-api.md` 3.5 and 4.6: PUT is partial):
 - rename: one PUT with the new slug (the field keeps its ID and its stored values);
 - replace: delete, then create (in the target flow) — `field_type` and the flow are immutable
   (4.6), so this is the only way, and the stored values are lost;
-- delete: one DELETE; a 404 means another writer deleted it already, which is done too.
+- delete: one DELETE; a 404 means another writer deleted it already, which is done too;
+- migrate (`apply --migrate`, issue 15): a replace that keeps the values, `provisioner.migrator`.
 
 Concurrent applies of the same files cooperate: a create another writer made first is adopted
 by the client when it holds the attributes we sent (`ConcurrentChangeError` otherwise: plan
@@ -179,6 +180,12 @@ class _Run:
     async def _delete_field(self, op: Operation) -> None:
         await _gone_is_done(self.client.delete_field(self._object_id(op)))
 
+    async def _migrate_field(self, op: Operation) -> None:
+        # Issue 15: a type change that keeps the values; its own module reads the records.
+        from provisioner.migrator import run_migration
+
+        await run_migration(self.client, op)  # type: ignore[arg-type]
+
     _HANDLERS: Mapping[OpKind, Callable[[_Run, Operation], Awaitable[None]]] = {
         OpKind.CREATE_FLOW: _create_flow,
         OpKind.UPDATE_FLOW: _update_flow,
@@ -188,6 +195,7 @@ class _Run:
         OpKind.RENAME_FIELD: _update_field,
         OpKind.REPLACE_FIELD: _replace_field,
         OpKind.DELETE_FIELD: _delete_field,
+        OpKind.MIGRATE_FIELD: _migrate_field,
     }
 
 

@@ -225,6 +225,15 @@ class PlanError(ProvisionerError):
     """The configuration cannot be applied to this store as it stands (found while planning)."""
 
 
+class MigrationError(PlanError):
+    """A migration (`--migrate`, issue 15) that cannot run: values that do not convert, a
+    store in no stage a migration leaves, records that cannot all be read."""
+
+
+class NotConvertible(ProvisionerError, ValueError):
+    """A value without a lossless form in a field's new type; the message says why."""
+
+
 class StalePlanError(ProvisionerError):
     """Objects touched by a saved plan changed in the store since the plan was made."""
 

@@ -82,6 +82,7 @@ class _OperationReader:
         if kind in (
             OpKind.CREATE_FIELD,
             OpKind.REPLACE_FIELD,
+            OpKind.MIGRATE_FIELD,
             OpKind.CREATE_CUSTOM_FIELD,
             OpKind.REPLACE_CUSTOM_FIELD,
         ):
@@ -177,7 +178,7 @@ def check_flow_ids(operations: tuple[Operation, ...]) -> None:
                 f"`custom_api_id` is required (the plan does not create Custom API "
                 f"{op.flow_slug})"
             )
-        if op.kind not in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD):
+        if op.kind not in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD, OpKind.MIGRATE_FIELD):
             continue
         if op.flow_id is None and op.flow_slug not in created:
             raise PlanFormatError(

@@ -36,6 +36,9 @@ class OpKind(StrEnum):
     RENAME_FIELD = "rename_field"
     REPLACE_FIELD = "replace_field"
     DELETE_FIELD = "delete_field"
+    # Issue 15: a field replace whose values convert, run as a migration that keeps them
+    # (`apply --migrate`, provisioner.migration).
+    MIGRATE_FIELD = "migrate_field"
     # Custom APIs (issue 14): `flow_slug` holds the Custom API's slug, `flow_id` its ID.
     CREATE_CUSTOM_API = "create_custom_api"
     UPDATE_CUSTOM_API = "update_custom_api"
@@ -75,6 +78,7 @@ _ACTIONS = {
     OpKind.RENAME_FIELD: Action.RENAME,
     OpKind.REPLACE_FIELD: Action.REPLACE,
     OpKind.DELETE_FIELD: Action.DELETE,
+    OpKind.MIGRATE_FIELD: Action.REPLACE,
     OpKind.CREATE_CUSTOM_API: Action.CREATE,
     OpKind.UPDATE_CUSTOM_API: Action.UPDATE,
     OpKind.REPLACE_CUSTOM_API: Action.REPLACE,
@@ -105,6 +109,7 @@ _FIELD_KINDS = frozenset(
         OpKind.RENAME_FIELD,
         OpKind.REPLACE_FIELD,
         OpKind.DELETE_FIELD,
+        OpKind.MIGRATE_FIELD,
         OpKind.CREATE_CUSTOM_FIELD,
         OpKind.UPDATE_CUSTOM_FIELD,
         OpKind.RENAME_CUSTOM_FIELD,

@@ -23,6 +23,7 @@ _FIELD_KINDS = (
     OpKind.UPDATE_FIELD,
     OpKind.RENAME_FIELD,
     OpKind.REPLACE_FIELD,
+    OpKind.MIGRATE_FIELD,
     OpKind.DELETE_FIELD,
 )
 

@@ -119,8 +119,10 @@ def test_golden_plan(name: str) -> None:
 def test_scenarios_cover_every_operation_and_class() -> None:
     plans = [scenario_plan(name) for name in scenario_names()]
     operations = [op for result in plans for op in result.operations]
-    # Custom API kinds (issue 14) are covered by tests/custom_api_cases/.
-    assert {op.kind for op in operations} == {kind for kind in OpKind if not kind.custom}
+    # Custom API kinds (issue 14) are covered by tests/custom_api_cases/; migrations (issue 15,
+    # planned with the records read over HTTP) by tests/migration_cases/.
+    planned_here = {kind for kind in OpKind if not kind.custom} - {OpKind.MIGRATE_FIELD}
+    assert {op.kind for op in operations} == planned_here
     assert {op.safety for op in operations} == set(Safety)
     assert any(result.is_empty for result in plans)
     assert any(result.unmanaged for result in plans)

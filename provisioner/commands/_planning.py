@@ -62,8 +62,12 @@ def render(plan: Plan, output_format: str, color: bool = False) -> str:
     return render_text(plan, color=color)
 
 
-async def plan_against(client: Client, desired: State) -> Plan:
+async def plan_against(client: Client, desired: State, *, migrate: bool = False) -> Plan:
     """Read the live state and plan `desired` against it.
+
+    With `migrate` (issue 15), replaces whose values convert are migrations, checked against
+    the records (`provisioner.migrator.check_migrations`: values that do not convert refuse
+    the plan).
 
     A flow the plan deletes takes its entries with it: their number is recorded with the
     plan's fingerprints (one `page[limit]=1` read per deleted flow, none otherwise), so a
@@ -72,12 +76,29 @@ async def plan_against(client: Client, desired: State) -> Plan:
     live = await read_for(client, desired)
     check_relationship_targets(desired, live)
     plan = await count_into(client, restrict(make_plan(desired, live), live), live)
+    if migrate:
+        plan = await migrated(client, plan, live)
     if not plan.deleted_flows:
         return plan
     counts = await read_entry_counts(client, live, plan.deleted_flows)
     return plan.with_fingerprints(
         {entries_key(slug): entry_count_fingerprint(count) for slug, count in counts.items()}
     )
+
+
+async def migrated(client: Client, plan: Plan, live: State) -> Plan:
+    """`plan` with its convertible replaces as migrations, their values checked (issue 15)."""
+    from provisioner.migration_plan import with_migrations
+    from provisioner.migrator import check_migrations
+
+    return await check_migrations(client, with_migrations(plan, live))
+
+
+MIGRATE_HELP = (
+    "Field type changes whose values convert (integer -> float; integer, float, boolean, date"
+    " -> string; string -> date, integer, float, boolean) keep their values: a migration"
+    " through a temporary field instead of a replace. Resumes a stopped one."
+)
 
 
 def echo_stats(client: Client, target: Target) -> None:

@@ -51,6 +51,8 @@ from provisioner.custom_api_reader import (
     read_for,
 )
 from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
+from provisioner.migration_plan import migrations
+from provisioner.migrator import check_migrations
 from provisioner.model import State
 from provisioner.ownership import foreign_operations, restrict
 from provisioner.plan import Plan
@@ -142,6 +144,7 @@ def _interactive() -> bool:
     help="At most this many independent operations at once; the requests in flight follow"
     " the pace and the store's latency below it.",
 )
+@click.option("--migrate", is_flag=True, help=planning.MIGRATE_HELP)
 @click.option(
     "--skip-order-check",
     is_flag=True,
@@ -155,6 +158,7 @@ def command(
     allow_destructive: bool,
     auto_approve: bool,
     parallelism: int,
+    migrate: bool,
     skip_order_check: bool,
     no_color: bool,
     target: Target,
@@ -167,6 +171,7 @@ def command(
       provisioner apply flows/                         shows the plan, asks to confirm
       provisioner apply flows/ --auto-approve          in CI (no terminal to ask on)
       provisioner apply plan.json --auto-approve       exactly a saved plan (refused if stale)
+      provisioner apply flows/ --migrate --auto-approve   type changes keep their values
       provisioner apply --env production --auto-approve   after its `after` environments
       provisioner apply --all --auto-approve           every environment, in `after` order
     A saved plan is known by its content, whatever its name, and is applied alone.
@@ -175,6 +180,8 @@ def command(
     130 interrupted (Ctrl-C; run apply again to finish).
     """
     if choice.all:
+        if migrate:
+            raise click.UsageError("--migrate applies to one store: use it with --env, not --all.")
         return apply_all(
             select_all(choice),
             paths,
@@ -201,7 +208,7 @@ def command(
             await promotion_order(selected, skip_order_check)
         async with open_store(target, selected.env, max_in_flight=parallelism) as client:
             _check_writable(client)
-            plan = await _plan_to_apply(client, saved, desired)
+            plan = await _plan_to_apply(client, saved, desired, migrate)
             text = planning.render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
             if plan.is_empty:
@@ -243,19 +250,26 @@ def _check_writable(client: Client) -> None:
         )
 
 
-async def _plan_to_apply(client: Client, saved: Plan | None, desired: State | None) -> Plan:
-    """The saved plan, checked fresh and ours against the store; or a new plan of `desired`."""
+async def _plan_to_apply(
+    client: Client, saved: Plan | None, desired: State | None, migrate: bool
+) -> Plan:
+    """The saved plan, checked fresh and ours against the store; or a new plan of `desired`
+    (with `migrate`, its convertible replaces as migrations). A migration's values are checked
+    before anything is written, a saved plan's too (issue 15)."""
     if saved is not None:
         live = await live_for(client, await read_live_state(client), saved.has_custom_apis)
         counts = await read_entry_counts(client, live, saved.deleted_flows)
         custom_counts = await read_custom_entry_counts(client, live, saved.deleted_custom_apis)
         check_fresh(saved, live, counts, custom_counts)
         check_owned(saved, live)
+        if migrations(saved):
+            await check_migrations(client, saved)  # values that no longer convert: refused
         return saved
     assert desired is not None
     live = await read_for(client, desired)  # issue 14: Custom APIs when declared
     check_relationship_targets(desired, live)
-    return await count_into(client, restrict(make_plan(desired, live), live), live)
+    plan = await count_into(client, restrict(make_plan(desired, live), live), live)
+    return await planning.migrated(client, plan, live) if migrate else plan
 
 
 def _confirmed() -> bool:

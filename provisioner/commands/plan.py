@@ -18,6 +18,7 @@ from provisioner.commands._environments import plan_all
 from provisioner.commands._output import write_files
 from provisioner.commands._planning import (
     FORMATS,
+    MIGRATE_HELP,
     echo_ceiling_note,
     echo_stats,
     format_option,
@@ -66,6 +67,7 @@ EXIT_CHANGES = 2
     is_flag=True,
     help="Exit 2 when there are changes to apply (0 when there are none).",
 )
+@click.option("--migrate", is_flag=True, help=MIGRATE_HELP)
 @no_color_option
 @store_options
 @project_options()
@@ -74,6 +76,7 @@ def command(
     output_format: str,
     out: Path | None,
     detailed_exitcode: bool,
+    migrate: bool,
     no_color: bool,
     target: Target,
     choice: Choice,
@@ -85,6 +88,7 @@ def command(
       provisioner plan flows/                          text for people
       provisioner plan flows/ --format markdown        a pull-request comment
       provisioner plan flows/ --out plan.json --detailed-exitcode
+      provisioner plan flows/ --migrate --out plan.json   type changes keep their values
       provisioner plan --env staging                   an environment of provisioner.toml
       provisioner plan --all --format markdown         every environment: a matrix, each plan
     Exit codes: 0 no changes (or success), 1 error, 2 changes pending (--detailed-exitcode).
@@ -93,6 +97,8 @@ def command(
     if choice.all:
         if out is not None:
             raise click.UsageError("--out saves one plan: use it with --env, not --all.")
+        if migrate:
+            raise click.UsageError("--migrate plans one store: use it with --env, not --all.")
         project = select_all(choice)
         return plan_all(
             project, paths, target, output_format, detailed_exitcode, use_color(no_color)
@@ -103,7 +109,7 @@ def command(
 
     async def run() -> Plan:
         async with open_store(target, selected.env) as client:
-            plan = await plan_against(client, desired)
+            plan = await plan_against(client, desired, migrate=migrate)
             echo_stats(client, target)
             return plan
 

@@ -1,0 +1,150 @@
+"""`--migrate` in a plan (issue 15 item 3): field replaces whose values convert become
+`migrate_field` operations, and migrations a killed run left half-way are picked up. Pure.
+
+`with_migrations(plan, live)` takes the planner's plan and:
+
+- turns each replace of a field in its own flow (no rename, no move) whose type change
+  converts (`migration.CONVERSIONS`) into `migrate_field`: risky, not destructive (the values
+  are kept), with the steps in its reason; a replace that does not convert stays a destructive
+  replace, and says why it is not migrated;
+- finds the temporary fields (`<slug>__migrating_to_<type>`) a stopped migration left: with
+  the old field still there, the migration continues (the copy writes only what is missing);
+  with the old field gone (the planner then plans a create), it is a `migrate_field` from the
+  temporary field, which renames it (`from_slug` is the temporary slug);
+- takes those temporary fields out of `unmanaged`, and out of a `prune: true` flow's deletes.
+
+Entries of custom flows are migrated, and the customers flow's (its records are the
+customers); other core flows' records are not read here, so their replaces stay replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from provisioner.attrdiff import attribute_changes
+from provisioner.keys import field_key
+from provisioner.migration import convertible, parse_temp_slug, temp_slug
+from provisioner.model import FIELD_ATTRIBUTES, Field, State
+from provisioner.normalize import field_attributes, field_fingerprint
+from provisioner.operations import AttributeChange, Operation, OpKind, Safety
+from provisioner.plan import Plan
+from provisioner.records import readable_flow
+
+_Temps = Mapping[tuple[str, str, str], Field]  # (flow, migrated slug, new type) -> temp field
+
+
+def _live_temps(live: State) -> _Temps:
+    found: dict[tuple[str, str, str], Field] = {}
+    for flow_slug, flow in live.flows.items():
+        for slug, field in flow.fields.items():
+            parsed = parse_temp_slug(slug)
+            if parsed is not None and parsed[1] == field.field_type:
+                found[(flow_slug, *parsed)] = field
+    return found
+
+
+def _types(op: Operation) -> tuple[str, str]:
+    return str((op.before or {}).get("field_type")), str((op.after or {}).get("field_type"))
+
+
+def _not_migrated(op: Operation) -> str | None:
+    """Why a replace stays a replace under --migrate (None: it is migrated)."""
+    if op.from_flow_slug is not None or op.from_slug is not None:
+        return "not migrated: --migrate converts a field in place (no rename, no move)"
+    from_type, to_type = _types(op)
+    if (op.before or {}).get("enabled") is False:
+        return "not migrated: the field is disabled, so its values cannot be read"
+    if not convertible(from_type, to_type):
+        return f"not migrated: {from_type} values do not convert to {to_type}"
+    if not readable_flow(op.flow_slug):
+        return f"not migrated: the records of core flow {op.flow_slug} are not read"
+    return None
+
+
+class _Migrations:
+    def __init__(self, plan: Plan, live: State) -> None:
+        self.live = live
+        self.temps = _live_temps(live)
+        self.fingerprints: dict[str, str | None] = dict(plan.fingerprints)
+        self.used: set[str] = set()  # keys of the temporary fields a migration continues
+
+    def replace_op(self, op: Operation) -> Operation:
+        why_not = _not_migrated(op)
+        if why_not is not None:
+            return replace(op, reasons=(*op.reasons, why_not))
+        from_type, to_type = _types(op)
+        assert op.field_slug is not None
+        temp = temp_slug(op.field_slug, to_type)
+        reasons = [
+            f"field_type changes {from_type} -> {to_type}: migrated, values kept: copied, "
+            f"converted, into {temp}, which replaces the field once every value is there "
+            "(a new field ID)"
+        ]
+        live_temp = self.temps.get((op.flow_slug, op.field_slug, to_type))
+        if live_temp is not None:
+            self.use(op.flow_slug, live_temp)
+            reasons.append(f"continues a stopped migration: {temp} exists")
+        return replace(op, kind=OpKind.MIGRATE_FIELD, safety=Safety.RISKY, reasons=tuple(reasons))
+
+    def create_op(self, op: Operation) -> Operation:
+        """A create of a field whose migration stopped after deleting the old field."""
+        to_type = str((op.after or {}).get("field_type"))
+        assert op.field_slug is not None
+        assert op.after is not None
+        live_temp = self.temps.get((op.flow_slug, op.field_slug, to_type))
+        flow = self.live.flows.get(op.flow_slug)
+        if live_temp is None or flow is None:
+            return op
+        self.use(op.flow_slug, live_temp)
+        before = field_attributes(live_temp)
+        changes = (
+            AttributeChange("slug", live_temp.slug, op.field_slug),
+            *attribute_changes(before, op.after, FIELD_ATTRIBUTES),
+        )
+        return Operation(
+            OpKind.MIGRATE_FIELD,
+            op.flow_slug,
+            op.field_slug,
+            id=live_temp.id,
+            flow_id=flow.id,
+            before=before,
+            after=op.after,
+            changes=changes,
+            safety=Safety.RISKY,
+            reasons=(
+                f"continues a stopped migration: {live_temp.slug} holds the converted values "
+                f"and the old field is deleted; renamed {op.field_slug}",
+            ),
+            from_slug=live_temp.slug,
+        )
+
+    def use(self, flow_slug: str, temp: Field) -> None:
+        key = field_key(flow_slug, temp.slug)
+        self.used.add(key)
+        self.fingerprints[key] = field_fingerprint(temp)
+
+
+def with_migrations(plan: Plan, live: State) -> Plan:
+    """`plan` with its convertible replaces as migrations (see the module's docstring)."""
+    migrations = _Migrations(plan, live)
+    operations: list[Operation] = []
+    for op in plan.operations:
+        if op.kind is OpKind.REPLACE_FIELD:
+            op = migrations.replace_op(op)
+        elif op.kind is OpKind.CREATE_FIELD and op.flow_id is not None:
+            op = migrations.create_op(op)
+        operations.append(op)
+    used = migrations.used
+    kept = tuple(op for op in operations if not (op.kind is OpKind.DELETE_FIELD and op.key in used))
+    return Plan(
+        operations=kept,
+        unmanaged=tuple(key for key in plan.unmanaged if key not in used),
+        fingerprints=dict(sorted(migrations.fingerprints.items())),
+        owned_elsewhere=plan.owned_elsewhere,
+    )
+
+
+def migrations(plan: Plan) -> tuple[Operation, ...]:
+    """The `migrate_field` operations of `plan`."""
+    return tuple(op for op in plan.operations if op.kind is OpKind.MIGRATE_FIELD)
