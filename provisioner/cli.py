@@ -26,6 +26,12 @@ from provisioner.printable import escape_controls
 EXIT_OK = 0
 EXIT_ERROR = 1
 
+# httpx imports its own command-line client (`httpx._main`, which loads rich's tables and
+# progress bars and pygments) unless that import fails, which it expects and tolerates: about
+# a third of httpx's import time, in every command that talks to a store (issue 13 start-up).
+# This program never runs httpx's command line.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 
 # Command name -> module in provisioner.commands defining it as `command`.
 COMMANDS = {

@@ -108,3 +108,28 @@ def test_heavy_commands_still_load() -> None:
     code, modules = loaded("plan", "--help")
     assert code == 0
     assert "httpx" in modules
+
+
+def test_a_valid_project_file_is_checked_without_jsonschema(tmp_path: Path) -> None:
+    # Issue 13 start-up: every --env/--all command reads the project file; jsonschema words
+    # the problems of an invalid one only.
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "a.yaml").write_text("flows:\n  wishlists:\n    name: W\n", encoding="utf-8")
+    project = tmp_path / "provisioner.toml"
+    project.write_text('paths = ["flows/"]\n\n[environments.dev]\n', encoding="utf-8")
+    code, modules = loaded("validate", "--project", str(project), "--all")
+    assert code == 0
+    assert "jsonschema" not in modules
+    project.write_text('paths = ["flows/"]\n\n[environments.dev]\ncolour = 1\n', encoding="utf-8")
+    code, modules = loaded("validate", "--project", str(project), "--all")
+    assert code == 1
+    assert "jsonschema" in modules
+
+
+def test_commands_that_talk_to_a_store_skip_httpx_command_line() -> None:
+    # httpx's own command line (rich tables, pygments) is never imported (issue 13 start-up).
+    code, modules = loaded("plan", "--help")
+    assert code == 0
+    assert "httpx" in modules
+    assert modules.isdisjoint({"rich", "pygments"}), sorted(modules & {"rich", "pygments"})
