@@ -49,21 +49,32 @@ def flow_from_api(data: Mapping[str, Any]) -> Flow:
 
 def field_from_api(data: Mapping[str, Any]) -> Field:
     """A live `Field` from an API field object (4.3); absent keys take the API's defaults."""
-    rules = data.get("validation_rules") or ()
-    order = data.get("order")
+    # Called for every live field of every plan (20,000 in `plan --all` over 20 stores): the
+    # helpers are inlined, and a plain dict skips the abstract-class checks (issue 13).
+    get = data.get
+    rules = get("validation_rules") or ()
+    order = get("order")
+    name, description = get("name"), get("description")
+    required, unique = get("required"), get("unique")
+    enabled, omit_null = get("enabled"), get("omit_null")
+    identifier = get("id")
     return Field(
         slug=str(data["slug"]),
-        field_type=str(data.get("field_type") or "string"),
-        name=_text_or_empty(data.get("name")),
-        description=_text_or_empty(data.get("description")),
-        required=_flag(data.get("required"), default=False),
-        unique=_flag(data.get("unique"), default=False),
-        default=data.get("default"),
-        enabled=_flag(data.get("enabled"), default=True),
+        field_type=str(get("field_type") or "string"),
+        name="" if name is None else str(name),
+        description="" if description is None else str(description),
+        required=False if required is None else bool(required),
+        unique=False if unique is None else bool(unique),
+        default=get("default"),
+        enabled=True if enabled is None else bool(enabled),
         order=None if order is None else int(order),
-        omit_null=_flag(data.get("omit_null"), default=False),
-        validation_rules=tuple(dict(rule) for rule in rules if isinstance(rule, Mapping)),
-        id=_optional_str(data.get("id")),
+        omit_null=False if omit_null is None else bool(omit_null),
+        validation_rules=tuple(
+            dict(rule) for rule in rules if type(rule) is dict or isinstance(rule, Mapping)
+        )
+        if rules
+        else (),
+        id=None if identifier is None else str(identifier),
         owner=_owner(data),
     )
 
@@ -71,7 +82,10 @@ def field_from_api(data: Mapping[str, Any]) -> Field:
 def _owner(data: Mapping[str, Any]) -> str | None:
     """`meta.owner` (3.3: `store` or `organization`; absent in older answers)."""
     meta = data.get("meta")
-    return _optional_str(meta.get("owner")) if isinstance(meta, Mapping) else None
+    if type(meta) is not dict and not isinstance(meta, Mapping):
+        return None
+    owner = meta.get("owner")
+    return None if owner is None else str(owner)
 
 
 def field_flow_id(data: Mapping[str, Any]) -> str | None:
@@ -144,20 +158,24 @@ def field_attributes(field: Field) -> dict[str, Any]:
     - Rule keys are ordered `type`, `options`, `to`, then the rest sorted.
     """
     as_float = field.field_type == "float"
-    default = plain(field.default, as_float=as_float)
+    default = field.default
     if default == "":
         default = None
+    elif not (default is None or type(default) is bool or type(default) is str):
+        default = plain(default, as_float=as_float)  # numbers, dates, lists: the rare case
+    name, description, order = field.name, field.description, field.order
+    rules = field.validation_rules
     return {  # in `FIELD_ATTRIBUTES` order (checked below)
-        "name": _text_or_empty(field.name),
-        "description": _text_or_empty(field.description),
+        "name": "" if name is None else str(name),
+        "description": "" if description is None else str(description),
         "field_type": field.field_type,
         "required": bool(field.required),
         "unique": bool(field.unique),
         "default": default,
         "enabled": bool(field.enabled),
-        "order": None if field.order is None else int(field.order),
+        "order": None if order is None else int(order),
         "omit_null": bool(field.omit_null),
-        "validation_rules": [_rule(rule, as_float=as_float) for rule in field.validation_rules],
+        "validation_rules": [_rule(rule, as_float=as_float) for rule in rules] if rules else [],
     }
 
 

@@ -28,7 +28,9 @@ importable from here too.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from provisioner.attrdiff import attribute_changes
 from provisioner.gcpause import without_gc
@@ -83,6 +85,48 @@ def plan(desired: State, live: State) -> Plan:
     return _Planner(desired, live).run()
 
 
+# -- the desired side, once per desired state --------------------------------------------------
+
+
+class _DesiredForms:
+    """The canonical attributes of one desired state's flows and fields, made on first use.
+
+    `plan --all` (and `apply --all`) plans one desired state against every environment's store
+    (issue 13: 20 stores of 1,000 fields): each desired object is put in canonical form once,
+    not once per store. A state is immutable, so its forms never go stale; they are dropped
+    with the state. The dicts are shared by the plans' operations, which never change them.
+    """
+
+    def __init__(self) -> None:
+        self.flows: dict[str, dict[str, Any]] = {}
+        self.fields: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def flow(self, flow: Flow) -> dict[str, Any]:
+        found = self.flows.get(flow.slug)
+        if found is None:
+            found = self.flows[flow.slug] = flow_attributes(flow)
+        return found
+
+    def field(self, flow_slug: str, field: Field) -> dict[str, Any]:
+        key = (flow_slug, field.slug)
+        found = self.fields.get(key)
+        if found is None:
+            found = self.fields[key] = field_attributes(field)
+        return found
+
+
+_FORMS: dict[int, _DesiredForms] = {}  # by id() of a live desired `State`
+
+
+def _desired_forms(desired: State) -> _DesiredForms:
+    key = id(desired)
+    forms = _FORMS.get(key)
+    if forms is None:
+        forms = _FORMS[key] = _DesiredForms()
+        weakref.finalize(desired, _FORMS.pop, key, None)  # before the id can be reused
+    return forms
+
+
 # -- the planner ------------------------------------------------------------------------------
 
 
@@ -94,6 +138,7 @@ class _Planner:
     def __init__(self, desired: State, live: State) -> None:
         self.desired = desired
         self.live = live
+        self.forms = _desired_forms(desired)
         self.operations: list[Operation] = []
         self.fingerprints: dict[str, str | None] = {}
         self.unmanaged: list[str] = []
@@ -166,7 +211,7 @@ class _Planner:
             if live_flow is not None and not is_core_flow(flow.slug):
                 self._delete_flow(live_flow)
             return
-        after = flow_attributes(flow)
+        after = self.forms.flow(flow)
         if live_flow is None:
             self._add(
                 Operation(OpKind.CREATE_FLOW, flow.slug, after=after),
@@ -249,7 +294,7 @@ class _Planner:
     def _create_field(
         self, flow: Flow, field: Field, flow_id: str | None, *, existing_flow: bool
     ) -> None:
-        after = field_attributes(field)
+        after = self.forms.field(flow.slug, field)
         safety, reasons = Safety.SAFE, tuple[str, ...]()
         if after["required"] and existing_flow:
             # 4.9: a required field is enforced when objects are created; clients of a flow
@@ -277,7 +322,7 @@ class _Planner:
         live_field = self.live.flows[source_flow].fields[source_slug]
         renamed, moved = source_slug != field.slug, source_flow != flow.slug
         before = field_attributes(live_field)
-        after = field_attributes(field)
+        after = self.forms.field(flow.slug, field)
         changes = attribute_changes(before, after, FIELD_ATTRIBUTES)
         if renamed:
             changes = (AttributeChange("slug", source_slug, field.slug), *changes)

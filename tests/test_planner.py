@@ -245,6 +245,37 @@ def test_attribute_changes_paths() -> None:
     )
 
 
+def test_equal_values_of_other_types_are_changes() -> None:
+    # 1, 1.0 and true are equal in Python; as API values they differ (the fast in-sync check
+    # must not call them the same), in any nesting; key order never matters.
+    for old, new in ((1, 1.0), (1, True), (0, False), ("1", 1)):
+        assert attribute_changes({"default": old}, {"default": new}, ("default",)) == (
+            AttributeChange("default", old, new),
+        )
+    rules = [{"type": "between", "options": {"from": 0, "to": 5}}]
+    same = [{"options": {"to": 5, "from": 0}, "type": "between"}]
+    floats = [{"type": "between", "options": {"from": 0, "to": 5.0}}]
+    order = ("validation_rules",)
+    assert attribute_changes({"validation_rules": rules}, {"validation_rules": same}, order) == ()
+    assert attribute_changes({"validation_rules": rules}, {"validation_rules": floats}, order)
+
+
+def test_one_desired_state_planned_against_several_stores() -> None:
+    # `plan --all` plans one desired state against every store: each plan is its own.
+    desired = desired_state(flow("p", field("a", name="A"), field("b", name="B")))
+    in_sync = live_state(flow("p", field("a", name="A"), field("b", name="B")))
+    behind = live_state(flow("p", field("a", name="Old")))
+    for _ in range(2):
+        assert plan(desired, in_sync).is_empty
+        changed = plan(desired, behind)
+        assert [op.describe() for op in changed.operations] == [
+            "~ update_field p.a",
+            "+ create_field p.b",
+        ]
+        assert changed.operations[0].changes == (AttributeChange("name", "Old", "A"),)
+    assert plan(desired, live_state()).counts()["create"] == 3
+
+
 # -- renames and replaces ---------------------------------------------------------------------
 
 

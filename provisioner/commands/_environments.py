@@ -28,6 +28,7 @@ from provisioner.commands._project import (
 from provisioner.commands._target import Target, open_client
 from provisioner.drift import drift_state, drifted
 from provisioner.errors import ConfigError, Diagnostic, OrderError, ProvisionerError
+from provisioner.gcpause import paused_gc
 from provisioner.model import State
 from provisioner.overlay import Checked, check_environment
 from provisioner.plan import Plan
@@ -273,7 +274,10 @@ def plan_all(
 ) -> int:
     """`plan --all`: every environment planned concurrently; a matrix, then each plan."""
     states = desired_states(project, paths)
-    planned = asyncrun.run(plan_every(project, states, base))  # large result (asyncrun)
+    # Every store's lists, states and plans stay alive until the output: collections would
+    # walk them again and again (a sixth of the CPU at 20 stores of 1,000 fields, issue 13).
+    with paused_gc():
+        planned = asyncrun.run(plan_every(project, states, base))  # large result (asyncrun)
     results = [result for result, _ in planned]
     text = render_every(results, output_format, color)
     click.echo(text, nl=not text.endswith("\n"))
