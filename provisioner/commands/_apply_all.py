@@ -37,6 +37,7 @@ from provisioner.commands._project import NO_VARIABLES, env_target, write_record
 from provisioner.commands._target import Target, open_client
 from provisioner.custom_api_reader import live_for, read_custom_entry_counts
 from provisioner.errors import ProvisionerError, ReadOnlyError, UnsafePlanError
+from provisioner.gcpause import paused_gc
 from provisioner.model import State
 from provisioner.plan import Plan
 from provisioner.project import Project
@@ -154,7 +155,10 @@ def _plan_and_apply(
     options: Options,
     progress: Progress,
 ) -> int:
-    planned = asyncrun.run(plan_every(project, states, base))  # large result (asyncrun)
+    # The plans of every environment live until the end: read and planned with the collector
+    # paused, then frozen (gcpause), so the collections while applying never walk them.
+    with paused_gc():
+        planned = asyncrun.run(plan_every(project, states, base))  # large result (asyncrun)
     results = [result for result, _ in planned]
     text = render_all_text(results, color=options.color)
     click.echo(text, nl=not text.endswith("\n"))
