@@ -18,10 +18,23 @@ failure of one request:
   stray 429 among many answers is noise, not a limit). The new rate is the lower of
   `DECREASE` x the current rate and `ESTIMATE_MARGIN` x the rate the store accepted over the
   last `WINDOW` seconds (so the first 429 from a store allowing 2 req/s brings a client paced at
-  100 req/s down to 1.8 at once instead of after ten halvings), never below `min_rate`.
+  100 req/s down to 1.8 at once instead of after ten halvings), never below the floor.
   Requests sent before the decrease and accepted after it count too (`_revise`): the estimate
   of a fresh client is otherwise short of the answers still in flight. The next request waits
   a whole interval at the new rate from the 429 (the store's bucket is empty now).
+- **Floor.** A decrease never goes below `FLOOR_FRACTION` of the most the store accepted in one
+  window (`proven`; at least `min_rate`): 429s that come whatever the pace cannot drive it to
+  nothing. The floor gives way when the store refuses half or more of its last answers (its
+  limit is shared, and the others now take most of it): `proven` restarts from what it
+  accepts now.
+- **Background 429s.** A limit stops refusing once the pace is below it, so it rarely needs
+  more than two decreases in a row. 429s that keep coming however slow the pace (a store that
+  answers a share of its requests 429 at random, as the local store's `fail_rate` does, or
+  others' traffic that slowing down does not relieve) do: at the `NOISE_DECREASES`-th decrease
+  in a row, the pace goes back to where it was before the first, and the share of 429s seen
+  since then becomes the `noise` share: from then on a decrease needs `NOISE_FACTOR` times that
+  share of 429s among the window's answers (or half of the last answers refused, which is a
+  limit whatever came before). See `Pacer._background`.
 - **Recovery.** The decreased rate holds for a quiet period (`QUIET` seconds, and at least
   `QUIET_REQUESTS` requests' worth at that rate, so that probing costs at most about one 429
   per `QUIET_REQUESTS` requests even against a slow store); after it, without another
@@ -51,10 +64,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 WINDOW = 1.0  # seconds of answers the decisions look at
-REFUSED_FRACTION = 0.1  # a decrease needs at least this share of 429s among recent answers
+REFUSED_FRACTION = 0.03  # a decrease needs at least this share of 429s among recent answers
 DECREASE = 0.8  # a decrease takes at least 20% off the rate
 ESTIMATE_MARGIN = 0.9  # ... and goes to 90% of the rate the store just accepted, if lower
 MIN_RATE = 0.5  # requests per second: the pace never falls below this (or the ceiling)
+FLOOR_FRACTION = 0.25  # ... nor below this share of the most the store accepted in a window
+YIELD_FRACTION = 0.5  # ... unless the store refused at least this share of ...
+YIELD_ANSWERS = 20  # ... its last answers (this many)
+NOISE_DECREASES = 2  # decreases in a row, each before the last one's pace held: not a limit
+NOISE_FACTOR = 2.0  # once so, a decrease needs this many times that share of 429s
 QUIET = 10.0  # seconds without a decrease before probing above the decreased rate ...
 QUIET_REQUESTS = 40  # ... and at least this many requests' worth of time at that rate
 STEP_FRACTION = 0.05  # additive increase per second, as a share of the decreased rate
@@ -111,6 +129,24 @@ class Pacer:
         self._waiting: list[int] = []  # tickets in arrival order
         self._tickets = 0
         self._answers: deque[tuple[float, bool]] = deque()  # (when, refused)
+        self._refused = 0  # 429s among `_answers`
+        self._last: deque[bool] = deque(maxlen=YIELD_ANSWERS)  # refused? for the last answers
+        # The most answers other than 429 the store gave in one WINDOW (since it last refused
+        # at least YIELD_FRACTION of a window's answers): what it has shown it can take.
+        self.proven = 0.0
+        # Decreases in a row, each needed before the pace the last one set had held (see
+        # `_background`): how many, the pace before the first of them and when it was
+        # decided, and the answers since then with the 429s among them.
+        self._flat = 0
+        self._flat_before = ceiling
+        self._flat_since = -math.inf
+        self._flat_answers = 0
+        self._flat_refused = 0
+        # The share of 429s found to come whatever the pace (0 until found), when the pace
+        # last went back up for it, and how many times it did.
+        self.noise = 0.0
+        self._undone_at = -math.inf
+        self.undone = 0
         self._decreased_at: float | None = None
         self._after = ceiling  # the rate set by the last decrease
         self._lowest_before = ceiling  # `lowest` before it
@@ -142,7 +178,13 @@ class Pacer:
         """Answers other than 429 over the last WINDOW seconds, per second."""
         now = self.clock() if now is None else now
         self._forget(now)
-        return sum(1 for _, refused in self._answers if not refused) / WINDOW
+        return (len(self._answers) - self._refused) / WINDOW
+
+    @property
+    def floor(self) -> float:
+        """The lowest rate a decrease goes to: `FLOOR_FRACTION` of what the store has shown it
+        takes (`proven`), at least `min_rate`, at most the ceiling."""
+        return min(self.ceiling, max(self.min_rate, FLOOR_FRACTION * self.proven))
 
     # ------------------------------------------------------------------ feedback
 
@@ -155,27 +197,89 @@ class Pacer:
         now = self.clock()
         self._forget(now)
         self._answers.append((now, refused))
+        self._last.append(refused)
+        self._flat_answers += 1
+        self._flat_refused += refused
         if not refused:
+            self.proven = max(self.proven, (len(self._answers) - self._refused) / WINDOW)
             if latency is not None and latency >= 0:
                 self.latency += LATENCY_WEIGHT * (latency - self.latency)
             if epoch == self.epoch - 1:
                 self._revise(now)
             return False
+        self._refused += 1
         if epoch != self.epoch:
             return False  # sent before the last decrease: that news was already acted on
-        refusals = sum(1 for _, was_refused in self._answers if was_refused)
-        if refusals < REFUSED_FRACTION * len(self._answers):
+        answers = len(self._answers)
+        needed = min(YIELD_FRACTION, max(REFUSED_FRACTION, NOISE_FACTOR * self.noise))
+        if self._refused < needed * answers:
             return False
-        self._decrease(now)
+        if self._background(now):
+            return False
+        return self._decrease(now)
+
+    def _background(self, now: float) -> bool:
+        """Whether this 429, which would decrease the pace, is taken as background instead.
+
+        A store's limit stops refusing once the pace is below it, and a decrease goes below
+        what the store just accepted, so a limit rarely needs more than two decreases in a
+        row (each before the pace the last one set held for its quiet period). 429s that
+        keep coming however slow the pace (a store answering a share of its requests 429 at
+        random, or others' traffic on a shared limit that slowing down does not relieve)
+        need more: the `NOISE_DECREASES`-th in a row (counted once the window holds only
+        answers after the first) puts the pace back where it was before the first, and
+        their share of the answers since then becomes `noise`: from then on only a share of
+        429s `NOISE_FACTOR` times as large decreases the pace (see `answered`), and the pace
+        put back up is not judged again for a window. A store refusing half or more of its
+        last answers is a limit whatever came before: never background.
+        """
+        refusing = self._refusing()
+        if now - self._undone_at < WINDOW and not refusing:
+            return True  # just back up: one window at that pace before judging it again
+        held = self._decreased_at is None or now - self._decreased_at >= self.quiet
+        if held or refusing:
+            self._flat = 0
+            self._flat_before = self.rate(now)
+            self._flat_since = now
+            self._flat_answers = self._flat_refused = 0
+            return False
+        if now - self._flat_since < WINDOW:
+            return False  # the answers of the window still include those before the first
+        self._flat += 1
+        if self._flat < NOISE_DECREASES:
+            return False
+        self.noise = max(self.noise, self._flat_refused / max(1, self._flat_answers))
+        self._flat = 0
+        self._after = max(self._after, self._flat_before)
+        self._tat = min(self._tat, now + 1.0 / self._after)  # the next start at the new pace
+        self._undone_at = now
+        self.undone += 1
+        self._new_epoch()
         return True
 
-    def _decrease(self, now: float) -> None:
+    def _refusing(self) -> bool:
+        """Whether the store refused at least `YIELD_FRACTION` of its last answers (of the
+        last `YIELD_ANSWERS`, once there are `YIELD_ANSWERS // 2`)."""
+        answers = len(self._last)
+        return answers >= YIELD_ANSWERS // 2 and sum(self._last) >= YIELD_FRACTION * answers
+
+    def _new_epoch(self) -> None:
+        self.epoch += 1
+        self._notify()
+
+    def _decrease(self, now: float) -> bool:
         before = self.rate(now)
         accepted = self.accepted_rate(now)
+        if self._refusing():
+            # The store refuses half of what it gets: what it took before no longer holds
+            # (its limit is shared and the others' share grew), so the floor gives way.
+            self.proven = accepted
         after = before * DECREASE
-        if accepted > 0:
+        if accepted > 0 and now - self._undone_at >= WINDOW:  # (not what a slower pace got)
             after = min(after, accepted * ESTIMATE_MARGIN)
-        after = max(self.min_rate, after)
+        after = max(self.floor, after)
+        if after >= before:
+            return False  # at the floor already: 429s at random (not our pace) hold it there
         self.decreases.append(Decrease(now, before, after, accepted))
         self._decreased_at = now
         self._after = after
@@ -185,8 +289,8 @@ class Pacer:
         # interval at the new rate, from now (not from the last start at the old one).
         self._tat = max(self._tat, now + 1.0 / after)
         self.lowest = min(self.lowest, after)
-        self.epoch += 1
-        self._notify()
+        self._new_epoch()
+        return True
 
     def _revise(self, now: float) -> None:
         """A request sent before the last decrease was accepted after it: the store accepted
@@ -199,7 +303,7 @@ class Pacer:
         self._late_accepted += 1
         # Over the window before the decrease and the time since: a longer span, not more.
         accepted = (last.accepted * WINDOW + self._late_accepted) / (WINDOW + since)
-        after = min(last.before * DECREASE, max(self.min_rate, accepted * ESTIMATE_MARGIN))
+        after = min(last.before * DECREASE, max(self.floor, accepted * ESTIMATE_MARGIN))
         if after > self._after:
             self.decreases[-1] = replace(last, after=after)
             self._after = after
@@ -212,7 +316,8 @@ class Pacer:
 
     def _forget(self, now: float) -> None:
         while self._answers and self._answers[0][0] <= now - WINDOW:
-            self._answers.popleft()
+            _, refused = self._answers.popleft()
+            self._refused -= refused
 
     # ------------------------------------------------------------------ taking turns
 

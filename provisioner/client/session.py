@@ -75,8 +75,14 @@ class Session:
         self.stats.lowest_rate = config.rate_limit
         liveness = Liveness()
         self._redaction = RedactingFilter(self._secrets)
+        if transport is None:
+            # As many connections as requests in flight (and one for the token call), all
+            # kept alive: httpx's default pool keeps 20, fewer than --parallelism may send.
+            places = config.max_in_flight + 1
+            limits = httpx.Limits(max_connections=places, max_keepalive_connections=places)
+            transport = httpx.AsyncHTTPTransport(verify=tls_context(), limits=limits)
         wire = ThrottledTransport(
-            transport if transport is not None else httpx.AsyncHTTPTransport(verify=tls_context()),
+            transport,
             self.pacer,
             InFlight(self.pacer),
             self.stats,

@@ -99,14 +99,23 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
         now = time.monotonic()
         status = response.status_code
         refused = status == 429
-        if self._pacer.answered(epoch, refused=refused, latency=None if refused else now - started):
-            change = self._pacer.decreases[-1]
+        pacer = self._pacer
+        undone = pacer.undone
+        if pacer.answered(epoch, refused=refused, latency=None if refused else now - started):
+            change = pacer.decreases[-1]
             log.info(
                 "the store answered 429 (it accepted %.3g req/s): pace lowered from %.3g to %.3g"
                 " req/s",
                 change.accepted,
                 change.before,
                 change.after,
+            )
+        elif pacer.undone > undone:
+            log.info(
+                "429s kept coming however slow the pace (%.0f%% of answers): taken as the"
+                " store's background, pace back up to %.3g req/s",
+                pacer.noise * 100,
+                pacer.rate(),
             )
         stats.lowest_rate = self._pacer.lowest
         stats.last_at = now
