@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import PlanFormatError
+from provisioner.impact import ImpactReport
 from provisioner.keys import entries_key, field_key, fields_key, flow_key
 from provisioner.operationfile import check_flow_ids, operation_from_dict
 from provisioner.operations import (
@@ -56,7 +57,14 @@ PLAN_FORMAT_VERSION = 1
 # Issue 14: a plan holding Custom API operations (their kinds, `custom_api`, `custom_api_id`,
 # `parent_ids`) is version 2; a plan of flows alone keeps the version 1 shape and number.
 CUSTOM_API_PLAN_FORMAT_VERSION = 2
-KNOWN_FORMAT_VERSIONS = (PLAN_FORMAT_VERSION, CUSTOM_API_PLAN_FORMAT_VERSION)
+# Issue 15: a plan measured by `plan --impact` (its `impact` report) is version 3, whatever
+# it holds: an older provisioner refuses it rather than skip the check of its counts.
+IMPACT_PLAN_FORMAT_VERSION = 3
+KNOWN_FORMAT_VERSIONS = (
+    PLAN_FORMAT_VERSION,
+    CUSTOM_API_PLAN_FORMAT_VERSION,
+    IMPACT_PLAN_FORMAT_VERSION,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,8 @@ class Plan:
     fingerprints: Mapping[str, str | None] = field(default_factory=dict)
     # Keys of organization-owned live objects a store-level apply leaves alone (ownership.py).
     owned_elsewhere: tuple[str, ...] = ()
+    # What `plan --impact` measured (issue 15); None: impact was not measured.
+    impact: ImpactReport | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -105,6 +115,7 @@ class Plan:
             unmanaged=self.unmanaged,
             fingerprints=dict(sorted(merged.items())),
             owned_elsewhere=self.owned_elsewhere,
+            impact=self.impact,
         )
 
     def counts(self) -> dict[str, int]:
@@ -135,8 +146,11 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         custom = self.has_custom_apis
+        version = CUSTOM_API_PLAN_FORMAT_VERSION if custom else PLAN_FORMAT_VERSION
+        if self.impact is not None:
+            version = IMPACT_PLAN_FORMAT_VERSION
         data: dict[str, Any] = {
-            "format_version": CUSTOM_API_PLAN_FORMAT_VERSION if custom else PLAN_FORMAT_VERSION,
+            "format_version": version,
             "summary": self.counts(),
             "operations": [_operation_to_dict(op) for op in self.operations],
             "unmanaged": list(self.unmanaged),
@@ -144,6 +158,8 @@ class Plan:
         }
         if self.owned_elsewhere:  # added in a backwards-compatible way: only when there are
             data["owned_elsewhere"] = list(self.owned_elsewhere)
+        if self.impact is not None:
+            data["impact"] = self.impact.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -177,7 +193,7 @@ class Plan:
             operation_from_dict(index, op) for index, op in enumerate(raw_operations)
         )
         custom = next((op for op in operations if op.kind.custom), None)
-        if custom is not None and version != CUSTOM_API_PLAN_FORMAT_VERSION:
+        if custom is not None and version == PLAN_FORMAT_VERSION:
             raise PlanFormatError(
                 f"malformed plan: {custom.kind.value} needs format_version "
                 f"{CUSTOM_API_PLAN_FORMAT_VERSION} (the plan says {version})"
@@ -196,11 +212,27 @@ class Plan:
         if not isinstance(owned, list) or not all(isinstance(k, str) for k in owned):
             raise PlanFormatError("malformed plan: `owned_elsewhere` must be a list of strings")
         check_flow_ids(operations)
+        impact = None
+        if "impact" in data:
+            if version != IMPACT_PLAN_FORMAT_VERSION:
+                raise PlanFormatError(
+                    f"malformed plan: `impact` needs format_version {IMPACT_PLAN_FORMAT_VERSION} "
+                    f"(the plan says {version})"
+                )
+            try:
+                impact = ImpactReport.from_dict(data["impact"])
+            except ValueError as error:
+                raise PlanFormatError(f"malformed plan: {error}") from None
+        elif version == IMPACT_PLAN_FORMAT_VERSION:
+            raise PlanFormatError(
+                f"malformed plan: format_version {IMPACT_PLAN_FORMAT_VERSION} needs `impact`"
+            )
         return cls(
             operations=operations,
             unmanaged=tuple(unmanaged),
             fingerprints={str(k): v for k, v in fingerprints.items()},
             owned_elsewhere=tuple(owned),
+            impact=impact,
         )
 
     @classmethod

@@ -35,6 +35,7 @@ from typing import Any
 from provisioner.attrdiff import attribute_changes
 from provisioner.gcpause import without_gc
 from provisioner.graph import ordered
+from provisioner.impact import annotate
 from provisioner.model import (
     FIELD_ATTRIBUTES,
     FLOW_ATTRIBUTES,
@@ -158,6 +159,8 @@ class _Planner:
             self.operations += custom.operations
             self.fingerprints.update(custom.fingerprints)
             self.unmanaged += custom.unmanaged
+        # Issue 15: the breaking-change classes that need no data (impact.py).
+        self.operations = [annotate(op) for op in self.operations]
         return Plan(
             operations=tuple(ordered(self.operations)),
             unmanaged=tuple(sorted(self.unmanaged)),

@@ -4,7 +4,7 @@ the plan's fingerprints). Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from provisioner import custom_api_fingerprints
 from provisioner.errors import PlanFormatError, StalePlanError, UnsafePlanError
@@ -45,16 +45,19 @@ def check_fresh(
     live: State,
     entry_counts: Mapping[str, int] | None = None,
     custom_entry_counts: Mapping[str, int] | None = None,
+    grown_counts: Sequence[str] = (),
 ) -> None:
     """Refuse a saved plan when an object it touches changed since it was made.
 
     Only the keys in `plan.fingerprints` are compared (an expected absence is None), so
     changes elsewhere in the store do not make the plan stale; a flow the plan deletes is
     compared with its fields and its entry count (`entry_counts`, read by the caller for
-    `plan.deleted_flows`). Every operation must have its fingerprints (a plan without them
-    was not made by `provisioner plan`), and the IDs it names must still be the live ones:
-    the object it updates or deletes, and the flow a field operation names by ID (a field
-    created into a flow deleted, and perhaps created again, since would be refused).
+    `plan.deleted_flows`); `grown_counts` are the impact counts (`plan --impact`) that grew
+    since, measured by the caller (`impact.grown`). Every operation must have its
+    fingerprints (a plan without them was not made by `provisioner plan`), and the IDs it
+    names must still be the live ones: the object it updates or deletes, and the flow a
+    field operation names by ID (a field created into a flow deleted, and perhaps created
+    again, since would be refused).
     """
     missing = sorted(
         {key for op in plan.operations for key in fingerprint_keys(op)} - set(plan.fingerprints)
@@ -72,6 +75,7 @@ def check_fresh(
         if live_fingerprint(live, key, entry_counts, custom_entry_counts) != then
     }
     changed |= custom_api_fingerprints.stale_ids(plan, live)  # issue 14: Custom APIs
+    changed |= set(grown_counts)  # issue 15: more records touched than the plan showed
     for op in plan.operations:
         if op.kind.custom:
             continue

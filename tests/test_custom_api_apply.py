@@ -159,5 +159,6 @@ def test_custom_api_operations_need_format_version_2() -> None:
         Plan.from_dict({"format_version": 1, "operations": [operation]})
     plan = Plan.from_dict({"format_version": 2, "operations": [operation]})
     assert plan.to_dict()["format_version"] == 2
-    with pytest.raises(PlanFormatError, match="unsupported plan format_version 3"):
-        Plan.from_dict({"format_version": 3, "operations": []})
+    # Issue 15: version 3 is a plan measured by `plan --impact`; 99 is unknown.
+    with pytest.raises(PlanFormatError, match="unsupported plan format_version 99"):
+        Plan.from_dict({"format_version": 99, "operations": []})

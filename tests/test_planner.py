@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from provisioner.errors import PlanError
+from provisioner.impact import UNIQUE_REASON
 from provisioner.model import Field, Flow, State
 from provisioner.normalize import field_fingerprint, flow_fingerprint
 from provisioner.plan import AttributeChange, OpKind, Plan, Safety
@@ -86,7 +87,11 @@ def test_a_new_required_field_on_a_live_flow_is_risky() -> None:
     live = live_state(flow("customers"))
     op = only(plan(desired_state(flow("customers", field("vip", required=True))), live))
     assert op.safety is Safety.RISKY
-    assert op.reasons == ("new required field: creating objects without it fails",)
+    assert op.reasons == (
+        "new required field: creating objects without it fails",
+        # Issue 15: on a core flow, what breaks.
+        "required on the core flow customers: Commerce Manager cannot create customers without it",
+    )
     # ...but not on a flow that the same plan creates: nobody uses it yet.
     fresh = plan(desired_state(flow("customers", field("vip", required=True))), State())
     assert {op.safety for op in fresh.operations} == {Safety.SAFE}
@@ -115,7 +120,8 @@ def test_disabling_a_flow_is_risky() -> None:
         ({"name": "A"}, {"name": "B"}, Safety.SAFE, ()),
         ({"description": ""}, {"description": "x"}, Safety.SAFE, ()),
         ({"order": 1}, {"order": 2}, Safety.SAFE, ()),
-        ({"unique": False}, {"unique": True}, Safety.SAFE, ()),
+        # Issue 15: a new `unique` is risky (the store does not check the values it holds).
+        ({"unique": False}, {"unique": True}, Safety.RISKY, (UNIQUE_REASON,)),
         ({"required": True}, {"required": False}, Safety.SAFE, ()),
         ({"enabled": False}, {"enabled": True}, Safety.SAFE, ()),
         ({"omit_null": True}, {"omit_null": False}, Safety.SAFE, ()),
@@ -123,7 +129,12 @@ def test_disabling_a_flow_is_risky() -> None:
             {"required": False},
             {"required": True},
             Safety.RISKY,
-            ("becomes required: creating objects without it fails",),
+            (
+                "becomes required: creating objects without it fails",
+                # Issue 15: on a core flow, what breaks.
+                "required on the core flow customers: "
+                "Commerce Manager cannot create customers without it",
+            ),
         ),
         (
             {"enabled": True},

@@ -245,7 +245,12 @@ CREATE_FIELD_PLAN: dict[str, Any] = {
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: {**d, "format_version": 3}, "unsupported plan format_version 3"),
+        (lambda d: {**d, "format_version": 99}, "unsupported plan format_version 99"),
+        (lambda d: {**d, "format_version": 3}, "format_version 3 needs `impact`"),
+        (
+            lambda d: {**d, "impact": {"budget": 1, "requests": 0}},
+            "`impact` needs format_version 3",
+        ),
         (lambda d: {k: v for k, v in d.items() if k != "format_version"}, "format_version None"),
         (lambda d: {**d, "operations": {}}, "`operations` is missing"),
         (lambda d: _edit_op(d, kind="drop_flow"), "unknown kind 'drop_flow'"),

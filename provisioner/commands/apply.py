@@ -51,6 +51,8 @@ from provisioner.custom_api_reader import (
     read_for,
 )
 from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
+from provisioner.impact import grown
+from provisioner.impact_reader import read_impact
 from provisioner.migration_plan import migrations
 from provisioner.migrator import check_migrations
 from provisioner.model import State
@@ -260,7 +262,11 @@ async def _plan_to_apply(
         live = await live_for(client, await read_live_state(client), saved.has_custom_apis)
         counts = await read_entry_counts(client, live, saved.deleted_flows)
         custom_counts = await read_custom_entry_counts(client, live, saved.deleted_custom_apis)
-        check_fresh(saved, live, counts, custom_counts)
+        grown_counts: list[str] = []
+        if saved.impact is not None:  # issue 15: counted again; a grown count is a change
+            fresh = await read_impact(client, saved, saved.impact.budget)
+            grown_counts = grown(saved.impact, fresh)
+        check_fresh(saved, live, counts, custom_counts, grown_counts)
         check_owned(saved, live)
         if migrations(saved):
             await check_migrations(client, saved)  # values that no longer convert: refused

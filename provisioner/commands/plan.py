@@ -36,6 +36,8 @@ from provisioner.commands._project import (
     select_all,
 )
 from provisioner.commands._target import Target, store_options
+from provisioner.impact import DEFAULT_IMPACT_BUDGET, measured
+from provisioner.impact_reader import read_impact
 from provisioner.plan import Plan
 
 __all__ = [
@@ -68,6 +70,20 @@ EXIT_CHANGES = 2
     help="Exit 2 when there are changes to apply (0 when there are none).",
 )
 @click.option("--migrate", is_flag=True, help=MIGRATE_HELP)
+@click.option(
+    "--impact",
+    is_flag=True,
+    help="Read the records the destructive and risky operations touch and count them"
+    " (entries held, values lost, records breaking a new rule).",
+)
+@click.option(
+    "--impact-budget",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="REQUESTS",
+    help=f"With --impact: read at most this many pages of records (100 records each;"
+    f" default {DEFAULT_IMPACT_BUDGET}); past it the counts say how many were scanned.",
+)
 @no_color_option
 @store_options
 @project_options()
@@ -77,6 +93,8 @@ def command(
     out: Path | None,
     detailed_exitcode: bool,
     migrate: bool,
+    impact: bool,
+    impact_budget: int | None,
     no_color: bool,
     target: Target,
     choice: Choice,
@@ -91,14 +109,19 @@ def command(
       provisioner plan flows/ --migrate --out plan.json   type changes keep their values
       provisioner plan --env staging                   an environment of provisioner.toml
       provisioner plan --all --format markdown         every environment: a matrix, each plan
+      provisioner plan flows/ --impact                 counts the records each change touches
     Exit codes: 0 no changes (or success), 1 error, 2 changes pending (--detailed-exitcode).
     """
     # Offline problems first: a bad file never costs a request.
+    if impact_budget is not None and not impact:
+        raise click.UsageError("--impact-budget sets the budget of --impact: add --impact.")
     if choice.all:
         if out is not None:
             raise click.UsageError("--out saves one plan: use it with --env, not --all.")
         if migrate:
             raise click.UsageError("--migrate plans one store: use it with --env, not --all.")
+        if impact:
+            raise click.UsageError("--impact measures one plan: use it with --env, not --all.")
         project = select_all(choice)
         return plan_all(
             project, paths, target, output_format, detailed_exitcode, use_color(no_color)
@@ -110,6 +133,9 @@ def command(
     async def run() -> Plan:
         async with open_store(target, selected.env) as client:
             plan = await plan_against(client, desired, migrate=migrate)
+            if impact:
+                budget = impact_budget or DEFAULT_IMPACT_BUDGET
+                plan = measured(plan, await read_impact(client, plan, budget))
             echo_stats(client, target)
             return plan
 

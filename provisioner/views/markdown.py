@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from provisioner.impact import impact_line
 from provisioner.keys import address_of
 from provisioner.model import is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
@@ -31,6 +32,9 @@ TITLE = "### provisioner plan"
 def render_markdown(plan: Plan) -> str:
     """The plan as a Markdown document, ending with a newline."""
     parts = [TITLE, f"**{plan.summary()}**"]
+    impact = impact_line(plan)  # issue 15: measured, or says it was not
+    if impact:
+        parts.append(f"*{impact}*")
     parts.extend(_callouts(plan))
     for flow_slug, ops, unmanaged in group_by_flow(plan):
         parts.append(_flow_section(flow_slug, ops, unmanaged))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from provisioner.custom_api_model import shown_custom_attributes
+from provisioner.impact import impact_line
 from provisioner.keys import CUSTOM_FIELD, ObjectKey, address_of
 from provisioner.model import FIELD_DEFAULTS, FLOW_DEFAULTS, is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
@@ -51,6 +52,9 @@ def render_text(plan: Plan, color: bool = False) -> str:
     owned = owned_elsewhere_line(plan)
     if owned:
         blocks.append(paint(_DIM, owned))
+    impact = impact_line(plan)  # issue 15: measured, or says it was not
+    if impact:
+        blocks.append(paint(_DIM, impact))
     summary = paint(_BOLD, plan.summary())
     # Bidirectional controls anywhere in the plan are escaped (`provisioner.printable`, the
     # escaping diagnostics use too); the values were JSON-escaped already (C0 controls).
