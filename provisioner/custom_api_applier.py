@@ -7,7 +7,8 @@ What each operation sends (section 10; PUT is partial):
 - create a field: every managed attribute in its API (by ID, or the API created or replaced
   earlier in this run); adopted by slug within the API after a lost answer;
 - update: only the top-level attributes the changes name (`validation` without its
-  create-only keys, which the update body does not carry); a rename is one PUT with the slug;
+  create-only keys, which the update body does not carry); a rename (of an API or a field)
+  is one PUT with the slug;
 - replace: delete, then create (an API's fields are created again by their own operations);
 - delete: one DELETE; a 404 means another writer deleted it already: done.
 
@@ -61,6 +62,12 @@ class CustomRun:
         body = api_body(None, op.after or {}, self._ids(op), keys)
         await self.apis.update_api(self._object_id(op), body)
 
+    async def rename_api(self, op: Operation) -> None:
+        """One PUT with the new slug: the API keeps its ID, fields and entries."""
+        keys = _changed_keys(op)
+        body = api_body(op.flow_slug, op.after or {}, self._ids(op), keys)
+        await self.apis.update_api(self._object_id(op), body)
+
     async def replace_api(self, op: Operation) -> None:
         await _gone_is_done(self.apis.delete_api(self._object_id(op)))
         await self.create_api(op)
@@ -101,6 +108,7 @@ async def _gone_is_done(deletion: Awaitable[None]) -> None:
 _HANDLERS: Mapping[OpKind, Callable[[CustomRun, Operation], Awaitable[None]]] = {
     OpKind.CREATE_CUSTOM_API: CustomRun.create_api,
     OpKind.UPDATE_CUSTOM_API: CustomRun.update_api,
+    OpKind.RENAME_CUSTOM_API: CustomRun.rename_api,
     OpKind.REPLACE_CUSTOM_API: CustomRun.replace_api,
     OpKind.DELETE_CUSTOM_API: CustomRun.delete_api,
     OpKind.CREATE_CUSTOM_FIELD: CustomRun.create_field,

@@ -157,6 +157,41 @@ def check(
                     key=False,
                 )
     _check_parents(list(first.values()), add)
+    _check_api_renames(list(first.values()), add)
+
+
+def _check_api_renames(decls: Sequence[_Decl], add: Add) -> None:
+    """`renamed_from` on a Custom API: not its own slug, not a slug still declared, not
+    claimed by two APIs, not on an absent API."""
+    declared = {decl.slug for decl in decls}
+    claimed: dict[str, str] = {}
+    for decl in decls:
+        items = decl.raw.get("renamed_from")
+        if not isinstance(items, list):
+            continue
+        if decl.absent:
+            decl.report(
+                add,
+                (*decl.path, "renamed_from"),
+                "an absent Custom API cannot be renamed",
+                "either `state: absent` or `renamed_from`",
+                key=True,
+            )
+            continue
+        for index, old in enumerate(items):
+            if not isinstance(old, str):
+                continue
+            if old == decl.slug:
+                what, expected = "a Custom API cannot be renamed from its own slug", "a former slug"
+            elif old in declared:
+                what = f"Custom API `{old}` is still declared"
+                expected = "a slug no longer declared, since a rename removes the old one"
+            elif claimed.setdefault(old, decl.slug) != decl.slug:
+                what = f"`{old}` is already renamed to `{claimed[old]}`"
+                expected = "each former slug renamed once"
+            else:
+                continue
+            decl.report(add, (*decl.path, "renamed_from", index), what, expected, key=False)
 
 
 def _api_body(slug: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -295,6 +330,7 @@ def build(documents: Sequence[tuple[str, LoadedDocument]]) -> dict[str, CustomAp
             parent_apis=tuple(sorted(decl.raw.get("parent_apis", ()))),
             fields=fields,
             absent=decl.absent,
+            renamed_from=tuple(decl.raw.get("renamed_from", ())),
             location=_location(decl, decl.path),
         )
     return apis

@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from provisioner.custom_api_model import CustomApi, CustomField, api_attributes, field_attributes
+from provisioner.custom_api_model import (
+    CustomApi,
+    CustomField,
+    api_attributes,
+    field_attributes,
+    renamed_view,
+)
 from provisioner.keys import (
     custom_api_key,
     custom_entries_key,
@@ -46,6 +52,9 @@ def live_fingerprint(live: State, key: str, entry_counts: Mapping[str, int] | No
     """`custom_api:S`, `custom_field:S.F`, `custom_fields:S`, `custom_entries:S` in `live`."""
     kind, _, name = key.partition(":")
     api_slug, _, field_slug = name.partition(".")  # API slugs hold no dot (their pattern)
+    if kind == "custom_entries":  # counted by the caller (by the slug the plan names)
+        count = (entry_counts or {}).get(api_slug)
+        return None if count is None else entry_count_fingerprint(count)
     api = live.custom_apis.get(api_slug)
     if api is None:
         return None
@@ -53,9 +62,6 @@ def live_fingerprint(live: State, key: str, entry_counts: Mapping[str, int] | No
         return api_fingerprint(api)
     if kind == "custom_fields":
         return fields_fingerprint(api)
-    if kind == "custom_entries":
-        count = (entry_counts or {}).get(api_slug)
-        return None if count is None else entry_count_fingerprint(count)
     if kind == "custom_field":
         found = api.fields.get(field_slug)
         return None if found is None else field_fingerprint(found)
@@ -91,6 +97,24 @@ def fingerprint_keys(op: Operation) -> tuple[str, ...]:
     if op.kind is OpKind.CREATE_CUSTOM_FIELD or source == op.key:
         return (op.key,)
     return (source, op.key)
+
+
+def plan_renames(plan: Plan) -> dict[str, str]:
+    """The Custom APIs a plan renames: new slug -> live slug."""
+    return {
+        op.flow_slug: op.from_slug
+        for op in plan.operations
+        if op.kind is OpKind.RENAME_CUSTOM_API and op.from_slug is not None
+    }
+
+
+def as_planned(live: State, plan: Plan) -> State:
+    """`live` as the plan was made against it: the Custom APIs it renames under their new
+    slugs (the planner compares and fingerprints them so)."""
+    renames = plan_renames(plan)
+    if not renames:
+        return live
+    return State(flows=live.flows, custom_apis=renamed_view(live.custom_apis, renames))
 
 
 def stale_ids(plan: Plan, live: State) -> set[str]:

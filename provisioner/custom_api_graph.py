@@ -6,7 +6,10 @@
 - an operation that frees a field slug (delete, rename away, replace from another slug) runs
   before one that takes it (slugs are unique per API, 409);
 - deletes in reverse: an API is deleted (or replaced) after the APIs that stop naming it as a
-  parent (deleted, or updated without it): the store refuses to delete a parent (409).
+  parent (deleted, or updated without it): the store refuses to delete a parent (409);
+- an API that takes a slug (created, or renamed to it) runs after the rename that frees it,
+  and one that takes an `api_type` (created, or replaced with it) after the deletion or
+  replace that frees it: both are unique in a store (409).
 
 Pure: no I/O.
 """
@@ -51,6 +54,7 @@ def add_custom_edges(operations: Sequence[Operation], deps: dict[int, set[int]])
     if not custom:
         return
     made = {op.flow_slug: i for i, op in custom if op.kind in _MAKES}
+    _unique_edges(custom, deps)
     freed: dict[str, list[int]] = {}
     for i, op in custom:
         key = _frees(op)
@@ -91,3 +95,29 @@ def _api_edges(
             continue
         if other.kind is OpKind.DELETE_CUSTOM_API or op.flow_slug not in _parents(other.after):
             mine.add(j)
+
+
+def _api_type(attributes: object) -> str | None:
+    value = attributes.get("api_type") if isinstance(attributes, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _unique_edges(custom: Sequence[tuple[int, Operation]], deps: dict[int, set[int]]) -> None:
+    """API slugs and api_types taken only after they are freed."""
+    apis = [(i, op) for i, op in custom if op.field_slug is None]
+    slug_freed = {op.from_slug: i for i, op in apis if op.kind is OpKind.RENAME_CUSTOM_API}
+    type_freed: dict[str, int] = {}
+    for i, op in apis:
+        old = _api_type(op.before)
+        if op.kind in _DELETES and old is not None and old != _api_type(op.after):
+            type_freed[old] = i
+    for i, op in apis:
+        takes_slug = op.kind in (OpKind.CREATE_CUSTOM_API, OpKind.RENAME_CUSTOM_API)
+        j = slug_freed.get(op.flow_slug) if takes_slug else None
+        if j is not None and j != i:
+            deps[i].add(j)
+        new = _api_type(op.after)
+        takes_type = op.kind in _MAKES and new is not None and new != _api_type(op.before)
+        j = type_freed.get(new) if takes_type and new is not None else None
+        if j is not None and j != i:
+            deps[i].add(j)

@@ -54,7 +54,7 @@ class CustomField:
 
 @dataclass(frozen=True)
 class CustomApi:
-    """A Custom API and its fields. `absent` is ours (desired only)."""
+    """A Custom API and its fields. `absent` and `renamed_from` are ours (desired only)."""
 
     slug: str
     name: str = ""
@@ -66,6 +66,7 @@ class CustomApi:
     parent_apis: tuple[str, ...] = ()
     fields: Mapping[str, CustomField] = field(default_factory=dict)
     absent: bool = False
+    renamed_from: tuple[str, ...] = ()
     id: str | None = field(default=None, compare=False)
     location: Location | None = field(default=None, compare=False, repr=False)
 
@@ -106,6 +107,69 @@ def field_attributes(custom_field: CustomField) -> dict[str, Any]:
         "presentation": {"sort_order": custom_field.sort_order},
         "validation": canonical_validation(custom_field.field_type, custom_field.validation),
     }
+
+
+def comparable_field_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """`field_attributes` with every `json_schema` text in canonical form (parsed, keys sorted,
+    compact): a schema only re-formatted or re-ordered is no change (issue 14 follow-up D)."""
+    validation = attributes.get("validation")
+    if not isinstance(validation, Mapping):
+        return dict(attributes)
+    canonical = {
+        field_type: (
+            {**rules_of, "json_schema": canonical_json_schema(rules_of["json_schema"])}
+            if isinstance(rules_of, Mapping) and rules_of.get("json_schema") is not None
+            else rules_of
+        )
+        for field_type, rules_of in validation.items()
+    }
+    return {**attributes, "validation": canonical}
+
+
+def canonical_json_schema(value: Any) -> Any:
+    """A `json_schema` (`{version, schema: "<JSON text>"}`) with its text canonical; a text
+    that is not JSON stays as it is (validate refuses it)."""
+    import json
+
+    if not isinstance(value, Mapping) or not isinstance(value.get("schema"), str):
+        return value
+    try:
+        parsed = json.loads(value["schema"])
+    except ValueError:
+        return value
+    text = json.dumps(_canonical_json(parsed), sort_keys=True, separators=(",", ":"))
+    return {**value, "schema": text}
+
+
+def _canonical_json(value: Any) -> Any:
+    """Equal JSON values made equal Python values: `1.0` is `1` (JSON Schema compares numbers
+    by value), booleans stay booleans."""
+    if isinstance(value, dict):
+        return {key: _canonical_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical_json(item) for item in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def renamed_view(apis: Mapping[str, CustomApi], renames: Mapping[str, str]) -> dict[str, CustomApi]:
+    """Live Custom APIs as a plan with `renames` (new slug -> live slug) sees them: each renamed
+    API under its new slug, and every parent named by its new slug. A rename whose new slug is
+    live already (another API) is left out: what holds that slug is compared as it is."""
+    moves = {
+        old: new for new, old in renames.items() if old in apis and new not in apis and old != new
+    }
+    if not moves:
+        return dict(apis)
+    from dataclasses import replace
+
+    view: dict[str, CustomApi] = {}
+    for slug, api in apis.items():
+        parents = tuple(sorted(moves.get(p, p) for p in api.parent_apis))
+        new_slug = moves.get(slug, slug)
+        view[new_slug] = replace(api, slug=new_slug, parent_apis=parents)
+    return view
 
 
 _API_DEFAULTS: Mapping[str, Any] = {

@@ -35,13 +35,15 @@ from provisioner.custom_api_model import (
     CustomApi,
     CustomField,
     api_attributes,
+    comparable_field_attributes,
     field_attributes,
+    renamed_view,
 )
 from provisioner.epcc import custom_apis as facts
 from provisioner.errors import PlanError
 from provisioner.keys import custom_api_key, custom_field_key, custom_fields_key
 from provisioner.model import State
-from provisioner.plan import AttributeChange, Operation, OpKind, Safety
+from provisioner.plan import AttributeChange, Operation, OpKind, Plan, Safety
 
 _TIGHTER_LOW = ("min_length", "min_value")
 _TIGHTER_HIGH = ("max_length", "max_value")
@@ -67,6 +69,26 @@ class CustomPlan:
 # -- planning ---------------------------------------------------------------------------------
 
 
+def api_renames(desired: State, live: State) -> dict[str, str]:
+    """Declared slug -> the live slug it continues (`renamed_from`: the new slug is not live,
+    the old one is live and not declared; the first that applies)."""
+    found: dict[str, str] = {}
+    for slug, api in sorted(desired.custom_apis.items()):
+        if api.absent or slug in live.custom_apis:
+            continue
+        for old in api.renamed_from:
+            declared = desired.custom_apis.get(old)
+            if old in live.custom_apis and declared is None and old not in found.values():
+                found[slug] = old
+                break
+    return found
+
+
+def _where(api: CustomApi, *path: str) -> str:
+    dotted = ".".join(("custom_apis", api.slug, *path))
+    return f"{api.location}: {dotted}" if api.location is not None else dotted
+
+
 def check_parents(desired: State, live: State) -> None:
     """Refuse parents that neither the files nor the store hold (validate could not know)."""
     missing = [
@@ -86,21 +108,153 @@ def check_parents(desired: State, live: State) -> None:
         )
 
 
+def _final_parents(desired: State, live: State) -> dict[str, list[str]]:
+    """Every Custom API after the plan (declared ones as declared, live ones the files do not
+    declare as they are; absent ones gone) -> its parent Custom APIs."""
+    graph: dict[str, list[str]] = {
+        slug: [p for p in api.parent_apis if p != facts.API_LOCATION_ID]
+        for slug, api in live.custom_apis.items()
+        if slug not in desired.custom_apis
+    }
+    for slug, api in desired.custom_apis.items():
+        if not api.absent:
+            graph[slug] = [p for p in api.parent_apis if p != facts.API_LOCATION_ID]
+    return graph
+
+
+def check_parent_graph(desired: State, live: State) -> None:
+    """Depth at most 2 and no cycle once the declared parents meet the live ones (SPEC
+    CustomAPIRelationships): validate checks the files alone; the store would refuse the
+    write half-way through an apply (issue 14 follow-up B)."""
+    from provisioner import custom_api_rules as rules
+
+    graph = _final_parents(desired, live)
+    before = {
+        (slug, violation.code)
+        for slug, violation in rules.parent_graph_violations(
+            {
+                s: [p for p in a.parent_apis if p != facts.API_LOCATION_ID]
+                for s, a in live.custom_apis.items()
+            }
+        )
+    }
+    problems = []
+    for slug, violation in rules.parent_graph_violations(graph):
+        if violation.code == "parent_missing" or (slug, violation.code) in before:
+            continue  # missing parents: check_parents; a live graph as it was: not ours
+        chain = " -> ".join(_chain(graph, slug))
+        declared = desired.custom_apis.get(slug)
+        if declared is not None:
+            where = _where(declared, "parent_apis")
+        else:
+            where = f"Custom API {slug} (live, not in the files)"
+        problems.append(
+            f"{where}: {violation.what} with the store's Custom APIs ({chain}; expected "
+            f"{violation.expected})"
+        )
+    if problems:
+        raise PlanError(
+            "parent_apis would break the store's rules (depth at most "
+            f"{facts.MAX_PARENT_DEPTH}, no cycle), nothing was written:\n  " + "\n  ".join(problems)
+        )
+
+
+def _chain(graph: Mapping[str, Sequence[str]], slug: str) -> list[str]:
+    """`slug` and its deepest line of parents (a cycle shown once round)."""
+    chain, seen = [slug], {slug}
+    current = slug
+    while True:
+        parents = [p for p in graph.get(current, ()) if p in graph]
+        if not parents:
+            return chain
+        nxt = max(parents, key=lambda p: (p in seen, _height(graph, p, frozenset({current}))))
+        chain.append(nxt)
+        if nxt in seen:
+            return chain
+        seen.add(nxt)
+        current = nxt
+
+
+def _height(graph: Mapping[str, Sequence[str]], slug: str, trail: frozenset[str]) -> int:
+    if slug in trail:
+        return 99
+    return 1 + max(
+        (_height(graph, p, trail | {slug}) for p in graph.get(slug, ()) if p in graph),
+        default=0,
+    )
+
+
+def check_api_types(desired: State, live: State) -> None:
+    """An `api_type` a plan creates must not belong to another live Custom API (unique in a
+    store, 409), unless this plan deletes or replaces that API first (issue 14 follow-up C)."""
+    freed = {
+        slug
+        for slug, api in desired.custom_apis.items()
+        if slug in live.custom_apis
+        and (api.absent or api.api_type != live.custom_apis[slug].api_type)
+    }
+    holders = {api.api_type: slug for slug, api in live.custom_apis.items()}
+    problems = []
+    for slug, api in sorted(desired.custom_apis.items()):
+        live_api = live.custom_apis.get(slug)
+        if api.absent or (live_api is not None and live_api.api_type == api.api_type):
+            continue
+        holder = holders.get(api.api_type)
+        if holder is None or holder == slug or holder in freed:
+            continue
+        if holder in desired.custom_apis:
+            how = "declared in these files with it too"
+        else:
+            how = (
+                "not in these files; if this is that API under a new slug, say "
+                f"`renamed_from: [{holder}]` (a rename keeps its entries)"
+            )
+        problems.append(
+            f"{_where(api, 'api_type')}: `{api.api_type}` is already the api_type of the live "
+            f"Custom API `{holder}` ({how})"
+        )
+    if problems:
+        raise PlanError(
+            "api_type must be unique in a store, nothing was written:\n  " + "\n  ".join(problems)
+        )
+
+
+def check_renames(desired: State, live: State, renames: Mapping[str, str]) -> None:
+    """A renamed Custom API keeps its api_type (set at creation only)."""
+    problems = [
+        f"{_where(desired.custom_apis[new], 'renamed_from')}: `{old}` has api_type "
+        f"`{live.custom_apis[old].api_type}`, not `{desired.custom_apis[new].api_type}`"
+        for new, old in sorted(renames.items())
+        if live.custom_apis[old].api_type != desired.custom_apis[new].api_type
+    ]
+    if problems:
+        raise PlanError(
+            "a Custom API keeps its api_type through a rename (set at creation only); rename "
+            "it first, then change the api_type (a replace):\n  " + "\n  ".join(problems)
+        )
+
+
 def plan_custom_apis(desired: State, live: State) -> CustomPlan:
     """The operations for the declared Custom APIs (unordered: the planner orders them)."""
+    renames = api_renames(desired, live)
+    check_renames(desired, live, renames)
+    # Compared as the plan leaves them: a renamed API under its new slug (parents too).
+    live = State(flows=live.flows, custom_apis=renamed_view(live.custom_apis, renames))
     check_parents(desired, live)
+    check_parent_graph(desired, live)
+    check_api_types(desired, live)
     out = CustomPlan()
     for slug, api in sorted(desired.custom_apis.items()):
         live_api = live.custom_apis.get(slug)
         if api.absent:
             if live_api is not None:
-                _delete_api(out, live_api)
+                _delete_api(out, live_api, desired, live)
         elif live_api is None:
             _create_api(out, api, live, OpKind.CREATE_CUSTOM_API)
         elif api.api_type != live_api.api_type:
             _replace_api(out, api, live_api, desired, live)
         else:
-            _update_api(out, api, live_api, live)
+            _update_api(out, api, live_api, live, renames.get(slug))
             _plan_fields(out, api, live_api)
     return out
 
@@ -125,7 +279,25 @@ def _create_api(out: CustomPlan, api: CustomApi, live: State, kind: OpKind) -> N
             _create_field(out, api.slug, custom_field, None, new_api=True)
 
 
-def _delete_api(out: CustomPlan, live_api: CustomApi) -> None:
+def _children_kept(slug: str, desired: State, live: State) -> list[str]:
+    """The Custom APIs that still name `slug` as a parent after the plan: the store refuses
+    to delete a parent (409)."""
+    return sorted(
+        child
+        for child, parents in _final_parents(desired, live).items()
+        if child != slug and slug in parents
+    )
+
+
+def _delete_api(out: CustomPlan, live_api: CustomApi, desired: State, live: State) -> None:
+    children = _children_kept(live_api.slug, desired, live)
+    if children:
+        raise PlanError(
+            f"Custom API {live_api.slug} is marked `state: absent`, but it is the parent of "
+            + ", ".join(children)
+            + " (the store refuses to delete a parent). Remove it from their parent_apis "
+            "first, or delete them too."
+        )
     count = len(live_api.fields)
     out.add(
         Operation(
@@ -149,12 +321,7 @@ def _delete_api(out: CustomPlan, live_api: CustomApi) -> None:
 def _replace_api(
     out: CustomPlan, api: CustomApi, live_api: CustomApi, desired: State, live: State
 ) -> None:
-    children = sorted(
-        slug
-        for slug, other in live.custom_apis.items()
-        if api.slug in other.parent_apis
-        and not (slug in desired.custom_apis and desired.custom_apis[slug].absent)
-    )
+    children = _children_kept(api.slug, desired, live)
     if children:
         raise PlanError(
             f"Custom API {api.slug}: api_type changes {live_api.api_type} -> {api.api_type}, "
@@ -187,19 +354,29 @@ def _replace_api(
     _create_api(out, api, live, OpKind.REPLACE_CUSTOM_API)
 
 
-def _update_api(out: CustomPlan, api: CustomApi, live_api: CustomApi, live: State) -> None:
+def _update_api(
+    out: CustomPlan, api: CustomApi, live_api: CustomApi, live: State, renamed_from: str | None
+) -> None:
     before, after = api_attributes(live_api), api_attributes(api)
     changes = _changes(before, after, API_ATTRIBUTES)
+    if renamed_from is not None:
+        changes = (AttributeChange("slug", renamed_from, api.slug), *changes)
     if not changes:
         return
     reasons = []
+    if renamed_from is not None:
+        reasons.append(
+            f"renamed from {renamed_from}: its entries move to /v2/extensions/{api.slug} "
+            f"(clients using /v2/extensions/{renamed_from} lose them); its fields and entries "
+            "are kept"
+        )
     if before["allow_upserts"] and not after["allow_upserts"]:
         reasons.append("allow_upserts turns off: a PUT of an entry that does not exist fails")
     if before["parent_apis"] != after["parent_apis"]:
         reasons.append("parent_apis change: the places the API's entries are reached from")
     out.add(
         Operation(
-            OpKind.UPDATE_CUSTOM_API,
+            OpKind.RENAME_CUSTOM_API if renamed_from is not None else OpKind.UPDATE_CUSTOM_API,
             api.slug,
             id=live_api.id,
             before=before,
@@ -208,6 +385,7 @@ def _update_api(out: CustomPlan, api: CustomApi, live_api: CustomApi, live: Stat
             safety=Safety.RISKY if reasons else Safety.SAFE,
             reasons=tuple(reasons),
             parent_ids=_parent_ids(api, live),
+            from_slug=renamed_from,
         ),
         touched={custom_api_key(api.slug): api_fingerprint(live_api)},
     )
@@ -277,7 +455,10 @@ def _change_field(
     out: CustomPlan, live_api: CustomApi, custom_field: CustomField, live_field: CustomField
 ) -> None:
     before, after = field_attributes(live_field), field_attributes(custom_field)
-    changes = _changes(before, after, FIELD_ATTRIBUTES)
+    # JSON Schemas compare as JSON values: one only re-formatted is no change (follow-up D).
+    changes = _changes(
+        comparable_field_attributes(before), comparable_field_attributes(after), FIELD_ATTRIBUTES
+    )
     renamed = live_field.slug != custom_field.slug
     if renamed:
         changes = (AttributeChange("slug", live_field.slug, custom_field.slug), *changes)
@@ -333,6 +514,41 @@ def _delete_field(out: CustomPlan, live_api: CustomApi, live_field: CustomField)
     )
 
 
+def check_url_slug_entries(
+    plan: Plan, counts: Mapping[str, int], desired: State | None = None
+) -> None:
+    """SPEC use_as_url_slug: "no entries have been created yet". Creating (or re-creating) a
+    field with it in a Custom API that holds entries fails in the store, after a replace has
+    deleted the old field: refused while planning (issue 14 follow-up A)."""
+    problems = []
+    for op in plan.operations:
+        if op.flow_slug not in plan.url_slug_custom_apis or op.field_slug is None:
+            continue
+        if not (op.after or {}).get("use_as_url_slug") or not counts.get(op.flow_slug):
+            continue
+        count = counts[op.flow_slug]
+        api = None if desired is None else desired.custom_apis.get(op.flow_slug)
+        declared = None if api is None else api.fields.get(op.field_slug)
+        path = f"custom_apis.{op.flow_slug}.fields.{op.field_slug}.use_as_url_slug"
+        where = (
+            path
+            if declared is None or declared.location is None
+            else (f"{declared.location}: {path}")
+        )
+        problems.append(
+            f"{where}: Custom API {op.flow_slug} holds {count} entr"
+            f"{'y' if count == 1 else 'ies'} ({op.describe()})"
+        )
+    if problems:
+        raise PlanError(
+            "use_as_url_slug can be set only while a Custom API holds no entries (section "
+            "10), so the store would refuse this field after the plan started; nothing was "
+            "written:\n  "
+            + "\n  ".join(problems)
+            + "\nDeclare the field without use_as_url_slug, or delete the entries first."
+        )
+
+
 def create_only_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
     """`field_type changes string -> integer`, ... for the create-only attributes that differ
     (facts.FIELD_CREATE_ONLY); empty when none does."""
@@ -349,8 +565,8 @@ def create_only_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> 
 def tightening_reasons(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """Validation that refuses more than before (SPEC: applies to new writes only)."""
     field_type = str(after["field_type"])
-    old = before["validation"].get(field_type, {})
-    new = after["validation"].get(field_type, {})
+    old = comparable_field_attributes(before)["validation"].get(field_type, {})
+    new = comparable_field_attributes(after)["validation"].get(field_type, {})
     found = []
     for key in _TIGHTER_LOW:
         if new.get(key) is not None and (old.get(key) is None or new[key] > old[key]):

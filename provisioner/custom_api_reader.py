@@ -3,7 +3,8 @@
 One paginated list of Custom APIs (`GET /v2/settings/extensions/custom-apis`, 100 a page),
 then the fields of every API concurrently (`.../{id}/fields`, one page for up to 100 fields):
 N APIs cost ceil(N/100) + N requests. Parents are named by slug in the result.
-`read_custom_entry_counts` counts the entries of the APIs a plan deletes or replaces.
+`read_custom_entry_counts` counts the entries of the APIs a plan deletes or replaces, and of
+the live APIs in which it sets `use_as_url_slug` (`plan_entry_counts`: one read per API).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from provisioner.client import Client
 from provisioner.client.custom_apis import CustomApiClient
-from provisioner.custom_api_fingerprints import with_entry_counts
+from provisioner.custom_api_fingerprints import as_planned, with_entry_counts
 from provisioner.custom_api_model import CustomApi, api_from_api
 from provisioner.model import State
 from provisioner.plan import Plan
@@ -50,6 +51,14 @@ async def read_custom_entry_counts(
     return dict(zip(slugs, counts, strict=True))
 
 
+async def plan_entry_counts(client: Client, live: State, plan: Plan) -> dict[str, int]:
+    """The entry counts a plan records (`plan.counted_custom_apis`), for the freshness check."""
+    slugs = plan.counted_custom_apis
+    if not slugs:
+        return {}
+    return await read_custom_entry_counts(client, as_planned(live, plan), slugs)
+
+
 async def read_for(client: Client, desired: State) -> State:
     """What a plan of `desired` needs from the store: its flows and fields (unless the files
     declare Custom APIs and no flow: then they have nothing to compare), and its Custom APIs
@@ -65,9 +74,14 @@ async def live_for(client: Client, live: State, wanted: bool) -> State:
     return await with_custom_apis(client, live) if wanted else live
 
 
-async def count_into(client: Client, plan: Plan, live: State) -> Plan:
-    """`plan` with the entry counts of the Custom APIs it deletes or replaces."""
-    if not plan.deleted_custom_apis:
+async def count_into(client: Client, plan: Plan, live: State, desired: State | None = None) -> Plan:
+    """`plan` with the entry counts of the Custom APIs it deletes or replaces; a plan that
+    sets `use_as_url_slug` in a Custom API holding entries is refused (PlanError, located in
+    `desired` when given), before any write."""
+    counts = await plan_entry_counts(client, live, plan)
+    if not counts:
         return plan
-    counts = await read_custom_entry_counts(client, live, plan.deleted_custom_apis)
+    from provisioner.custom_api_planner import check_url_slug_entries
+
+    check_url_slug_entries(plan, counts, desired)
     return with_entry_counts(plan, counts)

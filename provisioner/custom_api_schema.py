@@ -112,6 +112,14 @@ def definitions() -> dict[str, Any]:
                 **_STATE,
                 "description": "absent: delete this Custom API, its fields and its entries.",
             },
+            "renamed_from": {
+                "description": "Former slugs of this Custom API: one PUT keeps its ID, its "
+                "fields and its entries (they move to /v2/extensions/<new slug>).",
+                "type": "array",
+                "minItems": 1,
+                "uniqueItems": True,
+                "items": {"$ref": "#/$defs/custom_api_slug"},
+            },
             "fields": {
                 "type": "object",
                 "propertyNames": {"$ref": "#/$defs/custom_field_slug"},

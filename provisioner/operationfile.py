@@ -140,7 +140,7 @@ def operation_from_dict(index: int, data: Any) -> Operation:
     object_id = read.text("id", required=kind not in CREATE_KINDS)
     after = read.after()
     before = read.attributes("before", required=False)
-    renames = (OpKind.RENAME_FIELD, OpKind.RENAME_CUSTOM_FIELD)
+    renames = (OpKind.RENAME_FIELD, OpKind.RENAME_CUSTOM_FIELD, OpKind.RENAME_CUSTOM_API)
     from_slug = read.text("from_slug", required=kind in renames)
     changes = read.changes()
     reasons = read.reasons()

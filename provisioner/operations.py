@@ -42,6 +42,7 @@ class OpKind(StrEnum):
     # Custom APIs (issue 14): `flow_slug` holds the Custom API's slug, `flow_id` its ID.
     CREATE_CUSTOM_API = "create_custom_api"
     UPDATE_CUSTOM_API = "update_custom_api"
+    RENAME_CUSTOM_API = "rename_custom_api"
     REPLACE_CUSTOM_API = "replace_custom_api"
     DELETE_CUSTOM_API = "delete_custom_api"
     CREATE_CUSTOM_FIELD = "create_custom_field"
@@ -81,6 +82,7 @@ _ACTIONS = {
     OpKind.MIGRATE_FIELD: Action.REPLACE,
     OpKind.CREATE_CUSTOM_API: Action.CREATE,
     OpKind.UPDATE_CUSTOM_API: Action.UPDATE,
+    OpKind.RENAME_CUSTOM_API: Action.RENAME,
     OpKind.REPLACE_CUSTOM_API: Action.REPLACE,
     OpKind.DELETE_CUSTOM_API: Action.DELETE,
     OpKind.CREATE_CUSTOM_FIELD: Action.CREATE,
@@ -195,7 +197,9 @@ class Operation:
     def address(self) -> str:
         """Human name: `customers` or `customers.delivery_details` (with the old name if any)."""
         if self.field_slug is None:
-            return self.flow_slug
+            # A renamed Custom API (issue 14): `old -> new`.
+            old = self.from_slug
+            return self.flow_slug if old is None else f"{old} -> {self.flow_slug}"
         name = f"{self.flow_slug}.{self.field_slug}"
         # A replace may both move the field (from_flow_slug) and rename it (from_slug).
         old = f"{self.from_flow_slug or self.flow_slug}.{self.from_slug or self.field_slug}"

@@ -102,6 +102,29 @@ class Plan:
         return tuple(op.flow_slug for op in self.operations if op.kind in kinds)
 
     @property
+    def url_slug_custom_apis(self) -> tuple[str, ...]:
+        """Slugs of the live Custom APIs in which this plan sets `use_as_url_slug` on a field
+        (created or replaced): allowed only while the API holds no entries (section 10)."""
+        kinds = (OpKind.CREATE_CUSTOM_FIELD, OpKind.REPLACE_CUSTOM_FIELD)
+        return tuple(
+            sorted(
+                {
+                    op.flow_slug
+                    for op in self.operations
+                    if op.kind in kinds
+                    and op.flow_id is not None
+                    and (op.after or {}).get("use_as_url_slug") is True
+                }
+            )
+        )
+
+    @property
+    def counted_custom_apis(self) -> tuple[str, ...]:
+        """The Custom APIs whose entries are counted (and recorded) with this plan: those it
+        deletes or replaces, and those it sets `use_as_url_slug` in."""
+        return tuple(sorted({*self.deleted_custom_apis, *self.url_slug_custom_apis}))
+
+    @property
     def has_custom_apis(self) -> bool:
         return any(op.kind.custom for op in self.operations) or any(
             key.startswith("custom_") for key in (*self.unmanaged, *self.fingerprints)

@@ -69,6 +69,7 @@ def check_fresh(
             + ", so it cannot be checked against the store. Make it with `provisioner plan "
             "--out` (plans from older versions lack the contents of deleted flows)."
         )
+    live = custom_api_fingerprints.as_planned(live, plan)  # renamed Custom APIs (issue 14)
     changed = {
         key
         for key, then in plan.fingerprints.items()

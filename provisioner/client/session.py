@@ -243,13 +243,17 @@ def _holds(stored: Mapping[str, Any], sent: Mapping[str, Any]) -> bool:
 
     Null and `""` are one value (the API stores an empty default or description either way,
     4.3); a key the object does not show counts only if null was sent (`omit_null`); the
-    password is never returned (6).
+    password is never returned (6). An object sent (a Custom Field's `validation`, which an
+    update sends without its create-only keys) is held when the stored object holds every
+    key sent: like is compared with like, not a part with the whole (issue 14 follow-up H).
     """
     for key, value in sent.items():
         if key == "password":
             continue
         have = stored.get(key)
         if have == value or (value in (None, "") and have in (None, "")):
+            continue
+        if isinstance(value, Mapping) and isinstance(have, Mapping) and _holds(have, value):
             continue
         return False
     return True

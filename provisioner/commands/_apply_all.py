@@ -35,7 +35,7 @@ from provisioner.applier import (
 from provisioner.commands._environments import desired_states, plan_every
 from provisioner.commands._project import NO_VARIABLES, env_target, write_record
 from provisioner.commands._target import Target, open_client
-from provisioner.custom_api_reader import live_for, read_custom_entry_counts
+from provisioner.custom_api_reader import live_for, plan_entry_counts
 from provisioner.errors import ProvisionerError, ReadOnlyError, UnsafePlanError
 from provisioner.gcpause import paused_gc
 from provisioner.model import State
@@ -265,7 +265,7 @@ class _InOrder:
                 # what was shown is what is applied, or the environment fails as stale.
                 live = await read_live_state(client)
                 live = await live_for(client, live, plan.has_custom_apis)  # issue 14
-                counts = await read_custom_entry_counts(client, live, plan.deleted_custom_apis)
+                counts = await plan_entry_counts(client, live, plan)
                 check_fresh(plan, live, custom_entry_counts=counts)
             await apply_plan(
                 client,

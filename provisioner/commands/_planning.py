@@ -75,7 +75,7 @@ async def plan_against(client: Client, desired: State, *, migrate: bool = False)
     """
     live = await read_for(client, desired)
     check_relationship_targets(desired, live)
-    plan = await count_into(client, restrict(make_plan(desired, live), live), live)
+    plan = await count_into(client, restrict(make_plan(desired, live), live), live, desired)
     if migrate:
         plan = await migrated(client, plan, live)
     if not plan.deleted_flows:

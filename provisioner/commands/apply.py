@@ -47,7 +47,7 @@ from provisioner.commands._target import Target, store_options
 from provisioner.custom_api_reader import (
     count_into,
     live_for,
-    read_custom_entry_counts,
+    plan_entry_counts,
     read_for,
 )
 from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
@@ -261,7 +261,7 @@ async def _plan_to_apply(
     if saved is not None:
         live = await live_for(client, await read_live_state(client), saved.has_custom_apis)
         counts = await read_entry_counts(client, live, saved.deleted_flows)
-        custom_counts = await read_custom_entry_counts(client, live, saved.deleted_custom_apis)
+        custom_counts = await plan_entry_counts(client, live, saved)
         grown_counts: list[str] = []
         if saved.impact is not None:  # issue 15: counted again; a grown count is a change
             fresh = await read_impact(client, saved, saved.impact.budget)
@@ -274,7 +274,7 @@ async def _plan_to_apply(
     assert desired is not None
     live = await read_for(client, desired)  # issue 14: Custom APIs when declared
     check_relationship_targets(desired, live)
-    plan = await count_into(client, restrict(make_plan(desired, live), live), live)
+    plan = await count_into(client, restrict(make_plan(desired, live), live), live, desired)
     return await planning.migrated(client, plan, live) if migrate else plan
 
 

@@ -176,6 +176,10 @@ def _pattern(error: _Error) -> Iterator[Worded]:
     elif error.last == "default" or error.field_type == "date":
         message = f"{rules.quote(instance)} is not a date"
         expected = "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"
+    elif "renamed_from" in error.path and error.path[0] == "custom_apis":
+        kind = "field slug" if "fields" in error.path else "Custom API slug"
+        message = f"{rules.quote(instance)} is not a former {kind}"
+        expected = f"a slug matching {error.value}"
     elif "renamed_from" in error.path:
         message = f"{rules.quote(instance)} is not a former field slug"
         expected = "`old_slug` or `other_flow.old_slug`"
