@@ -8,7 +8,9 @@ every object's desired form at the last apply that left the store matching the f
 (`record`). A planned operation is drift when the files did not change that object since
 (its desired digest equals the recorded one, or, for a field the files never declared, it was
 not in the record either: it appeared in the store by hand). Without a record, drift is
-unknown (None).
+unknown (None). Custom APIs and their fields are recorded and judged the same way (issue 14:
+`custom_api:S`, `custom_field:S.F`); a record written before they were is read as not
+knowing them (their changes are pending, not drift).
 
 Pure: no I/O; the commands read and write the record file.
 """
@@ -49,11 +51,19 @@ def desired_digests(desired: State) -> dict[str, str]:
         digests[flow_key(flow_slug)] = _flow_digest(flow)
         for field_slug, field in flow.fields.items():
             digests[field_key(flow_slug, field_slug)] = _field_digest(field)
+    if desired.custom_apis:
+        from provisioner.drift_custom import custom_digests
+
+        digests.update(custom_digests(desired))
     return dict(sorted(digests.items()))
 
 
 def _wanted(desired: State, op: Operation) -> str | None:
     """The desired digest of the object `op` leaves (its `key`); None when not declared."""
+    if op.kind.custom:
+        from provisioner.drift_custom import custom_wanted
+
+        return custom_wanted(desired, op)
     flow = desired.flows.get(op.flow_slug)
     if flow is None:
         return None

@@ -6,6 +6,11 @@ the second lacks, updates, renames and replaces what it holds differently, and d
 fields it holds that the first does not (each flow of the first is compared whole). Flows only
 the second holds are listed after the plan. Objects match by slug, never by ID: IDs differ
 between stores.
+
+Custom APIs (issue 14) are compared the same way when both environments have client
+credentials (their definitions need them): one list of APIs and one list of fields per API
+more for each store; live fields the first lacks are listed as unmanaged (a Custom API has no
+`prune`), Custom APIs only the second holds after the plan.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from provisioner.commands._planning import (
 )
 from provisioner.commands._project import NO_VARIABLES, describe_env, env_target
 from provisioner.commands._target import Target, open_client
+from provisioner.custom_api_reader import with_custom_apis
 from provisioner.errors import TargetError
 from provisioner.model import State
 from provisioner.ownership import restrict
@@ -45,15 +51,28 @@ def as_desired(live: State) -> State:
                 fields={k: dataclasses.replace(f, id=None) for k, f in flow.fields.items()},
             )
             for slug, flow in live.flows.items()
-        }
+        },
+        custom_apis={
+            slug: dataclasses.replace(
+                api,
+                id=None,
+                fields={k: dataclasses.replace(f, id=None) for k, f in api.fields.items()},
+            )
+            for slug, api in live.custom_apis.items()
+        },
     )
 
 
-async def _read(project: Project, name: str, base: Target) -> State:
+async def _read(project: Project, name: str, base: Target) -> tuple[State, bool]:
+    """The environment's store (its Custom APIs too with client credentials), and whether
+    its Custom APIs were read."""
     target = env_target(project.environment(name), base)
     click.echo(describe_env(name, target, "read-only"), err=True)
     async with open_client(target, NO_VARIABLES, announce=False) as client:
-        return await read_live_state(client)
+        live = await read_live_state(client)
+        if client.read_only:
+            return live, False
+        return await with_custom_apis(client, live), True
 
 
 @click.command("diff")
@@ -100,25 +119,39 @@ def command(
     project.environment(target_env)
     base = Target(rate_limit=rate_limit, verbose=verbose)
 
-    async def run() -> tuple[State, State]:
+    async def run() -> tuple[tuple[State, bool], tuple[State, bool]]:
         first, second = await asyncio.gather(
             _read(project, source, base), _read(project, target_env, base)
         )
         return first, second
 
-    reference, compared = asyncrun.run(run())
+    (reference, first_apis), (compared, second_apis) = asyncrun.run(run())
+    if not (first_apis and second_apis):
+        click.echo(
+            "Custom APIs are not compared: reading their definitions needs client credentials "
+            "in both environments.",
+            err=True,
+        )
+        reference = dataclasses.replace(reference, custom_apis={})
+        compared = dataclasses.replace(compared, custom_apis={})
     plan = restrict(make_plan(as_desired(reference), compared), compared)
     extra = sorted(set(compared.flows) - set(reference.flows))
+    extra_apis = sorted(set(compared.custom_apis) - set(reference.custom_apis))
     if output_format == "json":
         document = plan.to_dict()
         document["from"] = source
         document["to"] = target_env
         document["only_in_to"] = extra
+        document["custom_apis_only_in_to"] = extra_apis
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         text = render(plan, output_format, use_color(no_color))
         if plan.is_empty:
-            text = f"No differences: {target_env} holds every flow and field of {source}.\n"
+            text = (
+                f"No differences: {target_env} holds every flow and field of {source}"
+                + (" and every Custom API" if reference.custom_apis else "")
+                + ".\n"
+            )
         if output_format == "markdown":
             text = text.replace(
                 "### provisioner plan", f"### provisioner diff: `{source}` → `{target_env}`", 1
@@ -126,6 +159,8 @@ def command(
         click.echo(text, nl=not text.endswith("\n"))
         if extra:
             click.echo(f"Only in {target_env} (not compared): flows {', '.join(extra)}.")
-    if detailed_exitcode and (not plan.is_empty or extra):
+        if extra_apis:
+            click.echo(f"Only in {target_env} (not compared): Custom APIs {', '.join(extra_apis)}.")
+    if detailed_exitcode and (not plan.is_empty or extra or extra_apis):
         return 2
     return 0
