@@ -7,6 +7,8 @@
   before one that takes it (slugs are unique per API, 409);
 - deletes in reverse: an API is deleted (or replaced) after the APIs that stop naming it as a
   parent (deleted, or updated without it): the store refuses to delete a parent (409);
+- a field that takes an API's `use_as_url_slug` (created or replaced with it) runs after the
+  deletion or replace that frees it (one per API, 400);
 - an API that takes a slug (created, or renamed to it) runs after the rename that frees it,
   and one that takes an `api_type` (created, or replaced with it) after the deletion or
   replace that frees it: both are unique in a store (409).
@@ -55,6 +57,7 @@ def add_custom_edges(operations: Sequence[Operation], deps: dict[int, set[int]])
         return
     made = {op.flow_slug: i for i, op in custom if op.kind in _MAKES}
     _unique_edges(custom, deps)
+    _url_slug_edges(custom, deps)
     freed: dict[str, list[int]] = {}
     for i, op in custom:
         key = _frees(op)
@@ -121,3 +124,21 @@ def _unique_edges(custom: Sequence[tuple[int, Operation]], deps: dict[int, set[i
         j = type_freed.get(new) if takes_type and new is not None else None
         if j is not None and j != i:
             deps[i].add(j)
+
+
+def _url_slug(attributes: object) -> bool:
+    return isinstance(attributes, dict) and attributes.get("use_as_url_slug") is True
+
+
+def _url_slug_edges(custom: Sequence[tuple[int, Operation]], deps: dict[int, set[int]]) -> None:
+    """A field takes its API's `use_as_url_slug` after the field that holds it lets it go."""
+    fields = [(i, op) for i, op in custom if op.field_slug is not None]
+    freed: dict[str, list[int]] = {}
+    for i, op in fields:
+        frees = op.kind in (OpKind.DELETE_CUSTOM_FIELD, OpKind.REPLACE_CUSTOM_FIELD)
+        if frees and _url_slug(op.before) and not _url_slug(op.after):
+            freed.setdefault(op.flow_slug, []).append(i)
+    for i, op in fields:
+        takes = op.kind in (OpKind.CREATE_CUSTOM_FIELD, OpKind.REPLACE_CUSTOM_FIELD)
+        if takes and _url_slug(op.after) and not _url_slug(op.before):
+            deps[i].update(j for j in freed.get(op.flow_slug, ()) if j != i)

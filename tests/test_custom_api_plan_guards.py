@@ -226,3 +226,16 @@ def test_a_reformatted_json_schema_is_no_change(
     changed = _write(tmp_path / "c.yaml", SCHEMA.format(schema=reordered.replace("1.0", "2")))
     planned = cli("plan", changed, env=local_store.env())
     assert "validation tightens (json_schema changes)" in planned.out
+
+
+def test_use_as_url_slug_moved_to_another_field_is_applied_in_order(
+    cli: Cli, local_store: LocalStore, tmp_path: Path
+) -> None:
+    # One use_as_url_slug per API (400 otherwise): `code` takes it only after `handle`'s
+    # replace let it go, whatever order the slugs sort in.
+    marked = NOTES.format(marked="use_as_url_slug: true\n        ", extra="")
+    _apply(cli, local_store, _write(tmp_path / "start.yaml", marked))
+    moved = _write(tmp_path / "moved.yaml", NOTES.format(marked="", extra=URL_SLUG_FIELD))
+    _apply(cli, local_store, moved)
+    again = cli("plan", moved, "--detailed-exitcode", env=local_store.env())
+    assert again.code == 0, again.out
