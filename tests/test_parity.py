@@ -553,6 +553,13 @@ FORMAT_CASES: list[Any] = [
             }
         }
     },
+    {
+        "custom_apis": {
+            "a": {"name": "A", "api_type": "a_ext", "renamed_from": []},
+            "b": {"name": "B", "api_type": "b_ext", "renamed_from": ["x", "x"]},
+            "c": {"name": "C", "api_type": "c_ext", "renamed_from": "x"},
+        }
+    },
 ]
 
 
