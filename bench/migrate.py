@@ -9,8 +9,10 @@
    the requests by kind, the CLI's CPU seconds (load does not change those).
 2. Kills: `--kills` separate runs, each on a fresh store of `--kill-entries` entries (1 in 10
    without a value): `apply --migrate` is SIGKILLed once the store has served a random number
-   of writes (0: at a random moment of the reads before the first write), the stage the store
-   was left in is read from its fields, then `apply --migrate` runs again. Each run must end
+   of writes (0: at a random moment of the reads before the first write), and two more runs
+   are killed as soon as the store's database shows a step done (the temporary field created,
+   the old field deleted; `--no-boundaries` leaves them out); the stage the store was left in is
+   read from its fields, then `apply --migrate` runs again. Each run must end
    with exit 0, `plan --migrate --detailed-exitcode` 0, the field `score` of type float alone,
    and every value present exactly once (one row per entry in the store's table of values,
    none in any other field) and equal to the original converted.
@@ -200,7 +202,7 @@ def throughput(workdir: Path, entries: int, seed_value: int) -> dict[str, Any]:
 @dataclass
 class KillRun:
     index: int
-    target: int  # writes served before the kill (0: during the first reads)
+    target: int | str  # writes served before the kill (0: during the first reads), a boundary
     writes_at_kill: int
     killed: bool
     stage: str
@@ -219,11 +221,32 @@ def _writes(store: Store) -> int:
     return store.counts().writes
 
 
-def kill_run(workdir: Path, index: int, entries: int, rng: random.Random) -> KillRun:
+# Kills at a step's boundary, beside the random ones: as soon as the store's database shows
+# the step done (read from the SQLite file, faster than the stats route).
+BOUNDARIES: dict[str, str] = {
+    "temporary field created": "copy",
+    "old field deleted": "rename",
+}
+
+
+def _reached(store: Store, target: int | str) -> bool:
+    if isinstance(target, str):
+        with sqlite3.connect(store.db_path, timeout=30) as db:
+            slugs = {row[0] for row in db.execute("SELECT slug FROM fields")}
+        db.close()
+        stage = "copy" if {"score", TEMP} <= slugs else "rename" if TEMP in slugs else ""
+        return stage == BOUNDARIES[target]
+    return _writes(store) >= target
+
+
+def kill_run(
+    workdir: Path, index: int, entries: int, rng: random.Random, boundary: str | None = None
+) -> KillRun:
     directory = workdir / f"kill-{index:02d}"
     directory.mkdir(parents=True, exist_ok=True)
     holding = entries - entries // 10
-    target = rng.randint(0, holding + 3)  # the temporary field, the copies, delete, rename
+    # The temporary field, the copies, delete, rename; or a step's boundary.
+    target: int | str = rng.randint(0, holding + 3) if boundary is None else boundary
     with store_process(directory, KILL_KNOBS, "store") as store:
         values = seed(store, directory, entries, rng)
         store.reset_stats()
@@ -237,8 +260,8 @@ def kill_run(workdir: Path, index: int, entries: int, rng: random.Random) -> Kil
         if target == 0:
             time.sleep(rng.uniform(0.5, 2.0))  # start-up, the plan's reads, the first read
         else:
-            while process.poll() is None and _writes(store) < target:
-                time.sleep(0.005)
+            while process.poll() is None and not _reached(store, target):
+                time.sleep(0.0005)
         killed = process.poll() is None
         if killed:
             process.send_signal(signal.SIGKILL)
@@ -266,14 +289,20 @@ def kill_run(workdir: Path, index: int, entries: int, rng: random.Random) -> Kil
 
 
 def run_kills(
-    workdir: Path, count: int, entries: int, seed_value: int, log: Callable[[str], None] = print
+    workdir: Path,
+    count: int,
+    entries: int,
+    seed_value: int,
+    boundaries: bool = True,
+    log: Callable[[str], None] = print,
 ) -> list[KillRun]:
     rng = random.Random(seed_value)
     runs = []
-    for index in range(count):
-        run = kill_run(workdir, index, entries, rng)
+    points: list[str | None] = [None] * count + (list(BOUNDARIES) if boundaries else [])
+    for index, boundary in enumerate(points):
+        run = kill_run(workdir, index, entries, rng, boundary)
         log(
-            f"  kill {index + 1}/{count}: at {run.writes_at_kill} writes ({run.stage}) -> "
+            f"  kill {index + 1}/{len(points)}: at {run.writes_at_kill} writes ({run.stage}) -> "
             f"resume exit {run.resume_exit}, {run.resume_writes} writes, plan exit "
             f"{run.plan_exit}, problems {len(run.problems)}"
         )
@@ -339,7 +368,7 @@ def kills_table(runs: Sequence[KillRun], entries: int) -> str:
         f"apply --migrate of {entries} entries SIGKILLed at random points, then run again",
         [
             "#",
-            "kill at writes",
+            "kill at (writes, or step)",
             "writes at kill",
             "killed",
             "stage left",
@@ -358,6 +387,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--kill-entries", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--no-boundaries",
+        action="store_true",
+        help="only the random kills, not the two at step boundaries",
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / ".provisioner" / "bench-migrate")
     args = parser.parse_args(argv)
     failures = []
@@ -366,8 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(throughput_table(figures))
         if figures["exit"] != 0 or figures["problems"]:
             failures.append(f"throughput: {figures['problems']} {figures['output']}")
-    if args.kills:
-        runs = run_kills(args.workdir, args.kills, args.kill_entries, args.seed)
+    if args.kills or not args.no_boundaries:
+        runs = run_kills(
+            args.workdir, args.kills, args.kill_entries, args.seed, not args.no_boundaries
+        )
         print(kills_table(runs, args.kill_entries))
         failures += [
             f"kill {r.index + 1}: {r.problems} {r.output}" for r in runs if not r.converged
