@@ -95,20 +95,31 @@ def _identical(a: Any, b: Any) -> bool:
     """Equal, with the same types all the way down (dicts in any key order): then their
     canonical JSON texts are equal too (but for `0.0` and `-0.0`, which DeepDiff calls
     equal as well), so no change is reported either way."""
+    return bool(a == b) and _same_types(a, b)
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """For two equal values: the same type at every place (`1`, `1.0` and `True` are equal in
+    Python, not in the API). Scalars are checked in the loops, containers recursively."""
     kind = type(a)
     if kind is not type(b):
         return False
     if kind is dict:
-        if len(a) != len(b):
-            return False
         for key, value in a.items():
-            other = b.get(key, _MISSING)
-            if other is _MISSING or not (value is other or _identical(value, other)):
+            other = b[key]  # equal dicts: the same keys
+            inner = type(value)
+            if inner is not type(other):
                 return False
-        return True
-    if kind is list:
-        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+            if (inner is dict or inner is list) and not _same_types(value, other):
+                return False
+    elif kind is list:
+        for value, other in zip(a, b, strict=True):
+            inner = type(value)
+            if inner is not type(other):
+                return False
+            if (inner is dict or inner is list) and not _same_types(value, other):
+                return False
+    return True
 
 
 def _canonical_json(value: Mapping[str, Any]) -> str:

@@ -319,11 +319,26 @@ def _optional_str(value: Any) -> str | None:
 
 
 def _rule(rule: Mapping[str, Any], *, as_float: bool) -> dict[str, Any]:
-    built = ordered(plain(rule, as_float=as_float), RULE_KEY_ORDER)
+    built: dict[str, Any] = plain(rule, as_float=as_float)
+    if tuple(built) not in _IN_RULE_ORDER:  # rules from the API are in order already
+        built = ordered(built, RULE_KEY_ORDER)
     options = built.get("options")
-    if isinstance(options, dict):
+    if isinstance(options, dict) and tuple(options) not in _IN_RANGE_ORDER:
         built["options"] = ordered(options, RANGE_KEY_ORDER)
     return built
+
+
+def _in_order(first: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    """Every key sequence that `ordered(values, first)` leaves as it is: keys of `first`
+    only, in its order (a subsequence of it)."""
+    found: set[tuple[str, ...]] = set()
+    for mask in range(1 << len(first)):
+        found.add(tuple(key for bit, key in enumerate(first) if mask >> bit & 1))
+    return frozenset(found)
+
+
+_IN_RULE_ORDER = _in_order(RULE_KEY_ORDER)
+_IN_RANGE_ORDER = _in_order(RANGE_KEY_ORDER)
 
 
 # `field_attributes` and `flow_attributes` build their dicts in model order, which saves a
