@@ -145,6 +145,27 @@ def with_migrations(plan: Plan, live: State) -> Plan:
     )
 
 
+def note_stopped(plan: Plan, live: State) -> Plan:
+    """Without --migrate: a create or replace of a field whose migration stopped half-way
+    (its temporary field holds the values) is risky, and says how to finish the migration."""
+    temps = _live_temps(live)
+    operations = []
+    for op in plan.operations:
+        to_type = str((op.after or {}).get("field_type"))
+        temp = None
+        if op.kind in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD) and op.field_slug:
+            temp = temps.get((op.flow_slug, op.field_slug, to_type))
+        if temp is not None:
+            why = (
+                f"a migration of this field stopped half-way: {temp.slug} holds its values; "
+                "apply --migrate finishes it"
+            )
+            op = replace(op, safety=max(op.safety, Safety.RISKY, key=lambda s: s.rank))
+            op = replace(op, reasons=(*op.reasons, why))
+        operations.append(op)
+    return replace(plan, operations=tuple(operations))
+
+
 def migrations(plan: Plan) -> tuple[Operation, ...]:
     """The `migrate_field` operations of `plan`."""
     return tuple(op for op in plan.operations if op.kind is OpKind.MIGRATE_FIELD)

@@ -21,7 +21,7 @@ from provisioner.migration import (
     temp_slug,
     value_problems,
 )
-from provisioner.migration_plan import with_migrations
+from provisioner.migration_plan import note_stopped, with_migrations
 from provisioner.model import Field, Flow, State
 from provisioner.plan import OpKind, Plan, Safety
 from provisioner.planner import plan as make_plan
@@ -258,3 +258,19 @@ def test_a_stopped_migration_is_picked_up_from_the_store() -> None:
     )
     assert set(fingerprint_keys(op)) <= set(plan.fingerprints)
     assert Plan.from_json(plan.to_json()).operations == plan.operations
+
+
+def test_without_migrate_a_stopped_migration_says_so() -> None:
+    temp = field("rating__migrating_to_float", "float")
+    desired = state("wishlists", field("rating", "float"))
+    for live in (
+        state("wishlists", field("rating", "integer"), temp, live=True),  # copy stage
+        state("wishlists", temp, live=True),  # rename stage
+    ):
+        (op,) = note_stopped(make_plan(desired, live), live).operations
+        assert op.kind in (OpKind.REPLACE_FIELD, OpKind.CREATE_FIELD)
+        assert op.safety in (Safety.RISKY, Safety.DESTRUCTIVE)
+        assert op.reasons[-1].endswith("holds its values; apply --migrate finishes it")
+    live = state("wishlists", field("rating", "integer"), live=True)
+    plain = make_plan(desired, live)
+    assert note_stopped(plain, live) == plain

@@ -76,14 +76,20 @@ async def plan_against(client: Client, desired: State, *, migrate: bool = False)
     live = await read_for(client, desired)
     check_relationship_targets(desired, live)
     plan = await count_into(client, restrict(make_plan(desired, live), live), live, desired)
-    if migrate:
-        plan = await migrated(client, plan, live)
+    plan = await migrated(client, plan, live) if migrate else note_stopped(plan, live)
     if not plan.deleted_flows:
         return plan
     counts = await read_entry_counts(client, live, plan.deleted_flows)
     return plan.with_fingerprints(
         {entries_key(slug): entry_count_fingerprint(count) for slug, count in counts.items()}
     )
+
+
+def note_stopped(plan: Plan, live: State) -> Plan:
+    """Without --migrate: a stopped migration's field says so (issue 15)."""
+    from provisioner.migration_plan import note_stopped as note
+
+    return note(plan, live)
 
 
 async def migrated(client: Client, plan: Plan, live: State) -> Plan:

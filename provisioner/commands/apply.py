@@ -275,7 +275,9 @@ async def _plan_to_apply(
     live = await read_for(client, desired)  # issue 14: Custom APIs when declared
     check_relationship_targets(desired, live)
     plan = await count_into(client, restrict(make_plan(desired, live), live), live, desired)
-    return await planning.migrated(client, plan, live) if migrate else plan
+    if migrate:
+        return await planning.migrated(client, plan, live)
+    return planning.note_stopped(plan, live)
 
 
 def _confirmed() -> bool:
