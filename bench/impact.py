@@ -135,12 +135,14 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for _ in range(args.runs):
                 store.reset_stats()
+                store_cpu = store.cpu_seconds()
                 saved = Path(tmp) / "plan.json"
                 code, cpu, wall, rss, tail = best(
                     1, ["plan", str(desired), "--format", "json", "--out", str(saved), *extra], env
                 )
-                runs.append((cpu, wall, rss, code, tail, requests_served(store)))
-            cpu, wall, rss, code, tail, requests = min(runs, key=lambda r: r[0])
+                served = requests_served(store)
+                runs.append((cpu, wall, rss, code, tail, served, store.cpu_seconds() - store_cpu))
+            cpu, wall, rss, code, tail, requests, store_cpu = min(runs, key=lambda r: r[0])
             if code != 0:
                 failures.append(f"{label}: exit {code}: {tail}")
                 continue
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                     minimum,
                     f"{requests / minimum:.2f}",
                     f"{cpu:.2f}",
+                    f"{store_cpu:.2f}",
                     f"{wall:.2f}",
                     extra_wall,
                     floor,
@@ -178,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                 "requests",
                 "minimum",
                 "ratio",
-                "CPU s",
+                "CLI CPU s",
+                "store CPU s",
                 "wall s",
                 "extra wall s",
                 "floor s (pages / rate)",

@@ -140,3 +140,32 @@ def test_customers_are_the_records_of_the_core_flow_others_are_not_read(
     assert records_path("products(book)") == "/v2/flows/products(book)/entries"
     with pytest.raises(ValueError, match="orders"):
         run(local_store, lambda c: read_records(c, "orders"))
+
+
+def test_without_a_total_pages_follow_until_a_short_one_within_the_budget() -> None:
+    """A store whose lists carry `meta.page` but no `meta.results.total` (§2.2 tolerates it),
+    which the local store cannot be made to serve: a mock transport."""
+    entries = [{"id": f"e{i}", "type": "entry", "rating": i} for i in range(5)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/access_token":
+            body = {"access_token": "t" * 40, "token_type": "Bearer", "expires_in": 3600}
+            return httpx.Response(200, json={**body, "identifier": "client_credentials"})
+        limit = int(request.url.params["page[limit]"])
+        offset = int(request.url.params["page[offset]"])
+        page = entries[offset : offset + limit]
+        return httpx.Response(200, json={"data": page, "meta": {"page": {"limit": limit}}})
+
+    config = ClientConfig(
+        base_url="http://store.test", client_id="id", client_secret="s", rate_limit=1000.0
+    )
+
+    async def read(budget: int | None) -> Any:
+        async with Client(config, httpx.MockTransport(answer)) as client:
+            return await read_records(client, "notes", budget=budget, page_limit=2)
+
+    whole = asyncio.run(read(None))
+    assert ([r["id"] for r in whole.records], whole.total) == ([e["id"] for e in entries], None)
+    assert (whole.requests, whole.complete) == (3, True)
+    cut = asyncio.run(read(2))
+    assert (cut.scanned, cut.requests, cut.complete, cut.stopped) == (4, 2, False, "budget")
