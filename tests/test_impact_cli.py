@@ -112,6 +112,18 @@ def test_plan_impact_counts_in_every_format(
         "missing:field:notes.rating": (2, 4, True),
     }
 
+    # Read-only credentials (the implicit grant) may not list customers (403): that count is
+    # not measured and says why; the entries still are.
+    read_only = cli(
+        "plan", desired, "--impact", "--format", "json", env=local_store.env(secret=False)
+    )
+    assert read_only.code == 0, read_only.err
+    assert measures(read_only.out) == {
+        **counted,
+        "missing:field:customers.nickname": (None, None, False),
+    }
+    assert "the store refused to list the records (403)" in read_only.out
+
 
 def test_a_scan_past_the_budget_says_at_least(
     cli: Cli, local_store: LocalStore, api: httpx.Client, tmp_path: Path
@@ -135,6 +147,36 @@ def test_a_scan_past_the_budget_says_at_least(
     refused = cli("plan", desired, "--impact-budget", "5", env=local_store.env())
     assert refused.code != 0
     assert "--impact-budget sets the budget of --impact" in refused.err
+
+
+def test_a_narrowed_enum_counts_the_values_the_store_keeps_and_new_writes_fail(
+    cli: Cli, local_store: LocalStore, api: httpx.Client, tmp_path: Path
+) -> None:
+    flow = create_flow(api, "tickets")
+    rules = [{"type": "enum", "options": ["low", "high", "legacy"]}]
+    body = field_body(flow["id"], "level", name="Level", validation_rules=rules)
+    assert api.post("/v2/fields", json=body).status_code == 201
+    for level in ("low", "legacy", "high", "legacy"):
+        data = {"type": "entry", "level": level}
+        assert api.post("/v2/flows/tickets/entries", json={"data": data}).status_code == 201
+    desired = tmp_path / "tickets.yaml"
+    desired.write_text(
+        "flows:\n  tickets:\n    name: Tickets\n    description: ''\n    fields:\n"
+        "      level:\n        name: Level\n        field_type: string\n"
+        "        validation_rules: [{type: enum, options: [low, high]}]\n",
+        encoding="utf-8",
+    )
+    env = local_store.env()
+    planned = cli("plan", desired, "--impact", env=env)
+    assert "# values outside the new rule in 2 of 4 records" in planned.out
+    assert cli("apply", desired, "--auto-approve", env=env).code == 0
+    # What the reason says: the store keeps the values, new writes of them fail.
+    held = [e["level"] for e in api.get("/v2/flows/tickets/entries").json()["data"]]
+    assert sorted(held) == ["high", "legacy", "legacy", "low"]
+    again = api.post(
+        "/v2/flows/tickets/entries", json={"data": {"type": "entry", "level": "legacy"}}
+    )
+    assert again.status_code == 422
 
 
 def test_a_saved_plan_whose_count_grew_is_stale(
