@@ -64,7 +64,7 @@ def test_a_saved_rename_keeps_the_api_its_entries_and_its_children(
     assert again.code == 0, again.out
 
 
-def test_a_saved_rename_is_stale_when_the_new_slug_was_taken(
+def test_a_saved_rename_is_stale_when_the_new_slug_was_taken_or_the_type_changes(
     cli: Cli, local_store: LocalStore, tmp_path: Path
 ) -> None:
     env = local_store.env()
@@ -72,6 +72,14 @@ def test_a_saved_rename_is_stale_when_the_new_slug_was_taken(
     start.write_text(START, encoding="utf-8")
     renamed.write_text(RENAMED, encoding="utf-8")
     assert cli("apply", start, "--auto-approve", env=env).code == 0
+    # A rename keeps the api_type (set at creation only): one that changes it is refused.
+    retyped = tmp_path / "retyped.yaml"
+    retyped.write_text(RENAMED.replace("api_type: wishlist_ext", "api_type: list_ext"), "utf-8")
+    writes = local_store.write_count()
+    refused = cli("plan", retyped, env=env)
+    assert refused.code == 1
+    assert "custom_apis.saved_lists.renamed_from: `wishlists` has api_type" in refused.err
+    assert local_store.write_count() == writes
     saved = tmp_path / "plan.json"
     assert cli("plan", renamed, "--out", saved, env=env).code == 0
     with httpx.Client(
@@ -107,18 +115,3 @@ def test_custom_api_renames_are_checked_offline(cli: Cli, tmp_path: Path) -> Non
     assert f"{path}:6:22: custom_apis.e.renamed_from: an absent Custom API cannot be" in out
     assert f'{path}:7:48: custom_apis.f.renamed_from.0: "Not-A-Slug" is not a former' in out
     assert "5 problems found in 1 file." in out
-
-
-def test_a_rename_that_changes_the_api_type_is_refused_by_plan(
-    cli: Cli, local_store: LocalStore, tmp_path: Path
-) -> None:
-    env = local_store.env()
-    start, renamed = tmp_path / "start.yaml", tmp_path / "renamed.yaml"
-    start.write_text(START, encoding="utf-8")
-    renamed.write_text(RENAMED.replace("api_type: wishlist_ext", "api_type: list_ext"), "utf-8")
-    assert cli("apply", start, "--auto-approve", env=env).code == 0
-    writes = local_store.write_count()
-    refused = cli("plan", renamed, env=env)
-    assert refused.code == 1
-    assert "custom_apis.saved_lists.renamed_from: `wishlists` has api_type" in refused.err
-    assert local_store.write_count() == writes
