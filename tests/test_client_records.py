@@ -130,6 +130,18 @@ def test_customers_are_the_records_of_the_core_flow_others_are_not_read(
     assert (scan.total, scan.requests, scan.complete) == (5, 3, True)
     assert run(local_store, lambda c: count_records(c, "customers")) == 5
 
+    async def past_offsets(client: Client, budget: int | None = None) -> Any:
+        client.max_page_offset = 2  # a test lowers the documented 10,000
+        return await read_records(client, "customers", budget=budget, page_limit=2)
+
+    # Past the offset limit, customers are read again in id order (gt(id,LAST)), whole.
+    by_id = run(local_store, past_offsets)
+    assert sorted(r["name"] for r in by_id.records) == names
+    assert [r["id"] for r in by_id.records] == sorted(r["id"] for r in by_id.records)
+    assert (by_id.requests, by_id.complete, by_id.stopped) == (4, True, None)
+    cut = run(local_store, lambda c: past_offsets(c, budget=2))
+    assert (cut.scanned, cut.requests, cut.complete, cut.stopped) == (2, 2, False, "budget")
+
     customer_id = scan.records[2]["id"]
     updated = run(local_store, lambda c: update_record(c, "customers", customer_id, {"tier": "x"}))
     assert (updated["tier"], updated["name"]) == ("x", "c2")

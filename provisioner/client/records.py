@@ -8,8 +8,10 @@ customer created during the read lands on the last page). Other core flows are n
 
 - `read_records(client, flow_slug, budget=None)` -> `RecordScan`: pages of 100, the first
   alone (it says `meta.results.total`), then the rest concurrently within the client's pace,
-  at most `budget` GET requests in all; records beyond the budget, or beyond the documented
-  `page[offset]` maximum (§2.2), are not read and the scan says so (`complete`, `stopped`).
+  at most `budget` GET requests in all; records beyond the budget are not read and the scan
+  says so (`complete`, `stopped`). Past the documented `page[offset]` maximum (§2.2) the
+  customers are read in `id` order instead (`sort=id`, `filter=gt(id,LAST)`, the guide's
+  pattern), one page after the other; entries, which document no filter, stop there.
 - `count_records(client, flow_slug)` -> int | None: one `page[limit]=1` request.
 - `update_record(client, flow_slug, record_id, values)`: a partial PUT of field values.
 """
@@ -30,6 +32,9 @@ __all__ = ["count_records", "read_records", "records_path", "update_record"]
 # Core resources are read oldest first (§6 allows `sort`; the default is newest first, which
 # would shift every page when a record is created during the read).
 _SORTS: Mapping[str, str] = {"customers": "created_at"}
+# Lists that can be read past the page[offset] maximum by sorting on `id` and filtering
+# `gt(id,LAST)` (the pattern the pagination guide gives, §2.2; customers filter on id, §2.3).
+_KEYSET = frozenset({"customers"})
 
 
 def records_path(flow_slug: str) -> str | None:
@@ -102,6 +107,8 @@ async def read_records(
     offsets = list(range(size, total, size)) if first else []
     stopped = None
     reachable = [offset for offset in offsets if offset <= client.max_page_offset]
+    if len(reachable) < len(offsets) and flow_slug in _KEYSET:
+        return await _read_by_id(client, flow_slug, path, total, size, budget)
     if len(reachable) < len(offsets):
         stopped = "offset limit"
     if budget is not None and len(reachable) > budget - 1:
@@ -138,6 +145,34 @@ async def _read_in_sequence(
         requests += 1
         pages.append(page)
     return RecordScan(flow_slug, tuple(_unique(pages)), None, requests, True)
+
+
+async def _read_by_id(
+    client: Client, flow_slug: str, path: str, total: int, size: int, budget: int | None
+) -> RecordScan:
+    """A list too long for page offsets, read again in `id` order, each page the records
+    after the last id read (`sort=id`, `filter=gt(id,LAST)`); one after the other. The first
+    request (by offset, which gave the total) counts in `requests`."""
+    pages: list[list[JsonObject]] = []
+    requests, last = 1, None
+    stopped: str | None = None
+    while True:
+        if budget is not None and requests >= budget:
+            stopped = "budget"
+            break
+        query = {"page[limit]": str(size), "page[offset]": "0", "sort": "id"}
+        if last is not None:
+            query["filter"] = f"gt(id,{last})"
+        page, _ = await _page(client, path, query)
+        requests += 1
+        pages.append(page)
+        ids = [record.get("id") for record in page]
+        if len(page) < size or not isinstance(ids[-1], str) or ids[-1] == last:
+            break
+        last = ids[-1]
+    records = tuple(_unique(pages))
+    complete = stopped is None and len(records) >= total
+    return RecordScan(flow_slug, records, total, requests, complete, stopped)
 
 
 def _unique(pages: list[list[JsonObject]]) -> list[JsonObject]:
