@@ -22,6 +22,8 @@ heavy|concurrent|frozen ...` runs one part alone.
 from __future__ import annotations
 
 import os
+import re
+import resource
 import subprocess
 import sys
 import time
@@ -108,6 +110,49 @@ class HeavyRun:
     duplicates: list[str]
     rows: tuple[int, int]
     unequal_after_success: list[str] = field(default_factory=list)
+    first: FirstApply | None = None
+
+
+@dataclass(frozen=True)
+class FirstApply:
+    """What the first apply of a heavy run did: the store's count of the requests it
+    answered, the 429s among them, the lowest pace the client reports, wall and CPU seconds."""
+
+    requests: int
+    refused: int
+    lowest_pace: str
+    wall: float
+    client_cpu: float
+    store_cpu: float
+
+
+_LOWEST = re.compile(r"pace lowered to ([0-9.]+) req/s")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _first_apply(
+    store: Store, cwd: Path, path: Path
+) -> tuple[subprocess.CompletedProcess[str], FirstApply]:
+    cpu, store_cpu, started = _children_cpu(), store.cpu_seconds(), time.perf_counter()
+    result = _run(store, cwd, "apply", "--auto-approve", str(path))
+    wall = time.perf_counter() - started
+    client_cpu, store_cpu = _children_cpu() - cpu, store.cpu_seconds() - store_cpu
+    stats = store.stats()
+    refused = sum(int(item["count"]) for item in stats if int(item["status"]) == 429)
+    lowest = _LOWEST.findall(result.stdout + result.stderr)
+    first = FirstApply(
+        sum(int(item["count"]) for item in stats),
+        refused,
+        lowest[-1] if lowest else "ceiling",
+        wall,
+        client_cpu,
+        store_cpu,
+    )
+    return result, first
 
 
 def heavy_run(directory: Path, flows: int, fields: int, seed: int) -> HeavyRun:
@@ -121,7 +166,7 @@ def heavy_run(directory: Path, flows: int, fields: int, seed: int) -> HeavyRun:
     )
     with store_process(directory, knobs, f"heavy-{flows}x{fields}-{seed}") as store:
         started = time.perf_counter()
-        first = _run(store, directory, "apply", "--auto-approve", str(path))
+        first, facts = _first_apply(store, directory, path)
         runs = Applies()
         if first.returncode != 0:
             runs.codes.append(str(first.returncode))
@@ -146,6 +191,7 @@ def heavy_run(directory: Path, flows: int, fields: int, seed: int) -> HeavyRun:
             store.duplicates(),
             store.table_counts(),
             runs.unequal_after_success,
+            facts,
         )
 
 
@@ -180,6 +226,7 @@ def heavy_table(runs: list[HeavyRun]) -> str:
             f"{r.rows[0]} / {r.rows[1]}",
             len(r.duplicates),
             f"{r.wall:.1f}",
+            *_first_cells(r.first),
             r.first_error or "-",
         ]
         for r in runs
@@ -195,10 +242,29 @@ def heavy_table(runs: list[HeavyRun]) -> str:
             "rows flows / fields",
             "duplicates",
             "wall s",
+            "1st apply: requests",
+            "429s",
+            "lowest pace",
+            "wall s",
+            "client CPU s",
+            "store CPU s",
             "first apply's error",
         ],
         rows,
     )
+
+
+def _first_cells(first: FirstApply | None) -> list[str]:
+    if first is None:
+        return ["-"] * 6
+    return [
+        str(first.requests),
+        str(first.refused),
+        first.lowest_pace,
+        f"{first.wall:.1f}",
+        f"{first.client_cpu:.1f}",
+        f"{first.store_cpu:.1f}",
+    ]
 
 
 @dataclass

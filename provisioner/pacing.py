@@ -31,7 +31,10 @@ failure of one request:
   more than two decreases in a row. 429s that keep coming however slow the pace (a store that
   answers a share of its requests 429 at random, as the local store's `fail_rate` does, or
   others' traffic that slowing down does not relieve) do: at the `NOISE_DECREASES`-th decrease
-  in a row, the pace goes back to where it was before the first, and the share of 429s seen
+  in a row none of which lowered the share of 429s (below `NOISE_KEEP` of the share between
+  the two decreases before: a limit shared with a client that keeps its pace needs several
+  decreases, and each of them does lower it), the pace goes back to where it was before the
+  first, and the share of 429s seen
   since then becomes the `noise` share: from then on a decrease needs `NOISE_FACTOR` times that
   share of 429s among the window's answers (or half of the last answers refused, which is a
   limit whatever came before). See `Pacer._background`.
@@ -71,7 +74,9 @@ MIN_RATE = 0.5  # requests per second: the pace never falls below this (or the c
 FLOOR_FRACTION = 0.25  # ... nor below this share of the most the store accepted in a window
 YIELD_FRACTION = 0.5  # ... unless the store refused at least this share of ...
 YIELD_ANSWERS = 20  # ... its last answers (this many)
-NOISE_DECREASES = 2  # decreases in a row, each before the last one's pace held: not a limit
+NOISE_DECREASES = 2  # decreases after the first in a row, none lowering the share of 429s
+NOISE_KEEP = 0.75  # ... and each did not lower the share of 429s below this part of before
+STEP_ANSWERS = 10  # (a share told from at least this many answers since the decrease before)
 NOISE_FACTOR = 2.0  # once so, a decrease needs this many times that share of 429s
 QUIET = 10.0  # seconds without a decrease before probing above the decreased rate ...
 QUIET_REQUESTS = 40  # ... and at least this many requests' worth of time at that rate
@@ -142,6 +147,9 @@ class Pacer:
         self._flat_since = -math.inf
         self._flat_answers = 0
         self._flat_refused = 0
+        self._step_answers = 0  # answers since the last decrease ...
+        self._step_refused = 0  # ... and the 429s among them
+        self._step_share = 0.0  # the share of 429s between the two decreases before
         # The share of 429s found to come whatever the pace (0 until found), when the pace
         # last went back up for it, and how many times it did.
         self.noise = 0.0
@@ -200,6 +208,8 @@ class Pacer:
         self._last.append(refused)
         self._flat_answers += 1
         self._flat_refused += refused
+        self._step_answers += 1
+        self._step_refused += refused
         if not refused:
             self.proven = max(self.proven, (len(self._answers) - self._refused) / WINDOW)
             if latency is not None and latency >= 0:
@@ -223,11 +233,14 @@ class Pacer:
 
         A store's limit stops refusing once the pace is below it, and a decrease goes below
         what the store just accepted, so a limit rarely needs more than two decreases in a
-        row (each before the pace the last one set held for its quiet period). 429s that
-        keep coming however slow the pace (a store answering a share of its requests 429 at
-        random, or others' traffic on a shared limit that slowing down does not relieve)
-        need more: the `NOISE_DECREASES`-th in a row (counted once the window holds only
-        answers after the first) puts the pace back where it was before the first, and
+        row (each before the pace the last one set held for its quiet period), and when it
+        needs more (shared with a client that keeps its pace), each lowers the share of 429s.
+        429s that keep coming however slow the pace (a store answering a share of its
+        requests 429 at random, or others' traffic on a shared limit that slowing down does
+        not relieve) need more, and the share stays: the `NOISE_DECREASES`-th in a row that
+        did not lower it below `NOISE_KEEP` of the share before (told from `STEP_ANSWERS`
+        answers at least; counted once the window holds only answers after the first) puts
+        the pace back where it was before the first, and
         their share of the answers since then becomes `noise`: from then on only a share of
         429s `NOISE_FACTOR` times as large decreases the pace (see `answered`), and the pace
         put back up is not judged again for a window. A store refusing half or more of its
@@ -242,6 +255,13 @@ class Pacer:
             self._flat_before = self.rate(now)
             self._flat_since = now
             self._flat_answers = self._flat_refused = 0
+            self._next_step(self._refused / max(1, len(self._answers)))
+            return False
+        share = self._step_refused / max(1, self._step_answers)
+        falling = self._step_answers >= STEP_ANSWERS and share < NOISE_KEEP * self._step_share
+        self._next_step(share)
+        if falling:
+            self._flat = 0  # the last decrease lowered the share of 429s: a limit (shared?)
             return False
         if now - self._flat_since < WINDOW:
             return False  # the answers of the window still include those before the first
@@ -256,6 +276,10 @@ class Pacer:
         self.undone += 1
         self._new_epoch()
         return True
+
+    def _next_step(self, share: float) -> None:
+        self._step_share = share
+        self._step_answers = self._step_refused = 0
 
     def _refusing(self) -> bool:
         """Whether the store refused at least `YIELD_FRACTION` of its last answers (of the

@@ -9,6 +9,7 @@ real limit under them still lowers it. Decisions only: no sleeping, no wall-cloc
 from __future__ import annotations
 
 import heapq
+import math
 import random
 
 import pytest
@@ -130,3 +131,40 @@ def test_a_fresh_client_far_above_a_store_with_a_burst_settles_under_its_limit()
     assert len(decreases) == 2
     assert pacer.rate() < 25
     assert pacer.undone == 0
+
+
+def test_a_limit_shared_with_a_steady_client_is_not_taken_for_background() -> None:
+    # Another client takes 5 of a store's 10 req/s all along: the first decreases (estimated
+    # from the burst) are too small, so several follow in a row, but each lowers the share of
+    # 429s: a limit, not background. The pace settles under the half the other leaves.
+    clock = FakeClock(0.0)
+    pacer = Pacer(25.0, clock=clock)
+    bucket = Bucket(10.0)
+    draw = random.Random(5)
+    answers: list[tuple[float, int, int, bool]] = []
+    other = 0.0
+    sent = refused = 0
+    ticket = pacer.reserve()
+    while clock.now < 170.0:
+        start = clock.now + max(0.0, pacer.delay(ticket))
+        first = answers[0][0] if answers else math.inf
+        if other <= min(start, first):
+            clock.now = max(clock.now, other)
+            bucket.allow(clock.now)  # the other client's request
+            other += 1 / 5
+        elif first <= start:
+            clock.now, _, epoch, good = heapq.heappop(answers)
+            pacer.answered(epoch, refused=not good, latency=0.02 if good else None)
+        else:
+            epoch = pacer.start(ticket, start - clock.now)
+            clock.now = start
+            good = bucket.allow(clock.now + 0.01)
+            heapq.heappush(answers, (clock.now + 0.02 + 0.01 * draw.random(), sent, epoch, good))
+            sent += 1
+            refused += not good
+            ticket = pacer.reserve()
+    assert len(pacer.decreases) >= 3
+    assert pacer.undone == 0
+    assert pacer.noise == 0
+    assert pacer.lowest <= 5.5  # it went under what the other leaves (it probes up after)
+    assert refused <= 0.05 * sent
