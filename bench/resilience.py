@@ -124,6 +124,7 @@ class FirstApply:
     wall: float
     client_cpu: float
     store_cpu: float
+    failures: tuple[str, ...] = ()  # its "failed:" lines, each operation with its reason
 
 
 _LOWEST = re.compile(r"pace lowered to ([0-9.]+) req/s")
@@ -151,6 +152,11 @@ def _first_apply(
         wall,
         client_cpu,
         store_cpu,
+        tuple(
+            line.strip()[:300]
+            for line in (result.stdout + result.stderr).splitlines()
+            if line.startswith("  failed:")
+        ),
     )
     return result, first
 
@@ -413,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
             runs = run_heavy(root, sizes, tuple(args.seed or (1, 2, 3, 4, 5)))
             print(heavy_table(runs))
             for run in runs:
+                for line in run.first.failures if run.first else ():
+                    print(f"{run.flows}x{run.fields} seed {run.seed}, first apply: {line}")
                 for text in run.unequal_after_success:
                     print(f"seed {run.seed}: exit 0 but the store differs:\n{text}")
             failed = any(r.duplicates or r.unequal_after_success for r in runs)
