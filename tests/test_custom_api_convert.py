@@ -83,3 +83,24 @@ def test_the_cli_writes_a_file_that_validates(cli: Cli, tmp_path: Path) -> None:
     core = cli("convert", "customers", Path(__file__).parent.parent / "examples")
     assert core.code == 1
     assert "core flow" in core.err
+
+
+def test_the_cli_writes_through_the_shared_writer(cli: Cli, tmp_path: Path) -> None:
+    """A missing directory is made (as `export -o` and `plan --out` do); a path that cannot be
+    written is one line naming it, exit 1, no traceback."""
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(FLOW, encoding="utf-8")
+    nested = tmp_path / "missingdir" / "ev.yaml"
+    made = cli("convert", "Gift-Lists", flows, "-o", nested)
+    assert made.code == 0, made.err
+    assert set(load_desired([nested]).custom_apis) == {"gift-lists"}
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("", encoding="utf-8")
+    refused = cli("convert", "Gift-Lists", flows, "-o", blocker / "ev.yaml")
+    assert refused.code == 1
+    assert "Traceback" not in refused.err
+    assert f"{blocker / 'ev.yaml'}: {blocker} is not a directory" in refused.err
+    assert not (blocker / "ev.yaml").exists()
+    kept = cli("convert", "Gift-Lists", flows, "-o", nested)
+    assert kept.code == 1
+    assert "--force" in kept.err

@@ -1,9 +1,10 @@
 """`provisioner convert FLOW_SLUG [PATH...]`: a custom flow's Custom API declaration (issue 14).
 
 Reads the files (like `validate`, offline), finds the flow, and prints the `custom_apis:`
-YAML that carries the same data (or writes it with `-o FILE`, never over an existing file
-without `--force`); every construct with no equivalent is a located note on stderr. Copying
-the flow's entries is out of scope.
+YAML that carries the same data, or writes it with `-o FILE` through the writer `export -o`
+and `plan --out` use (missing directories made, never over an existing file without `--force`,
+a path that cannot be written is one error naming it and why). Every construct with no
+equivalent is a located note on stderr. Copying the flow's entries is out of scope.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from provisioner.commands._output import write_files
 from provisioner.config import load_desired
 from provisioner.custom_api_convert import convert
 from provisioner.errors import ProvisionerError
@@ -54,10 +56,8 @@ def command(flow_slug: str, paths: tuple[Path, ...], output: Path | None, force:
     if output is None:
         click.echo(text, nl=False)
     else:
-        if output.exists() and not force:
-            raise click.ClickException(
-                f"{output} exists: nothing was written (--force replaces it)"
-            )
-        output.write_text(text, encoding="utf-8")
+        # The same writer as `export -o` and `plan --out`: parents made, written whole or
+        # not at all, and a path that cannot be written is one line naming it and why.
+        write_files({output: text}, force=force)
         click.echo(f"Wrote Custom API `{conversion.slug}` to {output}.", err=True)
     return EXIT_OK
