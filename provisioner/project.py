@@ -128,13 +128,15 @@ def load_project(file: Path) -> Project:
 
 
 def check_project(file: Path) -> tuple[Project | None, list[Diagnostic]]:
-    """The project and every problem in `file` (the project is None when there are any)."""
+    """The project and every problem in `file` (the project is None when there are any);
+    `ProjectError` when the file cannot be read at all."""
     name = str(display_path(file))
     try:
         raw = file.read_bytes()
     except OSError as error:
+        # Not a position in a file: no `:0:0:` (`nope.toml: cannot read the project file: ...`).
         reason = error.strerror or type(error).__name__
-        return None, [Diagnostic(name, 0, 0, "", f"cannot read the project file: {reason}")]
+        raise ProjectError(f"{name}: cannot read the project file: {reason}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

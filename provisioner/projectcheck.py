@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from provisioner.errors import Diagnostic
+from provisioner.errors import Diagnostic, TargetError
 from provisioner.project import (
     STATE_DIR,
     Environment,
@@ -25,6 +25,12 @@ from provisioner.project import (
     schema_text,
 )
 from provisioner.schemacheck import Check, compile_schema
+from provisioner.storeurl import (
+    BASE_URL_EXPECTED,
+    RATE_LIMIT_EXPECTED,
+    base_url_rule,
+    rate_limit_ok,
+)
 from provisioner.tomlkeys import Key
 
 # Keys people write when they put the credential itself in the file.
@@ -83,11 +89,25 @@ def _pattern_message(last: str | int | None, instance: Any) -> tuple[str, str]:
             "STAGING_EPCC_CLIENT_SECRET",
         )
     if last == "base_url":
-        return (
-            "not an http(s) base URL without credentials in it; the value is not shown",
-            "e.g. https://useast.api.elasticpath.com",
-        )
+        return _base_url_message(instance)
     return f"`{instance}` is not a valid environment name", "letters, digits, `_` and `-`"
+
+
+def _base_url_message(url: str) -> tuple[str, str]:
+    """Why `url` is no store's API root, by the rule `EPCC_API_BASE_URL` goes through; a
+    user name, password, query or fragment (where a secret would sit) is never quoted."""
+    if "@" in url or "?" in url or "#" in url:
+        return (
+            "holds a user name, password, query string or fragment (a secret written into the "
+            "file?); the value is not shown",
+            f"the API root alone, {BASE_URL_EXPECTED}; credentials go in the variables "
+            "client_id_env and client_secret_env name",
+        )
+    try:
+        base_url_rule(url, "base_url")
+    except TargetError as error:
+        return str(error), ""  # the message says what was expected
+    return "not a store's API root", BASE_URL_EXPECTED
 
 
 def _keyword_message(path: Key, error: Any) -> tuple[str, str]:
@@ -102,7 +122,8 @@ def _keyword_message(path: Key, error: Any) -> tuple[str, str]:
     fixed = {
         "minItems": ("is empty", "at least one path"),
         "minLength": ("is empty", "a path"),
-        "exclusiveMinimum": (f"got {instance}", "a number of requests per second above 0"),
+        "minimum": (f"got {instance}", RATE_LIMIT_EXPECTED),
+        "maximum": (f"got {instance}", RATE_LIMIT_EXPECTED),
         "uniqueItems": ("names an environment twice", "each environment once"),
     }
     # Every keyword of our schema is handled above; anything else keeps jsonschema's words.
@@ -208,6 +229,7 @@ class Checker:
 
     def environment(self, name: str, env: dict[str, Any], environments: dict[str, Any]) -> None:
         base: Key = ("environments", name)
+        self.store_values(base, env)
         if "base_url" not in env:
             for key in ("client_id_env", "client_secret_env"):
                 if key in env:
@@ -247,6 +269,26 @@ class Checker:
                     f"`{other}` names no environment{hint}",
                     "one of " + ", ".join(environments),
                 )
+
+    def store_values(self, base: Key, env: dict[str, Any]) -> None:
+        """`rate_limit` and `base_url` by the rules `--rate-limit` and `EPCC_API_BASE_URL` go
+        through (the schema cannot refuse `nan`, nor a port past 65535)."""
+        rate = env.get("rate_limit")
+        rate_path = (*base, "rate_limit")
+        if (
+            isinstance(rate, int | float)
+            and not isinstance(rate, bool)
+            and rate_path not in self.bad
+            and not rate_limit_ok(rate)
+        ):
+            self.add(rate_path, f"got {rate}", RATE_LIMIT_EXPECTED)
+        url = env.get("base_url")
+        url_path = (*base, "base_url")
+        if isinstance(url, str) and url_path not in self.bad:
+            try:
+                base_url_rule(url, "base_url")
+            except TargetError:
+                self.add(url_path, *_base_url_message(url))
 
     def cycles(self, environments: dict[str, Any]) -> None:
         graph: dict[str, list[str]] = {}

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.errors import ConfigError
 from provisioner.project import (
     PROJECT_FILE,
     ProjectError,
@@ -250,11 +249,10 @@ def test_bad_values(root: Path) -> None:
         "provisioner.toml:1:1: paths: is empty (expected at least one path)",
         "provisioner.toml:2:1: environments.not ok: `not ok` is not a valid environment name "
         "(expected letters, digits, `_` and `-`)",
-        "provisioner.toml:4:1: environments.p.base_url: not an http(s) base URL without "
-        "credentials in it; the value is not shown (expected e.g. "
-        "https://useast.api.elasticpath.com)",
+        "provisioner.toml:4:1: environments.p.base_url: invalid store URL 'ftp://x.example' "
+        "(base_url): expected http(s)://host[:port], e.g. https://euwest.api.elasticpath.com",
         "provisioner.toml:5:1: environments.p.rate_limit: got 0 (expected a number of requests "
-        "per second above 0)",
+        "per second from 0.1 to 10,000)",
         "provisioner.toml:6:10: environments.p.after.0: `bad name` is not a valid environment "
         "name (expected letters, digits, `_` and `-`)",
     ]
@@ -272,10 +270,11 @@ def test_toml_syntax_errors_are_located(root: Path) -> None:
     ]
 
 
-def test_a_missing_project_file_is_a_diagnostic(root: Path) -> None:
-    with pytest.raises(ConfigError) as raised:
+def test_a_missing_project_file_is_named_without_a_position(root: Path) -> None:
+    # Issue 13 acceptance follow-up: no fake `nope.toml:0:0:` (the file has no line to point at).
+    with pytest.raises(ProjectError) as raised:
         load_project(root / "nope.toml")
-    assert "nope.toml:0:0: cannot read the project file" in str(raised.value)
+    assert str(raised.value) == "nope.toml: cannot read the project file: No such file or directory"
 
 
 def test_unknown_environment_names_the_known_ones(root: Path) -> None:
@@ -337,3 +336,59 @@ def test_the_project_schema_ships_beside_the_flows_schema() -> None:
         '"schemas/provisioner-project.schema.json" = '
         '"provisioner/schemas/provisioner-project.schema.json"' in pyproject
     )
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "0.001", "1e9", "0", "10001"])
+def test_rate_limit_has_the_bounds_of_the_command_line(root: Path, value: str) -> None:
+    # Issue 13 acceptance follow-up: one bound for `rate_limit` and `--rate-limit`.
+    found = problems(
+        root, f'[environments.p]\nbase_url = "https://x.example"\nrate_limit = {value}\n'
+    )
+    assert len(found) == 1, found
+    assert found[0].startswith("provisioner.toml:3:1: environments.p.rate_limit: got ")
+    assert found[0].endswith("(expected a number of requests per second from 0.1 to 10,000)")
+
+
+def test_rate_limit_bounds_are_stated_once_and_in_the_schema(root: Path) -> None:
+    from provisioner.storeurl import MAX_RATE_LIMIT, MIN_RATE_LIMIT
+
+    rate = json.loads(schema_text())["$defs"]["environment"]["properties"]["rate_limit"]
+    assert (rate["minimum"], rate["maximum"]) == (MIN_RATE_LIMIT, MAX_RATE_LIMIT)
+    for edge in ("0.1", "10000"):
+        assert (
+            problems(root, f'[environments.p]\nbase_url = "https://x"\nrate_limit = {edge}\n') == []
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://127.0.0.1:99999", "the port '99999' is not a number from 1 to 65535"),
+        ("http://[::1", "invalid store URL 'http://[::1' (base_url)"),
+        ("https://x.example/v2", "should be the API root, https://x.example, without a path"),
+    ],
+)
+def test_base_url_goes_through_the_rule_of_epcc_api_base_url(
+    root: Path, url: str, words: str
+) -> None:
+    found = problems(root, f'[environments.p]\nbase_url = "{url}"\n')
+    assert len(found) == 1, found
+    assert found[0].startswith("provisioner.toml:2:1: environments.p.base_url: ")
+    assert words in found[0]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://x.example?client_secret={SECRET}",
+        f"https://x.example/?client_secret={SECRET}",
+        f"https://x.example#{SECRET}",
+        f"https://user:{SECRET}@x.example",
+    ],
+)
+def test_a_secret_in_the_base_url_query_is_refused_and_never_shown(root: Path, url: str) -> None:
+    found = problems(root, f'[environments.p]\nbase_url = "{url}"\n')
+    assert len(found) == 1, found
+    assert found[0].startswith("provisioner.toml:2:1: environments.p.base_url: holds a user name")
+    assert "the value is not shown" in found[0]
+    assert SECRET not in found[0]

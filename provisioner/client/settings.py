@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from provisioner.client.redaction import display_url
 from provisioner.errors import TargetError
+from provisioner.storeurl import (
+    MAX_RATE_LIMIT as MAX_RATE_LIMIT,
+)
+from provisioner.storeurl import (
+    MIN_RATE_LIMIT as MIN_RATE_LIMIT,
+)
+from provisioner.storeurl import (
+    base_url_rule,
+)
+from provisioner.storeurl import (
+    parse_rate_limit as parse_rate_limit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,74 +53,16 @@ def _env_text(env: Mapping[str, str], name: str) -> str | None:
     return value.strip()
 
 
-# EPCC_RATE_LIMIT / --rate-limit: below 0.1 a run would crawl (1e-9 never finishes), above
-# 10,000 the number means nothing (a production store allows 100, epcc-api.md 2.5).
-MIN_RATE_LIMIT = 0.1
-MAX_RATE_LIMIT = 10_000.0
-_PORT = re.compile(r"^(?:\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>.*))?$")
-
-
 def check_base_url(url: str, source: str = "the base URL") -> str:
-    """The store's API root from `url` (stripped, without a trailing `/`), or a `TargetError`
-    naming `source` (`EPCC_API_BASE_URL`, `--base-url`) and what was expected.
-
-    A base URL is `http(s)://host[:port]` and nothing more: the client adds `/v2/...` and
-    `/oauth/access_token` itself (epcc-api.md 1.5), so a path (`/v2`) would send every request
-    to the wrong place and read as bad credentials. It never carries `user:password@`, and
-    such a URL is never repeated with its userinfo.
-    """
-    text = url.strip()
-    base = text.rstrip("/")  # TF's default ends in "/" (§1.5)
-    shown = display_url(base)
-    expected = "expected http(s)://host[:port], e.g. https://euwest.api.elasticpath.com"
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in base):
-        raise TargetError(f"invalid store URL {shown!r} ({source}): {expected}")
-    try:
-        parts = urlsplit(base)
-    except ValueError as error:
-        raise TargetError(f"invalid store URL {shown!r} ({source}): {error}; {expected}") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise TargetError(f"invalid store URL {shown!r} ({source}): {expected}")
-    if "@" in parts.netloc or "@" in base.partition("://")[2]:
-        raise TargetError(
-            f"the store URL {shown!r} ({source}) holds a user name or password: give the API "
-            "root alone; the credentials go in EPCC_CLIENT_ID and EPCC_CLIENT_SECRET"
-        )
-    match = _PORT.match(parts.netloc)
-    port = match.group("port") if match else ""
-    if not match or not parts.hostname:
-        raise TargetError(f"invalid store URL {shown!r} ({source}): no host; {expected}")
-    if port is not None and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
-        raise TargetError(
-            f"invalid store URL {shown!r} ({source}): the port {port!r} is not a number "
-            "from 1 to 65535"
-        )
-    if parts.path or parts.query or parts.fragment:
-        given = parts.path + (f"?{parts.query}" if parts.query else "")
-        given += f"#{parts.fragment}" if parts.fragment else ""
-        root = f"{parts.scheme}://{parts.netloc}"
-        raise TargetError(
-            f"the store URL ({source}) should be the API root, {root}, without a path: "
-            f"{given!r} was given (provisioner adds /v2/... and /oauth/... itself)"
-        )
+    """The store's API root from `url` by the one rule the project file uses too
+    (`provisioner.storeurl.base_url_rule`), then parsed by httpx; a `TargetError` naming
+    `source` (`EPCC_API_BASE_URL`, `--base-url`) otherwise."""
+    base = base_url_rule(url, source)
     try:
         httpx.URL(base)
     except httpx.InvalidURL as error:
-        raise TargetError(f"invalid store URL {shown!r} ({source}): {error}") from None
+        raise TargetError(f"invalid store URL {display_url(base)!r} ({source}): {error}") from None
     return base
-
-
-def parse_rate_limit(value: str | float, source: str = "rate_limit") -> float:
-    """Requests per second from `value`, within [0.1, 10,000]; else a `TargetError` naming
-    `source` (`EPCC_RATE_LIMIT` or `--rate-limit`)."""
-    expected = f"a number of requests per second from {MIN_RATE_LIMIT:g} to {MAX_RATE_LIMIT:,.0f}"
-    try:
-        rate = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise TargetError(f"{source} must be {expected}, not {value!r}") from None
-    if not (math.isfinite(rate) and MIN_RATE_LIMIT <= rate <= MAX_RATE_LIMIT):
-        raise TargetError(f"{source} must be {expected}, not {value!r}")
-    return rate
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,117 @@
+"""Issue 13 acceptance follow-up: project-file values refused where the CLI refuses them,
+messages that name the environment's variables, the promotion-order check in CI, and
+`apply --all`'s stale-plan list. Real CLI, real files, local stores over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import Cli
+from support.seed import SHARED, write
+
+SECRET = "f00dfacecafe1234"
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, local_store_factory: Callable[..., Any]
+) -> dict[str, Any]:
+    """dev (embedded), staging after dev, production after staging (both served over HTTP)."""
+    staging = local_store_factory()
+    production = local_store_factory()
+    root = tmp_path / "repo"
+    write(root / "flows" / "customers.yaml", SHARED)
+    write(
+        root / "provisioner.toml",
+        f"""\
+        paths = ["flows/"]
+
+        [environments.dev]
+
+        [environments.staging]
+        base_url = "{staging.base_url}"
+        client_id_env = "STAGING_EPCC_CLIENT_ID"
+        client_secret_env = "STAGING_EPCC_CLIENT_SECRET"
+        rate_limit = 1000
+        after = ["dev"]
+
+        [environments.production]
+        base_url = "{production.base_url}"
+        client_id_env = "PROD_EPCC_CLIENT_ID"
+        client_secret_env = "PROD_EPCC_CLIENT_SECRET"
+        rate_limit = 1000
+        after = ["staging"]
+        """,
+    )
+    monkeypatch.chdir(root)
+    env = {
+        "STAGING_EPCC_CLIENT_ID": staging.client_id,
+        "STAGING_EPCC_CLIENT_SECRET": staging.client_secret,
+        "PROD_EPCC_CLIENT_ID": production.client_id,
+        "PROD_EPCC_CLIENT_SECRET": production.client_secret,
+    }
+    return {"root": root, "staging": staging, "production": production, "env": env}
+
+
+# --------------------------------------------------------------------------- item 1 and 3
+
+
+def test_project_values_the_cli_would_refuse_are_refused_located(
+    cli: Cli, project: dict[str, Any]
+) -> None:
+    toml = project["root"] / "provisioner.toml"
+    text = toml.read_text()
+    for bad, where, words in [
+        ("rate_limit = inf", "provisioner.toml:9:1: environments.staging.rate_limit: got inf", ""),
+        ("rate_limit = nan", "provisioner.toml:9:1: environments.staging.rate_limit: got nan", ""),
+        (
+            'base_url = "http://127.0.0.1:99999"',
+            "provisioner.toml:6:1: environments.staging.base_url: ",
+            "the port '99999' is not a number from 1 to 65535",
+        ),
+        (
+            f'base_url = "http://127.0.0.1:1?client_secret={SECRET}"',
+            "provisioner.toml:6:1: environments.staging.base_url: holds a user name",
+            "the value is not shown",
+        ),
+    ]:
+        key = bad.split(" = ")[0]
+        # Only staging's line changes (production's is the same key further down).
+        first = next(i for i, line in enumerate(text.splitlines()) if line.startswith(key))
+        lines = text.splitlines()
+        lines[first] = bad
+        toml.write_text("\n".join(lines) + "\n")
+        result = cli("plan", "--env", "staging", env=project["env"])
+        assert result.code == 1, result.err
+        assert where in result.err, result.err
+        assert words in result.err
+        assert SECRET not in result.err + result.out
+        assert "Traceback" not in result.err
+    assert project["staging"].stats()["total"] == 0
+
+
+def test_a_secret_in_the_query_of_epcc_api_base_url_is_never_echoed(
+    cli: Cli, local_store: Any, tmp_path: Path
+) -> None:
+    write(tmp_path / "flows.yaml", SHARED)
+    url = f"{local_store.base_url}/?client_secret={SECRET}"
+    result = cli(
+        "plan", tmp_path / "flows.yaml", env={**local_store.env(), "EPCC_API_BASE_URL": url}
+    )
+    assert result.code == 1
+    assert "holds a query string or fragment" in result.err
+    assert "EPCC_API_BASE_URL" in result.err
+    assert SECRET not in result.err + result.out
+    assert local_store.stats()["total"] == 0
+
+
+def test_a_project_file_that_cannot_be_read_has_no_fake_position(
+    cli: Cli, project: dict[str, Any]
+) -> None:
+    result = cli("validate", "--env", "dev", "--project", "nope.toml")
+    assert result.code == 1
+    assert "nope.toml: cannot read the project file: No such file or directory" in result.err
+    assert "nope.toml:0:0" not in result.err
