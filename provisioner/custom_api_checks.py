@@ -176,6 +176,10 @@ def json_schema_violations(value: Any) -> list[Violation]:
                 'references inside the schema only ("#...")',
             )
         )
+    for where, ref, reason in unresolved_refs(schema):
+        found.append(
+            _v("schema", f"{where} is {ref!r}, which {reason}", "a reference to a part of it")
+        )
     return found
 
 
@@ -193,6 +197,57 @@ def external_refs(schema: Any, where: str = "(root)") -> list[tuple[str, str]]:
         for index, item in enumerate(schema):
             found += external_refs(item, f"{where}/{index}")
     return found
+
+
+def unresolved_refs(schema: Any) -> list[tuple[str, str, str]]:
+    """Local `$ref`/`$dynamicRef` values (`#...`) that point at nothing in the schema, with the
+    reason: the validator would only fail on them when an entry reaches them (a 500 in a store
+    that does not check). A reference under a nested `$id` is resolved against that `$id`."""
+    if not isinstance(schema, Mapping):
+        return []
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    root = "urn:provisioner:json-schema"
+    try:
+        registry = Registry().with_resource(root, DRAFT202012.create_resource(schema)).crawl()
+    except Exception:  # an odd `$id`: the validator says what it can
+        return []
+    found: list[tuple[str, str, str]] = []
+    for where, ref, base in _local_refs(schema, "(root)", root):
+        try:
+            registry.resolver(base).lookup(ref)
+        except Unresolvable as error:
+            found.append((where, ref, _unresolvable(error)))
+    return found
+
+
+def _local_refs(node: Any, where: str, base: str) -> Iterable[tuple[str, str, str]]:
+    """(where, `#...` reference, the base URI it resolves against) for every local reference."""
+    from urllib.parse import urljoin
+
+    if isinstance(node, Mapping):
+        if where != "(root)" and isinstance(node.get("$id"), str):
+            base = urljoin(base, node["$id"])
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                if value.startswith("#"):
+                    yield f"{where}/{key}", value, base
+            elif key not in ("const", "enum", "examples", "default"):
+                yield from _local_refs(value, f"{where}/{key}", base)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _local_refs(item, f"{where}/{index}", base)
+
+
+def _unresolvable(error: Exception) -> str:
+    kind = type(error).__name__
+    if kind == "PointerToNowhere":
+        return "points at nothing in the schema"
+    if kind == "NoSuchAnchor":
+        return "names an anchor the schema does not define"
+    return f"cannot be resolved ({kind})"
 
 
 def schema_validator(json_schema: Mapping[str, Any]) -> Any:

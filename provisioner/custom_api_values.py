@@ -213,9 +213,23 @@ def _check_schema(rules: Mapping[str, Any], value: Any) -> list[Violation]:
     json_schema = rules.get("json_schema")
     if not json_schema:
         return []
-    errors = sorted(
-        schema_validator(json_schema).iter_errors(value), key=lambda e: str(list(e.absolute_path))
-    )
+    try:
+        errors = sorted(
+            schema_validator(json_schema).iter_errors(value),
+            key=lambda e: str(list(e.absolute_path)),
+        )
+    except Exception as error:  # a `$ref` loop, say: the schema resolves but cannot apply
+        # Never a 500: the entry cannot be judged against this schema, which is the field's
+        # fault, said as such (the store answers 400 with it).
+        return [
+            _v(
+                (),
+                f"cannot be checked: the field's JSON Schema cannot be applied "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:200]})",
+                "a field whose JSON Schema resolves",
+                "json_schema",
+            )
+        ]
     return [
         _v(
             tuple(error.absolute_path),

@@ -189,6 +189,12 @@ def test_custom_api_definition_is_checked(
         ({"field_type": "any", "validation": {"any": {"json_schema": {
             "version": "2020-12", "schema": json.dumps({"type": "nothing"})}}}},
          "2020-12 schema"),
+        ({"field_type": "any", "validation": {"any": {"json_schema": {
+            "version": "2020-12", "schema": json.dumps({"$ref": "#/$defs/missing"})}}}},
+         "points at nothing"),
+        ({"field_type": "list", "validation": {"list": {"json_schema": {"version": "2020-12",
+            "schema": json.dumps({"items": {"$id": "https://e.com/i", "$ref": "#/no"}})}}}},
+         "points at nothing"),
     ],
 )  # fmt: skip
 def test_custom_field_definition_is_checked(
@@ -293,6 +299,20 @@ def test_field_rename_keeps_values_delete_drops_them(api: httpx.Client) -> None:
 
 
 # ---------------------------------------------------------------------------------- entries
+
+
+def test_an_entry_against_a_schema_that_cannot_be_applied_is_a_400(api: httpx.Client) -> None:
+    """A `$ref` loop resolves (the field is accepted) but no value can be checked against it:
+    the entry is refused with the reason, never a 500."""
+    parent = new_api(api, "loops")
+    loop = {"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/a"}}}
+    new_field(api, parent["id"], "extra", "any", validation={"any": {"json_schema": {
+              "version": "2020-12", "schema": json.dumps(loop)}}})  # fmt: skip
+    answer = api.post("/v2/extensions/loops", json={"data": {"type": "loops_ext", "extra": 1}})
+    detail = error(answer, 400)
+    assert "data.extra" in detail
+    assert "JSON Schema cannot be applied (RecursionError" in detail
+    assert ok(api.get("/v2/extensions/loops")) == []
 
 
 @pytest.fixture
