@@ -115,3 +115,47 @@ def test_a_project_file_that_cannot_be_read_has_no_fake_position(
     assert result.code == 1
     assert "nope.toml: cannot read the project file: No such file or directory" in result.err
     assert "nope.toml:0:0" not in result.err
+
+
+# --------------------------------------------------------------------------- item 2
+
+
+def test_a_401_names_the_environments_variables(cli: Cli, project: dict[str, Any]) -> None:
+    env = {**project["env"], "PROD_EPCC_CLIENT_SECRET": "wrong-secret"}
+    result = cli("plan", "--env", "production", env=env)
+    assert result.code == 1
+    assert "check PROD_EPCC_CLIENT_ID and PROD_EPCC_CLIENT_SECRET" in result.err
+    assert "EPCC_CLIENT_ID and EPCC_CLIENT_SECRET" not in result.err.replace("PROD_EPCC", "")
+    assert "wrong-secret" not in result.err + result.out
+
+
+def test_an_unset_secret_is_refused_before_the_order_check_reads_anything(
+    cli: Cli, project: dict[str, Any]
+) -> None:
+    env = {k: v for k, v in project["env"].items() if k != "PROD_EPCC_CLIENT_SECRET"}
+    result = cli("apply", "--env", "production", "--auto-approve", env=env)
+    assert result.code == 1, result.err
+    assert "set PROD_EPCC_CLIENT_SECRET." in result.err
+    assert "--client-secret" not in result.err
+    assert "promotion-order check" not in result.err
+    assert project["staging"].stats()["total"] == 0  # the order check read nothing
+    assert project["production"].stats()["total"] == 0
+    assert not (project["root"] / ".provisioner" / "dev.sqlite").exists()
+
+
+def test_a_base_url_without_client_id_env_names_the_key_to_add(
+    cli: Cli, project: dict[str, Any]
+) -> None:
+    toml = project["root"] / "provisioner.toml"
+    toml.write_text(
+        toml.read_text()
+        .replace('client_id_env = "PROD_EPCC_CLIENT_ID"\n', "")
+        .replace('client_secret_env = "PROD_EPCC_CLIENT_SECRET"\n', "")
+    )
+    result = cli("plan", "--env", "production", env=project["env"])
+    assert result.code == 1
+    assert "environment `production` has a base_url but no client id: add" in result.err
+    assert "`client_id_env = " in result.err
+    assert "[environments.production] in provisioner.toml" in result.err
+    assert "EPCC_CLIENT_ID" not in result.err
+    assert project["production"].stats()["total"] == 0

@@ -162,10 +162,12 @@ def answer_error(
     token_call: bool,
     secrets: Iterable[str],
     note: str = "",
+    credential_hint: str = "EPCC_CLIENT_ID and EPCC_CLIENT_SECRET",
 ) -> ApiError:
-    """The error for a refused answer; the token call's refusals are `AuthError`s with a hint."""
+    """The error for a refused answer; the token call's refusals are `AuthError`s with a hint
+    naming where the credentials came from (`credential_hint`)."""
     if token_call and response.status_code in (400, 401, 403):
-        hint = "check EPCC_CLIENT_ID and EPCC_CLIENT_SECRET"
+        hint = f"check {credential_hint}"
         note = f"{note}; {hint}" if note else hint
     return error_from_response(
         method,

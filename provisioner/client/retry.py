@@ -93,8 +93,8 @@ class Sender:
         """
         if not call.token_call and call.method != "GET" and self.config.read_only:
             raise ReadOnlyError(
-                f"{call.method} {call.path} needs client credentials: set EPCC_CLIENT_SECRET (or"
-                " --client-secret); without a secret the implicit grant can only read"
+                f"{call.method} {call.path} needs client credentials: set "
+                f"{self.config.secret_hint}; without a secret the implicit grant can only read"
             )
         started = time.monotonic()
         run = Attempts(started, _OPERATION_END.get(), self.config.deadline, budget_from=started)
@@ -357,4 +357,5 @@ class Sender:
             token_call=call.token_call,
             secrets=self.secrets(),
             note=note,
+            credential_hint=self.config.credential_hint,
         )

@@ -87,6 +87,10 @@ class ClientConfig:
     backoff_base: float = 0.5
     backoff_max: float = 20.0
     reconnect_deadline: float = RECONNECT_DEADLINE
+    # Where the credentials come from, for messages (a 401, a write without a secret): the
+    # variables a project environment names instead of EPCC_* under `--env` (issue 13).
+    credential_hint: str = "EPCC_CLIENT_ID and EPCC_CLIENT_SECRET"
+    secret_hint: str = "EPCC_CLIENT_SECRET (or --client-secret)"
 
     def __post_init__(self) -> None:
         base_url = check_base_url(self.base_url)

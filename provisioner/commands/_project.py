@@ -161,13 +161,18 @@ def env_target(env: Environment, base: Target, environ: Mapping[str, str] | None
     if env.embedded:
         return Target(local=True, db=env.db, rate_limit=rate_limit, verbose=base.verbose)
     client_id = client_secret = None
-    if env.client_id_env:
-        client_id = environ.get(env.client_id_env) or None
-        if client_id is None:
-            raise TargetError(
-                f"environment `{env.name}`: the variable {env.client_id_env} (its client id) "
-                "is not set."
-            )
+    if not env.client_id_env:
+        raise TargetError(
+            f"environment `{env.name}` has a base_url but no client id: add "
+            f'`client_id_env = "NAME_OF_ITS_VARIABLE"` to [environments.{env.name}] in '
+            "provisioner.toml (and client_secret_env to write)."
+        )
+    client_id = environ.get(env.client_id_env) or None
+    if client_id is None:
+        raise TargetError(
+            f"environment `{env.name}`: the variable {env.client_id_env} (its client id) "
+            "is not set."
+        )
     if env.client_secret_env:
         client_secret = environ.get(env.client_secret_env) or None
     return Target(
@@ -176,7 +181,39 @@ def env_target(env: Environment, base: Target, environ: Mapping[str, str] | None
         client_secret=client_secret,
         rate_limit=rate_limit,
         verbose=base.verbose,
+        credential_hint=" and ".join(
+            name for name in (env.client_id_env, env.client_secret_env) if name
+        ),
+        secret_hint=secret_hint(env),
     )
+
+
+def secret_hint(env: Environment) -> str:
+    """What to set for `env` to write: its secret's variable, or the key to add."""
+    if env.client_secret_env:
+        return env.client_secret_env
+    return (
+        f"a variable holding its client secret and name it with `client_secret_env` in "
+        f"[environments.{env.name}] of provisioner.toml"
+    )
+
+
+def require_secret(selected: Selected) -> None:
+    """`apply --env NAME` on a store without a client secret: refused before anything is
+    read (the promotion-order check included), naming the variable to set."""
+    from provisioner.errors import ReadOnlyError
+
+    target = selected.target
+    if selected.env is None or selected.project is None or target.embedded:
+        return
+    if target.client_secret is None:
+        env = selected.project.environment(selected.env)
+        raise ReadOnlyError(
+            f"apply --env {selected.env} needs write access, and without a client secret the "
+            f"client uses the implicit grant, which can only read: set {secret_hint(env)}. "
+            "`provisioner plan` shows the changes with read-only credentials. Nothing was "
+            "read or applied."
+        )
 
 
 def _command_line_rate_limit(base: Target) -> float | None:

@@ -55,6 +55,10 @@ class Target:
     db_given: bool = False
     # Where each value came from, for messages: "EPCC_CLIENT_ID" or "--client-id".
     sources: Mapping[str, str] = field(default_factory=dict)
+    # Under `--env`: the project's variables, named in messages instead of EPCC_* (a 401:
+    # "check PROD_EPCC_CLIENT_ID and PROD_EPCC_CLIENT_SECRET"; a write without a secret).
+    credential_hint: str | None = None
+    secret_hint: str | None = None
 
     def source(self, name: str) -> str:
         """Where the value of `name` came from: its variable or option, else its name."""
@@ -319,6 +323,10 @@ async def open_client(
         overrides["client_id"] = target.client_id
     if target.client_secret:
         overrides["client_secret"] = target.client_secret
+    if target.credential_hint:
+        overrides["credential_hint"] = target.credential_hint
+    if target.secret_hint:
+        overrides["secret_hint"] = target.secret_hint
     plain_env = {k: v for k, v in env.items() if k != "EPCC_RATE_LIMIT"}
     config = ClientConfig.from_env(plain_env, base_url=base_url, **overrides)
     if announce:

@@ -40,6 +40,7 @@ from provisioner.commands._project import (
     open_store,
     project_options,
     remember,
+    require_secret,
     select,
     select_all,
 )
@@ -205,6 +206,8 @@ def command(
         check_safe(saved, allow_destructive)
     color = planning.use_color(no_color)
 
+    require_secret(selected)  # before the promotion-order check reads other stores
+
     async def run() -> int:
         if selected.env is not None and selected.project is not None:
             await promotion_order(selected, skip_order_check)
@@ -246,9 +249,8 @@ def _check_writable(client: Client) -> None:
     if client.read_only:
         raise ReadOnlyError(
             "apply needs write access, and without a client secret the client uses "
-            "the implicit grant, which can only read: set EPCC_CLIENT_SECRET (or "
-            "--client-secret). `provisioner plan` shows the changes with read-only "
-            "credentials."
+            f"the implicit grant, which can only read: set {client.config.secret_hint}. "
+            "`provisioner plan` shows the changes with read-only credentials."
         )
 
 
