@@ -159,3 +159,23 @@ def test_a_base_url_without_client_id_env_names_the_key_to_add(
     assert "[environments.production] in provisioner.toml" in result.err
     assert "EPCC_CLIENT_ID" not in result.err
     assert project["production"].stats()["total"] == 0
+
+
+# --------------------------------------------------------------------------- item 4
+
+
+def test_the_order_check_creates_no_database_and_skips_embedded_ones_in_ci(
+    cli: Cli, project: dict[str, Any]
+) -> None:
+    dev_db = project["root"] / ".provisioner" / "dev.sqlite"
+    refused = cli("apply", "--env", "staging", "--auto-approve", env=project["env"])
+    assert refused.code == 3, refused.err
+    assert "dev is behind: never applied (no .provisioner/dev.sqlite)" in refused.err
+    assert not dev_db.exists()  # a read-only check creates no database
+    assert project["staging"].write_count() == 0
+
+    in_ci = cli("apply", "--env", "staging", "--auto-approve", env={**project["env"], "CI": "1"})
+    assert in_ci.code == 0, in_ci.err
+    assert "CI is set: the promotion-order check skips the embedded environment dev" in in_ci.err
+    assert not dev_db.exists()
+    assert project["staging"].write_count() == 3

@@ -123,15 +123,31 @@ async def check_order(project: Project, name: str, paths: Sequence[Path], base: 
     """Refuse (exit 3) unless every environment in `name`'s `after` matches its files.
 
     Read-only: each earlier environment's store is read (two list requests) and planned
-    against its own merged files; nothing is written anywhere.
+    against its own merged files; nothing is written anywhere, and no database file is
+    created (an embedded environment without one was never applied). With `CI` set, embedded
+    environments are skipped with a line saying so, as `--all` skips them
+    (`chosen_environments`): a pipeline has no developer's local store.
     """
     from provisioner.commands.plan import plan_against
     from provisioner.overlay import load_environment
 
     env = project.environment(name)
     behind: list[str] = []
+    skipped = [e for e in env.after if project.environment(e).embedded and _ci(os.environ)]
+    if skipped:
+        click.echo(
+            f"CI is set: the promotion-order check skips the embedded environment"
+            f"{'s' if len(skipped) > 1 else ''} {', '.join(skipped)} (local stores exist on "
+            "developers' machines only).",
+            err=True,
+        )
     for earlier in env.after:
+        if earlier in skipped:
+            continue
         other = project.environment(earlier)
+        if other.embedded and not other.db.exists():
+            behind.append(f"  - {earlier} is behind: never applied (no {other.db})")
+            continue
         desired = load_environment(list(paths) or list(project.paths), other.overlays)
         target = env_target(other, base)
         click.echo(describe_env(earlier, target, "promotion-order check, read-only"), err=True)
