@@ -84,27 +84,76 @@ def api_renames(desired: State, live: State) -> dict[str, str]:
     return found
 
 
+def check_rename_targets(desired: State, live: State) -> None:
+    """`renamed_from` naming a live Custom API the files no longer declare, while the new slug
+    is held by another live Custom API: the rename cannot happen (a slug is unique), so say
+    that, instead of planning the declared API as if `renamed_from` were not there."""
+    problems = []
+    for slug, api in sorted(desired.custom_apis.items()):
+        holder = live.custom_apis.get(slug)
+        if api.absent or holder is None:
+            continue
+        for old in api.renamed_from:
+            declared = desired.custom_apis.get(old)
+            if old in live.custom_apis and (declared is None or declared.absent):
+                problems.append(
+                    f"{_where(api, 'renamed_from')}: cannot rename `{old}` to `{slug}`: the slug "
+                    f"`{slug}` is taken by the live Custom API `{slug}` (api_type "
+                    f"`{holder.api_type}`); rename or delete that one first (declare it under "
+                    f"another slug, or `state: absent`), or drop `{old}` from renamed_from"
+                )
+    if problems:
+        raise PlanError(
+            "a rename needs a free slug, nothing was written:\n  " + "\n  ".join(problems)
+        )
+
+
 def _where(api: CustomApi, *path: str) -> str:
     dotted = ".".join(("custom_apis", api.slug, *path))
     return f"{api.location}: {dotted}" if api.location is not None else dotted
 
 
-def check_parents(desired: State, live: State) -> None:
-    """Refuse parents that neither the files nor the store hold (validate could not know)."""
-    missing = [
-        f"{slug} -> {parent}"
-        for slug, api in sorted(desired.custom_apis.items())
-        if not api.absent
-        for parent in api.parent_apis
-        if parent != facts.API_LOCATION_ID
-        and parent not in desired.custom_apis
-        and parent not in live.custom_apis
-    ]
+def check_parents(desired: State, live: State, renames: Mapping[str, str]) -> None:
+    """Refuse parents that neither the files nor the store hold (validate could not know),
+    located at the child's `parent_apis`. A parent named by the slug it is being renamed from
+    is refused with the new slug to name: the store links a child to its parent by ID
+    (section 10), so the link survives the rename, but the files would name a slug that no
+    longer exists."""
+    renamed_to = {old: new for new, old in renames.items()}
+    missing, renamed = [], []
+    for _slug, api in sorted(desired.custom_apis.items()):
+        if api.absent:
+            continue
+        for parent in api.parent_apis:
+            if (
+                parent == facts.API_LOCATION_ID
+                or parent in desired.custom_apis
+                or parent in live.custom_apis
+            ):
+                continue
+            if parent in renamed_to:
+                new = renamed_to[parent]
+                renamed.append(
+                    f"{_where(api, 'parent_apis')}: `{parent}` is being renamed to `{new}` "
+                    f"(custom_apis.{new}.renamed_from); name `{new}` here (the store links "
+                    "parents by ID, so the link is kept through the rename)"
+                )
+            else:
+                missing.append(
+                    f"{_where(api, 'parent_apis')}: `{parent}` is neither declared in the files "
+                    "nor a Custom API in the store"
+                )
+    if renamed:
+        raise PlanError(
+            "parent_apis name a Custom API by the slug it is renamed from, nothing was "
+            "written:\n  " + "\n  ".join(renamed + missing)
+        )
     if missing:
         raise PlanError(
-            "parent Custom APIs that are neither declared in the files nor in the store: "
-            + ", ".join(missing)
-            + ". Declare them, or name a Custom API that exists."
+            "parent Custom APIs that are neither declared in the files nor in the store, "
+            "nothing was written:\n  "
+            + "\n  ".join(missing)
+            + "\nDeclare them, or name a Custom API that exists."
         )
 
 
@@ -236,11 +285,12 @@ def check_renames(desired: State, live: State, renames: Mapping[str, str]) -> No
 
 def plan_custom_apis(desired: State, live: State) -> CustomPlan:
     """The operations for the declared Custom APIs (unordered: the planner orders them)."""
+    check_rename_targets(desired, live)
     renames = api_renames(desired, live)
     check_renames(desired, live, renames)
     # Compared as the plan leaves them: a renamed API under its new slug (parents too).
     live = State(flows=live.flows, custom_apis=renamed_view(live.custom_apis, renames))
-    check_parents(desired, live)
+    check_parents(desired, live, renames)
     check_parent_graph(desired, live)
     check_api_types(desired, live)
     out = CustomPlan()
@@ -289,14 +339,28 @@ def _children_kept(slug: str, desired: State, live: State) -> list[str]:
     )
 
 
+def _children_listed(children: Sequence[str], desired: State) -> str:
+    """Each child where it names the parent: its `parent_apis` in the files, else live."""
+    lines = []
+    for child in children:
+        declared = desired.custom_apis.get(child)
+        if declared is not None:
+            lines.append(f"{_where(declared, 'parent_apis')}: names it as a parent")
+        else:
+            lines.append(f"Custom API {child} (live, not in the files) names it as a parent")
+    return "\n  " + "\n  ".join(lines)
+
+
 def _delete_api(out: CustomPlan, live_api: CustomApi, desired: State, live: State) -> None:
     children = _children_kept(live_api.slug, desired, live)
     if children:
+        declared = desired.custom_apis[live_api.slug]
         raise PlanError(
-            f"Custom API {live_api.slug} is marked `state: absent`, but it is the parent of "
+            f"{_where(declared, 'state')}: Custom API {live_api.slug} is marked `state: "
+            "absent`, but it is the parent of "
             + ", ".join(children)
             + " (the store refuses to delete a parent). Remove it from their parent_apis "
-            "first, or delete them too."
+            "first, or delete them too:" + _children_listed(children, desired)
         )
     count = len(live_api.fields)
     out.add(
@@ -324,10 +388,12 @@ def _replace_api(
     children = _children_kept(api.slug, desired, live)
     if children:
         raise PlanError(
-            f"Custom API {api.slug}: api_type changes {live_api.api_type} -> {api.api_type}, "
-            "which replaces it (set at creation only), but it is the parent of "
+            f"{_where(api, 'api_type')}: Custom API {api.slug}: api_type changes "
+            f"{live_api.api_type} -> {api.api_type}, which replaces it (set at creation only), "
+            "but it is the parent of "
             + ", ".join(children)
-            + ". Remove it from their parent_apis first, or keep its api_type."
+            + ". Remove it from their parent_apis first, or keep its api_type:"
+            + _children_listed(children, desired)
         )
     before, after = api_attributes(live_api), api_attributes(api)
     out.add(
