@@ -183,6 +183,11 @@ def test_apply_all_stops_the_dependants_of_a_failed_environment(
     assert result.code == 1
     assert "dev: applied 5 operation(s)" in result.err
     assert "staging: failed: " in result.err
+    # Issue 13 acceptance follow-up: the objects that changed are listed, as with --env.
+    assert (
+        "staging: failed: the saved plan is stale: these objects changed since it was made:\n"
+        "  - flow:customers\n"
+    ) in result.err
     assert "production: stopped: it comes after staging, which did not apply" in result.err
     assert "apply --all stopped: staging, production not applied" in result.err
     assert project["production"].write_count() == 0

@@ -239,7 +239,8 @@ class _InOrder:
             self.progress.interrupted = True
             outcome[name] = "interrupted before it started: nothing applied"
         except ProvisionerError as error:
-            outcome[name] = f"failed: {str(error).splitlines()[0]}"
+            # The whole message: a stale plan's list of changed objects follows its first line.
+            outcome[name] = f"failed: {error}"
         finally:
             self.done[name].set()
 
