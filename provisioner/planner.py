@@ -80,10 +80,17 @@ __all__ = [
 ]
 
 
+# Why a live field is deleted when its flow has `prune: true` and the files lack it.
+PRUNE_REASON = "not in the configuration; the flow has prune: true"
+
+
 @without_gc
-def plan(desired: State, live: State) -> Plan:
-    """The operations that make `live` match `desired`, in dependency order."""
-    return _Planner(desired, live).run()
+def plan(desired: State, live: State, *, prune_reason: str = PRUNE_REASON) -> Plan:
+    """The operations that make `live` match `desired`, in dependency order.
+
+    `prune_reason` words why a pruned field is deleted: `diff` compares two stores, where
+    "only in production" says it better than the files' `prune: true`."""
+    return _Planner(desired, live, prune_reason).run()
 
 
 # -- the desired side, once per desired state --------------------------------------------------
@@ -136,9 +143,10 @@ _Place = tuple[str, str]
 
 
 class _Planner:
-    def __init__(self, desired: State, live: State) -> None:
+    def __init__(self, desired: State, live: State, prune_reason: str = PRUNE_REASON) -> None:
         self.desired = desired
         self.live = live
+        self.prune_reason = prune_reason
         self.forms = _desired_forms(desired)
         self.operations: list[Operation] = []
         self.fingerprints: dict[str, str | None] = {}
@@ -288,9 +296,7 @@ class _Planner:
             if field_slug in flow.fields or (flow.slug, field_slug) in self.claimed:
                 continue
             if prune:
-                self._delete_field(
-                    live_flow, live_field, "not in the configuration; the flow has prune: true"
-                )
+                self._delete_field(live_flow, live_field, self.prune_reason)
             else:
                 self.unmanaged.append(field_key(flow.slug, field_slug))
 

@@ -179,3 +179,22 @@ def test_the_order_check_creates_no_database_and_skips_embedded_ones_in_ci(
     assert "CI is set: the promotion-order check skips the embedded environment dev" in in_ci.err
     assert not dev_db.exists()
     assert project["staging"].write_count() == 3
+
+
+# --------------------------------------------------------------------------- item 7
+
+
+def test_diff_words_a_delete_as_what_only_the_second_store_holds(
+    cli: Cli, project: dict[str, Any]
+) -> None:
+    env = project["env"]
+    apply = ("apply", "--auto-approve", "--skip-order-check", "--env")
+    assert cli(*apply, "staging", env=env).code == 0
+    more = SHARED + "      loyalty:\n        name: Loyalty\n        field_type: string\n"
+    write(project["root"] / "flows" / "customers.yaml", more)
+    assert cli(*apply, "production", env=env).code == 0
+    result = cli("diff", "--from", "staging", "--to", "production", env=env)
+    assert result.code == 0, result.err
+    assert "- delete field customers.loyalty" in result.out
+    assert "only in production, not in staging" in result.out
+    assert "prune: true" not in result.out

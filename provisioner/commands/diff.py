@@ -134,7 +134,8 @@ def command(
         )
         reference = dataclasses.replace(reference, custom_apis={})
         compared = dataclasses.replace(compared, custom_apis={})
-    plan = restrict(make_plan(as_desired(reference), compared), compared)
+    only_in = f"only in {target_env}, not in {source}"
+    plan = restrict(make_plan(as_desired(reference), compared, prune_reason=only_in), compared)
     extra = sorted(set(compared.flows) - set(reference.flows))
     extra_apis = sorted(set(compared.custom_apis) - set(reference.custom_apis))
     if output_format == "json":
