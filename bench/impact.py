@@ -38,6 +38,7 @@ if __package__ in (None, ""):  # run as `python bench/impact.py`
 
 from bench.common import PAGE, Knobs, Store, store_process, table
 from bench.scale import best
+from provisioner.epcc.flows import FIELD_SERVER_DEFAULTS
 from provisioner.localstore.storage import Storage, new_id, now_iso
 
 DESIRED = """\
@@ -50,16 +51,7 @@ flows:
       code: {name: Code, field_type: string, unique: true}
 """
 FLOW = {"name": "Reviews", "description": "", "enabled": True, "slug": "reviews"}
-FIELD = {
-    "description": "",
-    "required": False,
-    "unique": False,
-    "default": None,
-    "enabled": True,
-    "order": None,
-    "omit_null": False,
-    "validation_rules": [],
-}
+FIELD = {**FIELD_SERVER_DEFAULTS, "validation_rules": []}  # a create with every key
 
 
 def seed(store: Store, entries: int) -> dict[str, int]:

@@ -14,7 +14,7 @@ import math
 import random
 
 import pytest
-from support.pacing import Bucket, FakeClock, accepted
+from support.pacing import FakeClock, accepted, store_bucket
 
 from provisioner import pacing
 from provisioner.pacing import InFlight, Pacer
@@ -253,7 +253,7 @@ def simulate(limit: float, ceiling: float, seconds: float) -> tuple[int, int, Pa
     jitter = random.Random(limit * 1000 + ceiling)
     clock = FakeClock(0.0)
     pacer = Pacer(ceiling, clock=clock)
-    bucket = Bucket(limit)
+    bucket = store_bucket(limit)
     answers: list[tuple[float, int, int, bool]] = []  # (when, order, epoch, accepted)
     sent = refused = 0
     ticket = pacer.reserve()

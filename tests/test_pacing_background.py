@@ -13,7 +13,7 @@ import math
 import random
 
 import pytest
-from support.pacing import Bucket, FakeClock, accepted
+from support.pacing import FakeClock, accepted, store_bucket
 
 from provisioner import pacing
 from provisioner.pacing import Pacer
@@ -29,7 +29,7 @@ def run(
     draw = random.Random(seed)
     clock = FakeClock(0.0)
     pacer = Pacer(ceiling, clock=clock)
-    bucket = Bucket(limit)
+    bucket = store_bucket(limit)
     answers: list[tuple[float, int, int, bool]] = []
     ok = refused = sent = 0
     decreases: list[tuple[float, float]] = []
@@ -139,7 +139,7 @@ def test_a_limit_shared_with_a_steady_client_is_not_taken_for_background() -> No
     # 429s: a limit, not background. The pace settles under the half the other leaves.
     clock = FakeClock(0.0)
     pacer = Pacer(25.0, clock=clock)
-    bucket = Bucket(10.0)
+    bucket = store_bucket(10.0)
     draw = random.Random(5)
     answers: list[tuple[float, int, int, bool]] = []
     other = 0.0

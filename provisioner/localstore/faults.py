@@ -23,14 +23,15 @@ class LostWrite(Exception):
 class RateLimiter:
     """A token bucket: `rate` requests per second, bursts of at most one second's worth."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, now: float | None = None) -> None:
         self.rate = rate
         self.capacity = max(1.0, rate)
         self.tokens = self.capacity
-        self.updated = time.monotonic()
+        self.updated = time.monotonic() if now is None else now
 
-    def allow(self) -> bool:
-        now = time.monotonic()
+    def allow(self, now: float | None = None) -> bool:
+        """Take a token if one is there; `now` (a clock of the caller's) for the pacing tests."""
+        now = time.monotonic() if now is None else now
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens >= 1.0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from provisioner.localstore.faults import RateLimiter
 from provisioner.pacing import Pacer
 
 
@@ -25,19 +26,6 @@ def accepted(pacer: Pacer, clock: FakeClock, count: int, spacing: float) -> None
         pacer.answered(epoch, refused=False, latency=spacing)
 
 
-class Bucket:
-    """The local store's limiter (provisioner/localstore/faults.py) on a fake clock."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
-        self.updated = 0.0
-
-    def allow(self, now: float) -> bool:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
+def store_bucket(rate: float) -> RateLimiter:
+    """The local store's limiter on a fake clock that starts at 0."""
+    return RateLimiter(rate, now=0.0)
