@@ -30,6 +30,14 @@ def error(response: httpx.Response, status: int) -> str:
     return str(errors[0]["detail"])
 
 
+def test_the_layers_answers_have_a_string_status_too(local_store: LocalStore) -> None:
+    """401 (no token) and Starlette's 405 at extensions paths take the SPEC Errors shape."""
+    with httpx.Client(base_url=local_store.base_url) as anonymous:
+        error(anonymous.get(APIS), 401)
+    with httpx.Client(base_url=local_store.base_url, headers=local_store.headers()) as client:
+        error(client.patch(APIS), 405)
+
+
 def new_api(client: httpx.Client, slug: str, **extra: Any) -> dict[str, Any]:
     body = {"type": "custom_api", "name": slug.title(), "slug": slug, "api_type": f"{slug}_ext"}
     return dict(ok(client.post(APIS, json={"data": {**body, **extra}}), 201))

@@ -69,6 +69,23 @@ def test_injected_failures_have_no_effect(local_store_factory: Any) -> None:
     assert store.write_count() == 12  # the stats route itself is exempt and reliable
 
 
+def test_every_error_at_an_extensions_path_has_a_string_status(local_store_factory: Any) -> None:
+    """SPEC Errors (commerce-extensions.yaml): `status` is a string, for the answers the
+    layers make (injected 5xx and 429s) as for domain errors; flows keep an integer."""
+    store = local_store_factory(fail_rate=1.0, seed=5)
+    token = token_for(store)
+    with httpx.Client(
+        base_url=store.base_url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        answers = [client.get("/v2/settings/extensions/custom-apis") for _ in range(16)]
+        answers += [client.get("/v2/extensions/anything") for _ in range(4)]
+        flows = client.get("/v2/flows")
+    assert {a.status_code for a in answers} >= {500, 502, 503}
+    for answer in answers:
+        assert answer.json()["errors"][0]["status"] == str(answer.status_code), answer.text
+    assert flows.json()["errors"][0]["status"] == flows.status_code
+
+
 def test_seeded_failures_are_reproducible(local_store_factory: Any) -> None:
     def run(store: LocalStore) -> list[int]:
         with httpx.Client(base_url=store.base_url, headers=store.headers()) as client:

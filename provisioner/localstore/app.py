@@ -75,7 +75,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
         detail = f"{request.method} is not allowed on {request.url.path}"
     else:
         detail = str(exc.detail)
-    return error_response(exc.status_code, detail, headers=exc.headers)
+    return error_response(exc.status_code, detail, headers=exc.headers, path=request.url.path)
 
 
 def create_app(db_path: str | Path, settings: StoreSettings = DEFAULT_SETTINGS) -> Starlette:

@@ -123,7 +123,7 @@ class RateLimit(Layer):
         faults = self.ctx.faults
         if not call.exempt and faults.rate_limited():
             response = error_response(
-                429, "Rate limit exceeded", headers=faults.retry_after_header()
+                429, "Rate limit exceeded", headers=faults.retry_after_header(), path=call.path
             )
             await response(scope, receive, send)
             return
@@ -144,6 +144,7 @@ class InjectedFailures(Layer):
             "Injected failure (local store fail_rate)",
             headers=faults.retry_after_header() if status == 429 else None,
             request_id=call.request_id,
+            path=call.path,
         )
         await response(scope, receive, send)
 
@@ -164,7 +165,10 @@ class Auth(Layer):
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return error_response(
-                401, "A bearer access token is required.", "Unable to validate access token"
+                401,
+                "A bearer access token is required.",
+                "Unable to validate access token",
+                path=call.path,
             )
         grant = self.ctx.tokens.grant_of(token)
         if grant is None:
@@ -172,11 +176,15 @@ class Auth(Layer):
                 401,
                 "The access token is invalid or has expired.",
                 "Unable to validate access token",
+                path=call.path,
             )
         scope["state"]["grant"] = grant
         if grant == "implicit" and not implicit_allowed(call.method, call.path):
             return error_response(
-                403, "An implicit token can only read flows and fields.", "Forbidden"
+                403,
+                "An implicit token can only read flows and fields.",
+                "Forbidden",
+                path=call.path,
             )
         return None
 
@@ -253,6 +261,7 @@ class LastResort(Layer):
                 500,
                 "There was an internal server error, you can report with your request id.",
                 request_id=call.request_id,
+                path=call.path,
             )
             await response(scope, receive, capture)
         for message in messages:  # outside the try: a dropped answer is no internal error

@@ -8,7 +8,8 @@ belongs to:
 - Flows, fields, entries, customers (epcc-api.md 2.4, section 0): `{"errors": [{"status": <int>,
   "title", "detail"}]}`, validation failures 422.
 - Commerce Extensions (section 10, SPEC Errors): the same with `status` a string, validation
-  failures 400.
+  failures 400. `error_body` is the one place the shape is chosen, by the request's path:
+  every answer the layers make (429, injected 5xx, 401/403, the last resort's 500) passes it.
 """
 
 from __future__ import annotations
@@ -72,9 +73,14 @@ def json_response(
     return response
 
 
-def error_body(status: int, title: str, detail: str, request_id: str | None = None) -> Any:
-    """The standard error body (2.4); 5xx answers also name the request id, as the real API."""
-    error: dict[str, Any] = {"status": status, "title": title, "detail": detail}
+def error_body(
+    status: int, title: str, detail: str, request_id: str | None = None, path: str | None = None
+) -> Any:
+    """The standard error body (2.4); 5xx answers also name the request id, as the real API.
+    At a Commerce Extensions `path` the status is a string (SPEC Errors), whatever the answer
+    (a domain error, an injected failure, a 429, a 500 of the last resort, a 401)."""
+    shown: int | str = str(status) if path is not None and is_extensions_path(path) else status
+    error: dict[str, Any] = {"status": shown, "title": title, "detail": detail}
     if request_id is not None and status >= 500:
         error["request_id"] = request_id
     return {"errors": [error]}
@@ -86,9 +92,10 @@ def error_response(
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
     request_id: str | None = None,
+    path: str | None = None,
 ) -> Response:
-    """An error answer with the standard body."""
-    body = error_body(status, title or TITLES.get(status, "Error"), detail, request_id)
+    """An error answer with the standard body, in the shape of the API `path` belongs to."""
+    body = error_body(status, title or TITLES.get(status, "Error"), detail, request_id, path)
     return json_response(body, status=status, headers=headers)
 
 
@@ -145,7 +152,4 @@ def error_answer(error: StoreError | Problem, path: str) -> Response:
         status, title, detail = _extensions_status(error)
     else:
         status, title, detail = _flows_status(error)
-    if is_extensions_path(path):
-        body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
-        return json_response(body, status=status)
-    return error_response(status, detail, title)
+    return error_response(status, detail, title, path=path)
