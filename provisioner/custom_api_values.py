@@ -50,9 +50,19 @@ def url_slug_violations(field_type: str, validation: Any) -> list[Violation]:
     return found
 
 
-def url_slug_field_violations(fields: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
-    """Across one API's fields (by slug): at most one `use_as_url_slug` (SPEC)."""
-    marked = sorted(slug for slug, field in fields.items() if field.get("use_as_url_slug") is True)
+def url_slug_field_violations(
+    fields: Mapping[str, Mapping[str, Any]], adding: str | None = None
+) -> list[Violation]:
+    """Across one API's fields (by slug): at most one `use_as_url_slug` (SPEC). The first
+    marked field keeps it; `adding` (a field being created beside existing ones) comes last,
+    so it is the one refused, naming the field that holds it."""
+    marked = sorted(
+        slug
+        for slug, field in fields.items()
+        if field.get("use_as_url_slug") is True and slug != adding
+    )
+    if adding is not None and fields.get(adding, {}).get("use_as_url_slug") is True:
+        marked.append(adding)
     return [
         _v(
             (slug, "use_as_url_slug"),

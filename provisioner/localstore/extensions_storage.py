@@ -264,7 +264,9 @@ class ExtensionDefinitions:
             self._check_field_slug_free(conn, field["api_id"], field["slug"], field["id"])
             if field["use_as_url_slug"]:
                 others = {f["slug"]: f for f in self._fields_of(conn, field["api_id"])}
-                violations = rules.url_slug_field_violations({**others, field["slug"]: field})
+                violations = rules.url_slug_field_violations(
+                    {**others, field["slug"]: field}, adding=field["slug"]
+                )
                 if violations:
                     raise invalid(
                         [
