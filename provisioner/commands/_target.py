@@ -88,14 +88,14 @@ def _clean(value: str | None) -> str | None:
     return value.strip() or None
 
 
-def _rate_limit_option(
+def rate_limit_option(
     _context: click.Context, _param: click.Parameter, value: str | None
 ) -> float | None:
     """`--rate-limit`: a number of requests per second within the client's bounds."""
     if value is None:
         return None
     try:
-        from provisioner.client import parse_rate_limit  # httpx only when used (issue 16)
+        from provisioner.storeurl import parse_rate_limit  # the bound the project file uses
 
         return parse_rate_limit(value, "--rate-limit")
     except TargetError as error:
@@ -159,7 +159,7 @@ def store_options(func: F) -> F:
         ),
         click.option(
             "--rate-limit",
-            callback=_rate_limit_option,
+            callback=rate_limit_option,
             metavar="RPS",
             help="Requests per second at most, 0.1 to 10000 (env EPCC_RATE_LIMIT).",
         ),

@@ -30,7 +30,7 @@ from provisioner.commands._planning import (
     use_color,
 )
 from provisioner.commands._project import NO_VARIABLES, describe_env, env_target
-from provisioner.commands._target import Target, open_client
+from provisioner.commands._target import Target, open_client, rate_limit_option
 from provisioner.custom_api_reader import with_custom_apis
 from provisioner.errors import TargetError
 from provisioner.model import State
@@ -88,7 +88,12 @@ async def _read(project: Project, name: str, base: Target) -> tuple[State, bool]
     metavar="FILE",
     help="The project file (default: provisioner.toml here or in a parent).",
 )
-@click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), metavar="RPS")
+@click.option(
+    "--rate-limit",
+    callback=rate_limit_option,
+    metavar="RPS",
+    help="Requests per second at most, 0.1 to 10000.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Show request statistics.")
 def command(
     source: str,
