@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.errors import PlanFormatError
+from provisioner.migration import CONVERSIONS, parse_temp_slug
 from provisioner.operations import (
     CREATE_KINDS,
     DELETE_KINDS,
@@ -92,6 +93,30 @@ class _OperationReader:
                 raise self.fail("`after.field_type` is required to create a field")
         return after
 
+    def check_migration(
+        self, before: Mapping[str, Any] | None, after: Mapping[str, Any], from_slug: str | None
+    ) -> None:
+        """A `migrate_field` converts what `migration.CONVERSIONS` converts (the table the
+        migration itself uses): `before.field_type -> after.field_type` is one of its pairs;
+        a migration continued from its temporary field (`from_slug`) names the temporary
+        field of this field and of `after.field_type`."""
+        if before is None:
+            raise self.fail("`before` is required for a migrate_field (the field's old type)")
+        old, new = before.get("field_type"), after.get("field_type")
+        if from_slug is None:
+            if (old, new) not in CONVERSIONS:
+                pairs = ", ".join(f"{a} -> {b}" for a, b in CONVERSIONS)
+                raise self.fail(
+                    f"`before.field_type` -> `after.field_type` ({json.dumps(old)} -> "
+                    f"{json.dumps(new)}) is not a conversion a migration makes ({pairs})"
+                )
+            return
+        if parse_temp_slug(from_slug) != (self.data.get("field"), new) or old != new:
+            raise self.fail(
+                f"`from_slug` {json.dumps(from_slug)} is not the temporary field of a "
+                f"migration of `field` to `after.field_type` {json.dumps(new)} (of that type)"
+            )
+
     def changes(self) -> tuple[AttributeChange, ...]:
         raw_changes = self.data.get("changes", [])
         if not isinstance(raw_changes, list) or not all(
@@ -142,6 +167,9 @@ def operation_from_dict(index: int, data: Any) -> Operation:
     before = read.attributes("before", required=False)
     renames = (OpKind.RENAME_FIELD, OpKind.RENAME_CUSTOM_FIELD, OpKind.RENAME_CUSTOM_API)
     from_slug = read.text("from_slug", required=kind in renames)
+    if kind is OpKind.MIGRATE_FIELD:
+        assert after is not None
+        read.check_migration(before, after, from_slug)
     changes = read.changes()
     reasons = read.reasons()
     safety = read.safety()
