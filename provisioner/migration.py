@@ -14,7 +14,11 @@ and the type it converts to, so `migration_stage` tells from the flow's fields w
 next. Old field of the old type, no temporary field: start. Both: copying (the copy only
 writes what is missing, so a run killed half-way continues where it stopped). The temporary
 field alone: the copy was complete and checked (the old field is deleted only then): rename.
-The field of the new type alone: done. No value is lost (the old field goes only after every
+The field of the new type alone: done. The field of the new type and the temporary field
+(someone, or a plain `apply`, created the field again, empty, after the old one was deleted):
+merge, the temporary field's values copied into the field where it holds none (a record
+holding another value in each is refused, nothing written), read back, then the temporary
+field deleted. No value is lost (the old field goes only after every
 value was read back from the temporary one) or duplicated (the values live in one field at the
 end, and a record holds one value per field).
 
@@ -180,6 +184,7 @@ class Stage(StrEnum):
     COPY = "copy"  # both: copying, or copied and not yet checked
     RENAME = "rename"  # the temporary field alone: copied and checked, old field deleted
     DONE = "done"  # the field has the new type, no temporary field
+    MERGE = "merge"  # both of the new type: the field was re-created after the old one's delete
 
 
 def migration_stage(
@@ -190,11 +195,9 @@ def migration_stage(
     if old_type == to_type:
         if temp_type is None:
             return Stage.DONE
-        raise MigrationError(
-            f"{address} already is a {to_type} field, and the temporary field "
-            f"{temp_slug(address.rsplit('.', 1)[-1], to_type)} exists too: another writer "
-            "changed the store during a migration; delete one of them and plan again"
-        )
+        if temp_type == to_type:
+            return Stage.MERGE
+        raise MigrationError(f"{address}: the temporary field is a {temp_type} field")
     if temp_type is not None and temp_type != to_type:
         raise MigrationError(f"{address}: the temporary field is a {temp_type} field")
     if old_type is None:
@@ -275,6 +278,43 @@ def pending_copies(
         if not (_present(held) and same(held, converted)):
             pending.append((str(record.get("id")), converted))
     return pending
+
+
+def merge_copies(
+    records: Iterable[Mapping[str, Any]], slug: str, to_type: str
+) -> tuple[list[tuple[str, Any]], list[ValueProblem]]:
+    """Stage MERGE: (record ID, value) for every record whose temporary field holds a value
+    the field does not hold yet (it holds none), and the records whose field holds another
+    value than their temporary field (neither can be chosen without losing the other)."""
+    source = temp_slug(slug, to_type)
+    pending: list[tuple[str, Any]] = []
+    conflicts: list[ValueProblem] = []
+    for record in records:
+        kept, held = record.get(source), record.get(slug)
+        if not _present(kept) or (_present(held) and same(held, kept)):
+            continue
+        record_id = str(record.get("id"))
+        if _present(held):
+            why = f"{slug} holds {_show(held)} since it was created again"
+            conflicts.append(ValueProblem(record_id, kept, why))
+        else:
+            pending.append((record_id, kept))
+    return pending, conflicts
+
+
+def merge_conflicts_message(address: str, temp: str, conflicts: Sequence[ValueProblem]) -> str:
+    """The error for records whose re-created field and temporary field disagree."""
+    lines = [
+        f"cannot finish the migration of {address}: {len(conflicts)} records hold a value in "
+        f"{temp} (shown) and another in the field created again since (nothing was written; "
+        "set each record's value by hand, or remove one of the two, and plan again):"
+    ]
+    for problem in conflicts[:MAX_LISTED]:
+        shown = escape_controls(_show(problem.value))
+        lines.append(f"  record {problem.record_id}: {shown}: {escape_controls(problem.why)}")
+    if len(conflicts) > MAX_LISTED:
+        lines.append(f"  ... and {len(conflicts) - MAX_LISTED} more")
+    return "\n".join(lines)
 
 
 def problems_message(address: str, problems: Sequence[ValueProblem], total: int) -> str:

@@ -10,7 +10,9 @@
 - finds the temporary fields (`<slug>__migrating_to_<type>`) a stopped migration left: with
   the old field still there, the migration continues (the copy writes only what is missing);
   with the old field gone (the planner then plans a create), it is a `migrate_field` from the
-  temporary field, which renames it (`from_slug` is the temporary slug);
+  temporary field, which renames it (`from_slug` is the temporary slug); with the field
+  created again meanwhile (of the new type: by hand, or a plain apply of an older version), it
+  is a `migrate_field` from the temporary field that merges its values into the field;
 - takes those temporary fields out of `unmanaged`, and out of a `prune: true` flow's deletes.
 
 Entries of custom flows are migrated, and the customers flow's (its records are the
@@ -119,6 +121,49 @@ class _Migrations:
             from_slug=live_temp.slug,
         )
 
+    def merge_ops(self, operations: list[Operation], unmanaged: set[str]) -> list[Operation]:
+        """Stopped migrations whose field was created again (of the new type) after the old
+        one's delete: a `migrate_field` from the temporary field that copies its values into
+        the field where it holds none, then deletes it (stage MERGE). It takes the place of the
+        field's update, if any; a field the files do not declare is left as it is."""
+        by_key = {op.key: index for index, op in enumerate(operations)}
+        for (flow_slug, slug, to_type), temp in self.temps.items():
+            key = field_key(flow_slug, slug)
+            flow = self.live.flows.get(flow_slug)
+            field = None if flow is None else flow.fields.get(slug)
+            if flow is None or field is None or field.field_type != to_type or key in unmanaged:
+                continue
+            index = by_key.get(key)
+            current = None if index is None else operations[index]
+            if current is not None and current.kind is not OpKind.UPDATE_FIELD:
+                continue
+            before = field_attributes(field)
+            after = before if current is None or current.after is None else current.after
+            self.use(flow_slug, temp)
+            self.fingerprints[key] = field_fingerprint(field)
+            op = Operation(
+                OpKind.MIGRATE_FIELD,
+                flow_slug,
+                slug,
+                id=field.id,
+                flow_id=flow.id,
+                before=before,
+                after=after,
+                changes=attribute_changes(before, after, FIELD_ATTRIBUTES),
+                safety=Safety.RISKY,
+                reasons=(
+                    f"continues a stopped migration: {temp.slug} holds the converted values "
+                    f"and {slug} was created again after the old field's delete: its values "
+                    f"are copied into {slug} where it holds none, then {temp.slug} is deleted",
+                ),
+                from_slug=temp.slug,
+            )
+            if index is None:
+                operations.append(op)
+            else:
+                operations[index] = op
+        return operations
+
     def use(self, flow_slug: str, temp: Field) -> None:
         key = field_key(flow_slug, temp.slug)
         self.used.add(key)
@@ -135,6 +180,7 @@ def with_migrations(plan: Plan, live: State) -> Plan:
         elif op.kind is OpKind.CREATE_FIELD and op.flow_id is not None:
             op = migrations.create_op(op)
         operations.append(op)
+    operations = migrations.merge_ops(operations, set(plan.unmanaged))
     used = migrations.used
     kept = tuple(op for op in operations if not (op.kind is OpKind.DELETE_FIELD and op.key in used))
     return Plan(
@@ -147,7 +193,8 @@ def with_migrations(plan: Plan, live: State) -> Plan:
 
 def note_stopped(plan: Plan, live: State) -> Plan:
     """Without --migrate: a create or replace of a field whose migration stopped half-way
-    (its temporary field holds the values) is risky, and says how to finish the migration."""
+    (its temporary field holds the values) is destructive (gated: a plain apply would leave
+    the values in the temporary field), and says how to finish the migration."""
     temps = _live_temps(live)
     operations = []
     for op in plan.operations:
@@ -156,12 +203,18 @@ def note_stopped(plan: Plan, live: State) -> Plan:
         if op.kind in (OpKind.CREATE_FIELD, OpKind.REPLACE_FIELD) and op.field_slug:
             temp = temps.get((op.flow_slug, op.field_slug, to_type))
         if temp is not None:
+            # Created empty, the field would leave the values in the temporary field: gated
+            # as destructive (exit 3), like the replace of a stopped copy.
+            empty = (
+                (f"created empty, {op.field_slug} would leave them in {temp.slug}",)
+                if op.kind is OpKind.CREATE_FIELD
+                else ()
+            )
             why = (
                 f"a migration of this field stopped half-way: {temp.slug} holds its values; "
                 "apply --migrate finishes it"
             )
-            op = replace(op, safety=max(op.safety, Safety.RISKY, key=lambda s: s.rank))
-            op = replace(op, reasons=(*op.reasons, why))
+            op = replace(op, safety=Safety.DESTRUCTIVE, reasons=(*op.reasons, *empty, why))
         operations.append(op)
     return replace(plan, operations=tuple(operations))
 

@@ -30,6 +30,8 @@ from provisioner.client.responses import JsonObject
 from provisioner.errors import MigrationError, NotFoundError
 from provisioner.migration import (
     Stage,
+    merge_conflicts_message,
+    merge_copies,
     migration_stage,
     pending_copies,
     problems_message,
@@ -59,11 +61,39 @@ async def check_migrations(client: Client, plan: Plan) -> Plan:
     """Refuse `plan` (MigrationError, nothing written) when a migration's values do not
     convert; otherwise the plan with each migration's record count in its reasons."""
     operations: list[Operation] = []
+    problems: list[str] = []
     for op in plan.operations:
-        if op.kind is OpKind.MIGRATE_FIELD and op.from_slug is None:
-            op = await _checked(client, op)
+        if op.kind is OpKind.MIGRATE_FIELD:
+            try:
+                op = await (_checked(client, op) if op.from_slug is None else _merge(client, op))
+            except MigrationError as error:
+                problems.append(str(error))  # every migration's problems in one refusal
         operations.append(op)
+    if problems:
+        raise MigrationError("\n".join(problems))
     return replace(plan, operations=tuple(operations))
+
+
+async def _merge(client: Client, op: Operation) -> Operation:
+    """A migration continued from its temporary field: when the field was created again
+    meanwhile (stage MERGE), what the merge writes, or its refusal (records disagreeing)."""
+    assert op.field_slug is not None
+    to_type = str((op.after or {}).get("field_type"))
+    slugs = {str(f.get("slug")) for f in await client.list_flow_fields(op.flow_slug)}
+    if op.field_slug not in slugs:
+        return op  # stage RENAME: the temporary field holds every value
+    found = await all_records(client, op.flow_slug)
+    pending, conflicts = merge_copies(found, op.field_slug, to_type)
+    temp = temp_slug(op.field_slug, to_type)
+    if conflicts:
+        address = f"{op.flow_slug}.{op.field_slug}"
+        raise MigrationError(merge_conflicts_message(address, temp, conflicts))
+    holding = _holding(found, temp)
+    count = (
+        f"values kept: {holding} of {len(found)} records hold a value in {temp}, "
+        f"{len(pending)} to copy into {op.field_slug}"
+    )
+    return replace(op, reasons=(*op.reasons, count))
 
 
 async def all_records(client: Client, flow_slug: str) -> tuple[JsonObject, ...]:
@@ -130,6 +160,11 @@ class _Migration:
         log.info("migrate %s: %s", self.address, stage.value)
         if stage is Stage.DONE:
             return
+        if stage is Stage.MERGE:
+            assert old is not None
+            assert temp is not None
+            await self.merge(old, temp)
+            return
         if stage is not Stage.RENAME:
             assert old is not None
             assert old_type is not None
@@ -165,11 +200,38 @@ class _Migration:
             await self.client.delete_field(str(old["id"]))
         return temp
 
-    async def write(self, pending: Sequence[tuple[str, Any]]) -> None:
+    async def merge(self, field: JsonObject, temp: JsonObject) -> None:
+        """Stage MERGE: the temporary field's values copied into the field created again
+        where it holds none, read back, then the temporary field deleted; a record holding
+        another value in each refuses the merge before any write."""
+        found = await all_records(self.client, self.flow)
+        pending, conflicts = merge_copies(found, self.slug, self.to_type)
+        if conflicts:
+            raise MigrationError(merge_conflicts_message(self.address, self.temp, conflicts))
+        rounds = 0
+        while pending:
+            if rounds > CHECK_ROUNDS:
+                raise MigrationError(
+                    f"{self.address}: records keep changing during the copy (another writer?);"
+                    f" {self.temp} is kept; run apply --migrate again"
+                )
+            rounds += 1
+            await self.write(pending, self.slug)
+            found = await all_records(self.client, self.flow)
+            pending, conflicts = merge_copies(found, self.slug, self.to_type)
+            if conflicts:
+                raise MigrationError(merge_conflicts_message(self.address, self.temp, conflicts))
+        with contextlib.suppress(NotFoundError):
+            await self.client.delete_field(str(temp["id"]))
+        if any(change.path not in ("slug", "field_type") for change in self.op.changes):
+            await self.client.update_field(str(field["id"]), rename_body(self.slug, self.after))
+
+    async def write(self, pending: Sequence[tuple[str, Any]], target: str | None = None) -> None:
+        slug = target or self.temp
         for start in range(0, len(pending), BATCH):
             batch = pending[start : start + BATCH]
             outcomes = await asyncio.gather(
-                *(update_record(self.client, self.flow, rid, {self.temp: v}) for rid, v in batch),
+                *(update_record(self.client, self.flow, rid, {slug: v}) for rid, v in batch),
                 return_exceptions=True,
             )
             errors = [o for o in outcomes if isinstance(o, BaseException)]

@@ -140,7 +140,7 @@ def test_a_migration_stopped_after_the_delete_is_renamed(
     assert "continues a stopped migration" in plan.out
     assert "create field" not in plan.out
     plain = cli("plan", desired, "--no-color", env=local_store.env())  # without --migrate
-    assert "+ create field wishlists.rating  [risky]" in plain.out
+    assert "+ create field wishlists.rating  [destructive]" in plain.out
     assert "rating__migrating_to_string holds its values; apply --migrate finishes it" in plain.out
     assert "unmanaged wishlists.rating__migrating_to_string" in plain.out
 
