@@ -50,6 +50,13 @@ __all__ = [
 DEFAULT_IMPACT_BUDGET = 100
 NOT_MEASURED = "Impact not measured: `plan --impact` counts the records these operations touch."
 UNIQUE_REASON = "becomes unique: the values the store holds are not checked"
+# A migration that makes the field required: the store enforces `required` on creates and on
+# a PUT sending null (epcc-api.md, the local store's table), so records lacking a value keep
+# none and the migration is not refused; the count comes from the migration's own reading.
+REQUIRED_MIGRATED = (
+    "becomes required: records without a value keep none (the store enforces it on creates "
+    "only), creating objects without it fails"
+)
 REPEATS_LISTED = 10  # repeated values named in a reason (the JSON lists as many)
 
 # What a need counts, in the records of the flow it reads.
@@ -80,6 +87,9 @@ def _becomes(op: Operation, attribute: str) -> bool:
         return op.flow_id is not None
     if op.kind in (OpKind.UPDATE_FIELD, OpKind.RENAME_FIELD):
         return not (op.before or {}).get(attribute)
+    if op.kind in (OpKind.REPLACE_FIELD, OpKind.MIGRATE_FIELD):
+        # A type change that also turns it on (the follow-up: its reasons were missing).
+        return not (op.before or {}).get(attribute)
     return False
 
 
@@ -95,7 +105,9 @@ def annotate(op: Operation) -> Operation:
             "do not send it)",
         )
         reasons.append(f"required on the core flow {op.flow_slug}: {breaks}")
-    if _becomes(op, "unique") and op.kind is not OpKind.CREATE_FIELD:
+    elif _becomes(op, "required") and op.kind is OpKind.MIGRATE_FIELD:
+        reasons.append(REQUIRED_MIGRATED)
+    if _becomes(op, "unique") and op.kind in (OpKind.UPDATE_FIELD, OpKind.RENAME_FIELD):
         reasons.append(UNIQUE_REASON)
     if not reasons:
         return op
@@ -168,6 +180,32 @@ def _stricter(old: Any, new: Any, *, lower: bool) -> bool:
         return bool(old != new)
 
 
+def _field_needs(op: Operation, flow: str, field: str | None) -> list[Need]:
+    """What `plan --impact` reads for one field operation (`flow`/`field`: the live ones)."""
+    needs: list[Need] = []
+    if op.kind in (OpKind.DELETE_FIELD, OpKind.REPLACE_FIELD):
+        needs.append(Need(op.key, VALUES, flow, field))
+        if op.kind is OpKind.REPLACE_FIELD and _becomes(op, "required"):
+            needs.append(Need(op.key, MISSING, op.flow_slug))  # re-created: all lack it
+    elif op.kind is OpKind.MIGRATE_FIELD:
+        if _becomes(op, "required"):
+            needs.append(Need(op.key, MISSING, flow, field))  # the values are kept
+    elif op.kind is OpKind.CREATE_FIELD:
+        if _becomes(op, "required"):
+            needs.append(Need(op.key, MISSING, op.flow_slug))  # every record lacks it
+    elif op.kind in (OpKind.UPDATE_FIELD, OpKind.RENAME_FIELD):
+        if _becomes(op, "required"):
+            needs.append(Need(op.key, MISSING, flow, field))
+        if _becomes(op, "unique"):
+            needs.append(Need(op.key, REPEATS, flow, field))
+        rules = _narrowing_rules(op)
+        if rules:
+            needs.append(Need(op.key, OUTSIDE, flow, field, rules))
+        if (op.before or {}).get("enabled") and not (op.after or {}).get("enabled"):
+            needs.append(Need(op.key, VALUES, flow, field))
+    return needs
+
+
 def needs_of(plan: Any) -> list[Need]:
     """What `plan --impact` reads for each flow operation of `plan` (a `Plan`)."""
     needs: list[Need] = []
@@ -179,21 +217,8 @@ def needs_of(plan: Any) -> list[Need]:
         field = op.from_slug or op.field_slug
         if op.kind is OpKind.DELETE_FLOW:
             needs.append(Need(op.key, ENTRIES, op.flow_slug))
-        elif op.kind in (OpKind.DELETE_FIELD, OpKind.REPLACE_FIELD):
-            needs.append(Need(op.key, VALUES, flow, field))
-        elif op.kind is OpKind.CREATE_FIELD:
-            if _becomes(op, "required"):
-                needs.append(Need(op.key, MISSING, op.flow_slug))  # every record lacks it
-        elif op.kind in (OpKind.UPDATE_FIELD, OpKind.RENAME_FIELD):
-            if _becomes(op, "required"):
-                needs.append(Need(op.key, MISSING, flow, field))
-            if _becomes(op, "unique"):
-                needs.append(Need(op.key, REPEATS, flow, field))
-            rules = _narrowing_rules(op)
-            if rules:
-                needs.append(Need(op.key, OUTSIDE, flow, field, rules))
-            if (op.before or {}).get("enabled") and not (op.after or {}).get("enabled"):
-                needs.append(Need(op.key, VALUES, flow, field))
+        else:
+            needs += _field_needs(op, flow, field)
     return needs
 
 

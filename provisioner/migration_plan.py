@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from provisioner.attrdiff import attribute_changes
+from provisioner.impact import annotate
 from provisioner.keys import field_key
 from provisioner.migration import convertible, parse_temp_slug, temp_slug
 from provisioner.model import FIELD_ATTRIBUTES, Field, State
@@ -87,7 +88,8 @@ class _Migrations:
         if live_temp is not None:
             self.use(op.flow_slug, live_temp)
             reasons.append(f"continues a stopped migration: {temp} exists")
-        return replace(op, kind=OpKind.MIGRATE_FIELD, safety=Safety.RISKY, reasons=tuple(reasons))
+        migrate = replace(op, kind=OpKind.MIGRATE_FIELD, safety=Safety.RISKY, reasons=())
+        return annotate(replace(migrate, reasons=tuple(reasons)))
 
     def create_op(self, op: Operation) -> Operation:
         """A create of a field whose migration stopped after deleting the old field."""
@@ -104,21 +106,23 @@ class _Migrations:
             AttributeChange("slug", live_temp.slug, op.field_slug),
             *attribute_changes(before, op.after, FIELD_ATTRIBUTES),
         )
-        return Operation(
-            OpKind.MIGRATE_FIELD,
-            op.flow_slug,
-            op.field_slug,
-            id=live_temp.id,
-            flow_id=flow.id,
-            before=before,
-            after=op.after,
-            changes=changes,
-            safety=Safety.RISKY,
-            reasons=(
-                f"continues a stopped migration: {live_temp.slug} holds the converted values "
-                f"and the old field is deleted; renamed {op.field_slug}",
-            ),
-            from_slug=live_temp.slug,
+        return annotate(
+            Operation(
+                OpKind.MIGRATE_FIELD,
+                op.flow_slug,
+                op.field_slug,
+                id=live_temp.id,
+                flow_id=flow.id,
+                before=before,
+                after=op.after,
+                changes=changes,
+                safety=Safety.RISKY,
+                reasons=(
+                    f"continues a stopped migration: {live_temp.slug} holds the converted values "
+                    f"and the old field is deleted; renamed {op.field_slug}",
+                ),
+                from_slug=live_temp.slug,
+            )
         )
 
     def merge_ops(self, operations: list[Operation], unmanaged: set[str]) -> list[Operation]:
@@ -158,6 +162,7 @@ class _Migrations:
                 ),
                 from_slug=temp.slug,
             )
+            op = annotate(op)
             if index is None:
                 operations.append(op)
             else:

@@ -120,7 +120,18 @@ async def _checked(client: Client, op: Operation) -> Operation:
     count = f"values kept: {holding} of {len(found)} records hold a value"
     if copied and any("continues" in reason for reason in op.reasons):
         count += f", {copied} copied already"
-    return replace(op, reasons=(*op.reasons, count))
+    return replace(op, reasons=(*op.reasons, count, *_lacking(op, found, op.field_slug)))
+
+
+def _lacking(op: Operation, found: Sequence[JsonObject], slug: str) -> tuple[str, ...]:
+    """A migration that makes the field required: how many records lack a value (the store
+    keeps them so, epcc-api.md: `required` is enforced on creates; not refused)."""
+    if not (op.after or {}).get("required") or (op.before or {}).get("required"):
+        return ()
+    lacking = len(found) - _holding(found, slug)
+    if not lacking:
+        return ()
+    return (f"becomes required while {lacking} of {len(found)} records hold no value",)
 
 
 def _refuse_problems(op: Operation, found: Sequence[JsonObject], from_type: str) -> None:

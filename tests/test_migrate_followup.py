@@ -6,12 +6,17 @@ is a breaking change; every field whose values do not convert is reported."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 from support import Cli
+from support.migrate import VALUES, entries, fields, setup
 from support.store import LocalStore
-from test_migrate_apply import VALUES, entries, fields, setup
+
+from provisioner.migration_plan import with_migrations
+from provisioner.model import Field, Flow, State
+from provisioner.planner import plan as make_plan
 
 
 def test_a_saved_migration_whose_types_do_not_convert_is_refused_on_load(
@@ -130,3 +135,57 @@ def test_every_field_whose_values_do_not_convert_is_reported_in_one_refusal(
         assert "cannot migrate wishlists.note: 6 of 6 records" in result.err
         assert all(f'record {i}: "n": not an integer' in result.err for i in ids)
     assert local_store.write_count() == 0
+
+
+REQUIRED = "rating: {name: Rating, field_type: float, required: true}"
+
+
+def test_required_added_with_a_type_change_is_a_breaking_change_with_its_count(
+    tmp_path: Path, cli: Cli, local_store: LocalStore, api: httpx.Client
+) -> None:
+    desired, ids = setup(tmp_path, cli, local_store, api, "integer", "float")
+    desired.write_text(
+        desired.read_text().replace("rating: {name: Rating, field_type: float}", REQUIRED)
+    )
+    env = local_store.env()
+    migrate = cli("plan", desired, "--migrate", "--no-color", env=env)
+    assert migrate.code == 0, migrate.err
+    assert "becomes required: records without a value keep none" in migrate.out
+    assert "becomes required while 1 of 6 records hold no value" in migrate.out
+    measured = cli("plan", desired, "--migrate", "--impact", "--format", "json", env=env)
+    data = json.loads(measured.out)
+    (op,) = data["operations"]
+    assert op["kind"] == "migrate_field"
+    assert op["safety"] == "risky"
+    missing = [m for m in data["impact"]["measures"] if m["kind"] == "missing"]
+    assert [(m["count"], m["total"]) for m in missing] == [(1, 6)]
+    assert data["impact"]["requests"] > 0
+    assert "no value in 1 of 6 records" in op["reasons"]
+    replace = cli("plan", desired, "--impact", "--no-color", env=env)  # without --migrate
+    assert "all 6 records lack a value" in replace.out
+    assert "Impact measured with 0 requests" not in replace.out
+    # The store keeps records without a value when a field becomes required (epcc-api.md:
+    # enforced on creates), so the migration is not refused: it runs, values kept.
+    result = cli("apply", desired, "--migrate", "--auto-approve", env=env)
+    assert result.code == 0, result.err
+    assert fields(api)["rating"]["required"] is True
+    after = entries(api)
+    assert [after[i].get("rating") for i in ids] == [
+        None if v is None else float(v) for v in VALUES
+    ]
+
+
+def test_required_added_on_a_core_flow_with_a_type_change_says_what_breaks() -> None:
+    def state(tier: Field, live: bool) -> State:
+        tier = replace(tier, id="id-tier") if live else tier
+        flow = Flow(slug="customers", name="Customers", fields={"tier": tier})
+        return State(flows={"customers": replace(flow, id="id-customers") if live else flow})
+
+    live = state(Field(slug="tier", name="Tier", field_type="integer"), live=True)
+    desired = state(Field(slug="tier", name="Tier", field_type="float", required=True), False)
+    plain = make_plan(desired, live)
+    migrated = with_migrations(plain, live)
+    for plan in (plain, migrated):
+        (op,) = plan.operations
+        assert any("Commerce Manager cannot create customers" in r for r in op.reasons), op
+    assert migrated.operations[0].kind.value == "migrate_field"
