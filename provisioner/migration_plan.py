@@ -149,7 +149,7 @@ class _Migrations:
                 OpKind.MIGRATE_FIELD,
                 flow_slug,
                 slug,
-                id=field.id,
+                id=temp.id,  # the live object it starts from (`from_slug`), as a rename's
                 flow_id=flow.id,
                 before=before,
                 after=after,

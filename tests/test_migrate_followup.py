@@ -88,8 +88,10 @@ def test_a_stopped_migration_is_never_left_in_its_temporary_field(
     assert "migrate field wishlists.rating__migrating_to_float -> wishlists.rating" in plan.out
     assert "values kept: 5 of 6 records hold a value in rating__migrating_to_float" in plan.out
     assert "unmanaged" not in plan.out
+    saved = tmp_path / "merge.json"  # a saved plan of the merge runs it
+    assert cli("plan", desired, "--migrate", "--out", saved, env=local_store.env()).code == 0
     local_store.reset_stats()
-    result = cli("apply", desired, "--migrate", "--auto-approve", env=local_store.env())
+    result = cli("apply", saved, "--auto-approve", env=local_store.env())
     assert result.code == 0, result.err
     assert {i: e.get("rating") for i, e in entries(api).items()} == expected
     assert set(fields(api)) == {"rating", "note"}
