@@ -133,6 +133,12 @@ def regex_matches(pattern: str, text: str) -> bool:
     return re2.compile(pattern, options).search(text) is not None
 
 
+def a_field(field_type: str) -> str:
+    """ "an integer field", "a string field"."""
+    article = "an" if field_type[:1] in ("a", "e", "i", "o", "u") else "a"
+    return f"{article} {field_type} field"
+
+
 def json_schema_violations(value: Any) -> list[Violation]:
     """SPEC JSONSchemaValidation: `{version: "2020-12", schema: "<JSON text>"}` or null."""
     if value is None:

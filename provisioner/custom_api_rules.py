@@ -25,6 +25,7 @@ from provisioner.custom_api_checks import (
     _under,
     _unknown,
     _v,
+    a_field,
     dotted,
     external_refs,
     is_int,
@@ -273,7 +274,7 @@ def validation_violations(field_type: str, validation: Any, *, create: bool) -> 
             found.append(
                 _v(
                     key,
-                    f"is validation for {key} fields, and this is a {field_type} field",
+                    f"is validation for {key} fields, and this is {a_field(field_type)}",
                     f"only {field_type}",
                     "validation_not_for_field_type",
                 )

@@ -13,7 +13,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from provisioner.custom_api_checks import _v, is_int, is_number, regex_matches, schema_validator
+from provisioner.custom_api_checks import (
+    _v,
+    a_field,
+    is_int,
+    is_number,
+    regex_matches,
+    schema_validator,
+)
 from provisioner.epcc import custom_apis as facts
 from provisioner.rules import Violation, describe
 
@@ -24,7 +31,12 @@ def url_slug_violations(field_type: str, validation: Any) -> list[Violation]:
     """SPEC use_as_url_slug: a string field, unique, not allowing null values."""
     if field_type != "string":
         return [
-            _v("use_as_url_slug", f"is set on a {field_type} field", "a string field", "url_slug")
+            _v(
+                "use_as_url_slug",
+                f"is set on {a_field(field_type)}",
+                "a string field",
+                "url_slug",
+            )
         ]
     rules = validation.get("string") if isinstance(validation, Mapping) else None
     rules = rules if isinstance(rules, Mapping) else {}

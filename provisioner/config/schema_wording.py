@@ -157,6 +157,12 @@ def _enum(error: _Error) -> Iterator[Worded]:
         message = f"unknown value {rules.quote(instance)}"
         if isinstance(instance, str):
             message += rules.suggest(instance, [str(v) for v in values])
+        elif isinstance(instance, bool) and {"yes", "no"} <= set(values):
+            # YAML 1.1 reads an unquoted yes/no (on/off) as a boolean.
+            word = "yes" if instance else "no"
+            message += (
+                f': YAML reads an unquoted {word} as {str(instance).lower()}, quote it ("{word}")'
+            )
     return error.said(message, rules.one_of(values))
 
 
