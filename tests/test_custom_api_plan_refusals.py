@@ -109,3 +109,18 @@ def test_a_parent_named_by_the_slug_it_is_renamed_from_says_the_new_slug(
     )
     assert cli("apply", fixed, "--auto-approve", env=local_store.env()).code == 0
     assert cli("plan", fixed, "--detailed-exitcode", env=local_store.env()).code == 0
+
+
+def test_what_the_spec_allows_converges(cli: Cli, local_store: LocalStore, tmp_path: Path) -> None:
+    """A field slug with `.` (SPEC: recommended against, not refused) and a parent named twice
+    (SPEC: no uniqueness stated) are accepted, applied and re-planned empty."""
+    path = _write(
+        tmp_path / "a.yaml",
+        "custom_apis:\n  top: {name: T, api_type: top_ext}\n"
+        "  kid: {name: K, api_type: kid_ext, parent_apis: [top, top]}\n"
+        "  f: {name: F, api_type: f_ext, fields: {a.b: {name: AB, field_type: string}}}\n",
+    )
+    applied = cli("apply", path, "--auto-approve", env=local_store.env())
+    assert applied.code == 0, applied.out + applied.err
+    again = cli("plan", path, "--detailed-exitcode", env=local_store.env())
+    assert again.code == 0, again.out + again.err
