@@ -30,7 +30,7 @@ from provisioner.client.calls import parse_retry_after
 from provisioner.client.domain import Client
 from provisioner.client.failures import TransportFailure, classify_transport_error
 from provisioner.client.paging import MAX_PAGES, PAGE_LIMIT
-from provisioner.client.redaction import REDACTED, display_url, redact
+from provisioner.client.redaction import REDACTED, redact
 from provisioner.client.responses import JsonObject, error_from_response
 from provisioner.client.retry import DUPLICATE_STATUSES, RETRY_STATUSES
 from provisioner.client.session import MAX_PAGE_OFFSET
@@ -49,6 +49,7 @@ from provisioner.client.settings import (
 )
 from provisioner.client.stats import CEILING_NOTE_SECONDS, RequestStats
 from provisioner.errors import IncompleteListError, ListTooLongError
+from provisioner.storeurl import display_url
 
 __all__ = [
     "CEILING_NOTE_SECONDS",

@@ -34,7 +34,7 @@ _BEARER = re.compile(
     r"(?![A-Za-z0-9._~+/=-])"
 )
 _SECRET_FIELD = re.compile(r"(?i)(client_secret[\"']?\s*[=:]\s*[\"']?)[^\s'\"&,;}]+")
-REDACTED = "***"
+REDACTED = "***"  # the same mask as provisioner.storeurl.display_url
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -44,16 +44,6 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, REDACTED)
     text = _BEARER.sub(rf"\g<1>{REDACTED}", text)
     return _SECRET_FIELD.sub(rf"\g<1>{REDACTED}", text)
-
-
-def display_url(url: str) -> str:
-    """`url` as it may be shown: any `user:password@` becomes `***@` (never echoed)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    if "@" in rest:
-        rest = REDACTED + "@" + rest.rsplit("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
 
 
 class RedactingFilter(logging.Filter):

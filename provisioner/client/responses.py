@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from provisioner.client.redaction import display_url, redact
+from provisioner.client.redaction import redact
 from provisioner.errors import (
     ApiError,
     AuthError,
@@ -24,6 +24,7 @@ from provisioner.errors import (
     ServerError,
     ValidationApiError,
 )
+from provisioner.storeurl import display_url
 
 JsonObject = dict[str, Any]
 

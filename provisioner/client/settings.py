@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from provisioner.client.redaction import display_url
 from provisioner.errors import TargetError
 from provisioner.storeurl import (
     MAX_RATE_LIMIT as MAX_RATE_LIMIT,
@@ -25,6 +24,7 @@ from provisioner.storeurl import (
 )
 from provisioner.storeurl import (
     base_url_rule,
+    display_url,
 )
 from provisioner.storeurl import (
     parse_rate_limit as parse_rate_limit,
