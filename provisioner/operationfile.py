@@ -102,6 +102,13 @@ class _OperationReader:
         field of this field and of `after.field_type`."""
         if before is None:
             raise self.fail("`before` is required for a migrate_field (the field's old type)")
+        rules = after.get("validation_rules")
+        if rules is not None and not (
+            isinstance(rules, list)
+            and all(isinstance(r, Mapping) and isinstance(r.get("type"), str) for r in rules)
+        ):
+            # The migration checks every value against them before its first write.
+            raise self.fail("`after.validation_rules` must be a list of rules, each with a `type`")
         old, new = before.get("field_type"), after.get("field_type")
         if from_slug is None:
             if (old, new) not in CONVERSIONS:

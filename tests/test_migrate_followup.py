@@ -30,6 +30,7 @@ def test_a_saved_migration_whose_types_do_not_convert_is_refused_on_load(
     edits = {
         "relationship": ("after", "field_type", "relationship"),
         "float": ("before", "field_type", "float"),  # float -> integer converts nothing
+        "rules": ("after", "validation_rules", "zz"),
     }
     for what, (side, key, value) in edits.items():
         data = json.loads(json.dumps(original))
@@ -40,7 +41,8 @@ def test_a_saved_migration_whose_types_do_not_convert_is_refused_on_load(
         assert result.code == 1, result.err
         assert "Traceback" not in result.err
         assert "malformed plan: operations[0] (migrate_field wishlists.rating)" in result.err
-        assert "is not a conversion a migration makes" in result.err, what
+        expected = "validation_rules` must be a list" if what == "rules" else "is not a conversion"
+        assert expected in result.err, what
         assert local_store.stats()["total"] == 0  # refused before any request
     data = json.loads(json.dumps(original))
     data["operations"][0]["from_slug"] = "note__migrating_to_integer"
