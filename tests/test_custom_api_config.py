@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from support import Cli
 
 from provisioner.config import load_desired, load_schema, validate_paths
@@ -130,3 +131,24 @@ def test_an_environment_with_overlays_keeps_the_shared_custom_apis(tmp_path: Pat
     location = state.custom_apis["wishlists"].location
     assert location is not None
     assert (Path(location.file).name, location.line) == ("apis.yaml", 2)
+
+
+def test_validate_all_and_env_count_custom_apis(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "apis").mkdir()
+    (tmp_path / "apis" / "w.yaml").write_text(WISHLISTS, encoding="utf-8")
+    (tmp_path / "provisioner.toml").write_text(
+        'paths = ["apis/"]\n\n[environments.staging]\n'
+        'base_url = "https://staging.example.com"\n'
+        'client_id_env = "S_ID"\nclient_secret_env = "S_SECRET"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    every = cli("validate", "--all")
+    assert every.code == 0, every.out + every.err
+    assert "Environment staging: 1 file valid: 0 flows, 0 fields, 2 Custom APIs (3 fields)." in (
+        every.out
+    )
+    one = json.loads(cli("validate", "--env", "staging", "--format", "json").out)
+    assert (one["custom_apis"], one["custom_fields"]) == (2, 3)

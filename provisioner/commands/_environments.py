@@ -73,7 +73,8 @@ def validate_environments(
             state = checked.state
             flows = len(state.flows) if state else 0
             fields = state.field_count() if state else 0
-            report = _as_json(list(checked.files), list(checked.diagnostics), flows, fields)
+            custom = state.custom_apis if state else {}
+            report = _as_json(list(checked.files), list(checked.diagnostics), flows, fields, custom)
             environments.append({"environment": name, **report})
         document: dict[str, Any] = (
             environments[0] if only is not None else {"valid": valid, "environments": environments}
@@ -95,6 +96,7 @@ def validate_environments(
             list(checked.diagnostics),
             len(state.flows) if state else 0,
             state.field_count() if state else 0,
+            state.custom_apis if state else {},
         )
         click.echo(f"Environment {name}: {summary[:1].lower()}{summary[1:]}")
     if only is None:

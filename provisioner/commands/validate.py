@@ -8,8 +8,9 @@ prints one JSON object for machines. Exit 0 when the files are valid, 1 otherwis
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +18,9 @@ from provisioner.commands._project import Choice, load_chosen, project_options, 
 from provisioner.config import find_yaml_files, load_desired
 from provisioner.errors import ConfigError, Diagnostic
 from provisioner.model import State
+
+if TYPE_CHECKING:
+    from provisioner.custom_api_model import CustomApi
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -69,10 +73,7 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
     if not diagnostics:
         warnings += unchecked_parent_warnings(state)
     if output_format == "json":
-        report = _as_json(files, diagnostics, flows, fields)
-        if custom:
-            report["custom_apis"] = len(custom)
-            report["custom_fields"] = sum(len(api.fields) for api in custom.values())
+        report = _as_json(files, diagnostics, flows, fields, custom)
         if warnings:
             report["warnings"] = warnings
         click.echo(json.dumps(report, indent=2))
@@ -81,14 +82,7 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
             click.echo(str(diagnostic))
         for warning in warnings:
             click.echo(f"warning: {warning}")
-        summary = _summary(len(files), diagnostics, flows, fields)
-        if custom:
-            count = sum(len(api.fields) for api in custom.values())
-            summary = (
-                f"{summary[:-1]}, {len(custom)} Custom API{'s' if len(custom) != 1 else ''} "
-                f"({count} field{'s' if count != 1 else ''})."
-            )
-        click.echo(summary)
+        click.echo(_summary(len(files), diagnostics, flows, fields, custom))
     return EXIT_INVALID if diagnostics else EXIT_VALID
 
 
@@ -118,21 +112,44 @@ def unchecked_parent_warnings(state: State) -> list[str]:
     ]
 
 
-def _summary(file_count: int, diagnostics: list[Diagnostic], flows: int, fields: int) -> str:
+def _summary(
+    file_count: int,
+    diagnostics: list[Diagnostic],
+    flows: int,
+    fields: int,
+    custom: Mapping[str, CustomApi] | None = None,
+) -> str:
+    """The last line; the Custom APIs counted when there are any (`validate --env/--all`
+    too)."""
     files = f"{file_count} file{'s' if file_count != 1 else ''}"
     if diagnostics:
         count = len(diagnostics)
         return f"{count} problem{'s' if count != 1 else ''} found in {files}."
+    apis = ""
+    if custom:
+        count = sum(len(api.fields) for api in custom.values())
+        apis = (
+            f", {len(custom)} Custom API{'s' if len(custom) != 1 else ''} "
+            f"({count} field{'s' if count != 1 else ''})"
+        )
     return (
         f"{files} valid: {flows} flow{'s' if flows != 1 else ''}, "
-        f"{fields} field{'s' if fields != 1 else ''}."
+        f"{fields} field{'s' if fields != 1 else ''}{apis}."
     )
 
 
 def _as_json(
-    files: list[Any], diagnostics: list[Diagnostic], flows: int, fields: int
+    files: list[Any],
+    diagnostics: list[Diagnostic],
+    flows: int,
+    fields: int,
+    custom: Mapping[str, CustomApi] | None = None,
 ) -> dict[str, Any]:
-    return {
+    extra: dict[str, Any] = {}
+    if custom:
+        extra["custom_apis"] = len(custom)
+        extra["custom_fields"] = sum(len(api.fields) for api in custom.values())
+    report = {
         "valid": not diagnostics,
         "files": [str(file) for file in files],
         "flows": flows,
@@ -150,3 +167,4 @@ def _as_json(
             for d in diagnostics
         ],
     }
+    return report | extra
