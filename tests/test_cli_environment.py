@@ -91,6 +91,30 @@ def test_serve_names_a_bad_port_in_one_line(cli: Cli) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--fail-rate", "nan", "'nan' is not a finite number."),
+        ("--lost-write-rate", "nan", "'nan' is not a finite number."),
+        ("--rate-limit", "nan", "'nan' is not a finite number."),
+        ("--rate-limit", "inf", "'inf' is not a finite number."),
+        ("--retry-after", "inf", "inf is not in the range 0<=x<=3600."),
+        ("--latency-ms", "nan", "'nan' is not a finite number."),
+        ("--latency-ms", "inf", "inf is not in the range 0<=x<=60000."),
+    ],
+)
+def test_serve_refuses_a_knob_that_is_not_a_finite_number(
+    cli: Cli, tmp_path: Path, option: str, value: str, expected: str
+) -> None:
+    # nan passes every comparison of a range: it used to turn the limiter off, send
+    # `retry-after: nan`, hang every request, or end in a traceback (--fail-rate).
+    db = tmp_path / "store.sqlite"
+    result = cli("serve", "--port", "0", "--db", str(db), option, value)
+    assert result.code == 1
+    assert result.err.strip().splitlines() == [f"Error: Invalid value for '{option}': {expected}"]
+    assert not db.exists()
+
+
 # --------------------------------------------------------------------- item 5: --db paths
 
 

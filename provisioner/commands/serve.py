@@ -9,11 +9,12 @@ generated on first start, kept in the database and printed once with the export 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import socket
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -106,6 +107,18 @@ def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
     )
 
 
+class _Knob(click.FloatRange):
+    """A knob's number: within its range and finite (`nan` passes every comparison)."""
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 @click.command("serve")
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to bind.")
 @click.option(
@@ -124,21 +137,22 @@ def _export_lines(base_url: str, client_id: str, client_secret: str) -> str:
     help="SQLite database file (created if missing).",
 )
 @click.option(
-    "--latency-ms", type=click.FloatRange(min=0), default=0, help="Added to every request."
+    "--latency-ms",
+    type=_Knob(0, 60_000),
+    default=0,
+    help="Added to every request (at most a minute).",
 )
-@click.option(
-    "--rate-limit", type=click.FloatRange(min=0, min_open=True), help="Requests/s; 429 beyond."
-)
-@click.option("--retry-after", type=click.FloatRange(min=0), help="Retry-After seconds on 429s.")
+@click.option("--rate-limit", type=_Knob(min=0, min_open=True), help="Requests/s; 429 beyond.")
+@click.option("--retry-after", type=_Knob(0, 3600), help="Retry-After seconds on 429s.")
 @click.option(
     "--fail-rate",
-    type=click.FloatRange(0, 1),
+    type=_Knob(0, 1),
     default=0,
     help="Fraction answered 5xx/429, no effect.",
 )
 @click.option(
     "--lost-write-rate",
-    type=click.FloatRange(0, 1),
+    type=_Knob(0, 1),
     default=0,
     help="Fraction of writes committed, then the connection dropped.",
 )
