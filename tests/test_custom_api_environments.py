@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from support import Cli
-from support.seed import write
+from support.seed import staging_production_project, write
 
 APIS = """\
 custom_apis:
@@ -36,32 +36,8 @@ def project(
     staging, production = local_store_factory(), local_store_factory()
     root = tmp_path / "repo"
     write(root / "apis" / "wishlists.yaml", APIS)
-    write(
-        root / "provisioner.toml",
-        f"""\
-        paths = ["apis/"]
-
-        [environments.staging]
-        base_url = "{staging.base_url}"
-        client_id_env = "STAGING_ID"
-        client_secret_env = "STAGING_SECRET"
-        rate_limit = 1000
-
-        [environments.production]
-        base_url = "{production.base_url}"
-        client_id_env = "PROD_ID"
-        client_secret_env = "PROD_SECRET"
-        rate_limit = 1000
-        after = ["staging"]
-        """,
-    )
+    env = staging_production_project(root, staging, production, paths="apis/")
     monkeypatch.chdir(root)
-    env = {
-        "STAGING_ID": staging.client_id,
-        "STAGING_SECRET": staging.client_secret,
-        "PROD_ID": production.client_id,
-        "PROD_SECRET": production.client_secret,
-    }
     return {"root": root, "staging": staging, "production": production, "env": env}
 
 

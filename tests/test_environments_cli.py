@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from support import Cli
-from support.seed import DEV_OVERLAY, SHARED, write
+from support.seed import DEV_OVERLAY, SHARED, staging_production_project, write
 
 
 @pytest.fixture
@@ -24,35 +24,8 @@ def project(
     root = tmp_path / "repo"
     write(root / "flows" / "customers.yaml", SHARED)
     write(root / "envs" / "dev" / "dev.yaml", DEV_OVERLAY)
-    write(
-        root / "provisioner.toml",
-        f"""\
-        paths = ["flows/"]
-
-        [environments.dev]
-        overlays = ["envs/dev/"]
-
-        [environments.staging]
-        base_url = "{staging.base_url}"
-        client_id_env = "STAGING_ID"
-        client_secret_env = "STAGING_SECRET"
-        rate_limit = 1000
-
-        [environments.production]
-        base_url = "{production.base_url}"
-        client_id_env = "PROD_ID"
-        client_secret_env = "PROD_SECRET"
-        rate_limit = 1000
-        after = ["staging"]
-        """,
-    )
+    env = staging_production_project(root, staging, production, dev='overlays = ["envs/dev/"]\n')
     monkeypatch.chdir(root)
-    env = {
-        "STAGING_ID": staging.client_id,
-        "STAGING_SECRET": staging.client_secret,
-        "PROD_ID": production.client_id,
-        "PROD_SECRET": production.client_secret,
-    }
     return {"root": root, "staging": staging, "production": production, "env": env}
 
 

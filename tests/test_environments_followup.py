@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from support import Cli
-from support.seed import SHARED, write
+from support.seed import SHARED, staging_production_project, write
 
 SECRET = "f00dfacecafe1234"
 
@@ -24,35 +24,15 @@ def project(
     production = local_store_factory()
     root = tmp_path / "repo"
     write(root / "flows" / "customers.yaml", SHARED)
-    write(
-        root / "provisioner.toml",
-        f"""\
-        paths = ["flows/"]
-
-        [environments.dev]
-
-        [environments.staging]
-        base_url = "{staging.base_url}"
-        client_id_env = "STAGING_EPCC_CLIENT_ID"
-        client_secret_env = "STAGING_EPCC_CLIENT_SECRET"
-        rate_limit = 1000
-        after = ["dev"]
-
-        [environments.production]
-        base_url = "{production.base_url}"
-        client_id_env = "PROD_EPCC_CLIENT_ID"
-        client_secret_env = "PROD_EPCC_CLIENT_SECRET"
-        rate_limit = 1000
-        after = ["staging"]
-        """,
+    env = staging_production_project(
+        root,
+        staging,
+        production,
+        dev="",
+        staging_after="dev",
+        keys=("EPCC_CLIENT_ID", "EPCC_CLIENT_SECRET"),
     )
     monkeypatch.chdir(root)
-    env = {
-        "STAGING_EPCC_CLIENT_ID": staging.client_id,
-        "STAGING_EPCC_CLIENT_SECRET": staging.client_secret,
-        "PROD_EPCC_CLIENT_ID": production.client_id,
-        "PROD_EPCC_CLIENT_SECRET": production.client_secret,
-    }
     return {"root": root, "staging": staging, "production": production, "env": env}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from support import STORE_VARIABLES, Cli, interrupt_after_done
-from support.seed import write
+from support.seed import staging_production_project, write
 
 FIELDS = 5
 TOTAL = FIELDS + 1  # the flow, then its fields, in each environment
@@ -23,28 +23,10 @@ INTERRUPTED = re.compile(
 )
 
 
-def _project(root: Path, staging: Any, production: Any) -> None:
+def _project(root: Path, staging: Any, production: Any) -> dict[str, str]:
     fields = "".join(f"      f{i}: {{name: F{i}, field_type: string}}\n" for i in range(FIELDS))
     write(root / "flows" / "slow.yaml", f"flows:\n  slow:\n    name: Slow\n    fields:\n{fields}")
-    write(
-        root / "provisioner.toml",
-        f"""\
-        paths = ["flows/"]
-
-        [environments.staging]
-        base_url = "{staging.base_url}"
-        client_id_env = "STAGING_ID"
-        client_secret_env = "STAGING_SECRET"
-        rate_limit = 1000
-
-        [environments.production]
-        base_url = "{production.base_url}"
-        client_id_env = "PROD_ID"
-        client_secret_env = "PROD_SECRET"
-        rate_limit = 1000
-        after = ["staging"]
-        """,
-    )
+    return staging_production_project(root, staging, production)
 
 
 def test_sigint_during_apply_all_reports_each_environment_and_exits_130(
@@ -56,13 +38,7 @@ def test_sigint_during_apply_all_reports_each_environment_and_exits_130(
     staging = local_store_factory(latency_ms=100)
     production = local_store_factory()
     root = tmp_path / "repo"
-    _project(root, staging, production)
-    variables = {
-        "STAGING_ID": staging.client_id,
-        "STAGING_SECRET": staging.client_secret,
-        "PROD_ID": production.client_id,
-        "PROD_SECRET": production.client_secret,
-    }
+    variables = _project(root, staging, production)
     env = {
         **{k: v for k, v in os.environ.items() if k not in STORE_VARIABLES and k != "CI"},
         **variables,
