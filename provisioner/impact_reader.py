@@ -11,7 +11,7 @@
 
 Core flows whose resource provisioner does not list (orders, products, ...) and flows past
 the budget are reported not measured, with the reason; a store that refuses a list (403)
-too. The counts themselves are made by `impact.count`, which is pure.
+too. The counts themselves are made by `impact_counts.count`, which is pure.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import asyncio
 from provisioner.client import Client
 from provisioner.client.records import count_records, read_records
 from provisioner.errors import ApiError
-from provisioner.impact import ImpactReport, needs_of, report, unreadable_note
+from provisioner.impact import needs_of
+from provisioner.impact_counts import ImpactReport, report, unreadable_note
 from provisioner.plan import Plan
 from provisioner.records import RecordScan
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import PlanFormatError
-from provisioner.impact import ImpactReport
+from provisioner.impact_counts import ImpactReport
 from provisioner.keys import entries_key, field_key, fields_key, flow_key
 from provisioner.operationfile import check_flow_ids, operation_from_dict
 from provisioner.operations import (

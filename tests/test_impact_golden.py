@@ -22,16 +22,9 @@ from support.golden import live_state, rendered
 
 from provisioner.config import load_desired
 from provisioner.errors import PlanFormatError
-from provisioner.impact import (
-    Impact,
-    ImpactReport,
-    Need,
-    grown,
-    measured,
-    needs_of,
-    report,
-    unreadable_note,
-)
+from provisioner.impact import Need, needs_of
+from provisioner.impact_counts import Impact, ImpactReport, grown, report, unreadable_note
+from provisioner.impact_reasons import measured
 from provisioner.plan import Plan, Safety
 from provisioner.planner import plan
 from provisioner.records import RecordScan

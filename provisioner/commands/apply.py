@@ -52,7 +52,7 @@ from provisioner.custom_api_reader import (
     read_for,
 )
 from provisioner.errors import ApplyError, PlanError, PlanFormatError, ReadOnlyError
-from provisioner.impact import grown
+from provisioner.impact_counts import grown
 from provisioner.impact_reader import read_impact
 from provisioner.migration_plan import migrations
 from provisioner.migrator import check_migrations

@@ -36,8 +36,9 @@ from provisioner.commands._project import (
     select_all,
 )
 from provisioner.commands._target import Target, store_options
-from provisioner.impact import DEFAULT_IMPACT_BUDGET, measured
+from provisioner.impact import DEFAULT_IMPACT_BUDGET
 from provisioner.impact_reader import read_impact
+from provisioner.impact_reasons import measured
 from provisioner.plan import Plan
 
 __all__ = [

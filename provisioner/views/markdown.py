@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from provisioner.impact import impact_line
+from provisioner.impact_reasons import impact_line
 from provisioner.keys import address_of
 from provisioner.model import is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from provisioner.custom_api_model import shown_custom_attributes
-from provisioner.impact import impact_line
+from provisioner.impact_reasons import impact_line
 from provisioner.keys import CUSTOM_FIELD, ObjectKey, address_of
 from provisioner.model import FIELD_DEFAULTS, FLOW_DEFAULTS, is_core_flow
 from provisioner.plan import Action, Operation, Plan, Safety
