@@ -24,13 +24,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.epcc import custom_apis as facts
+from provisioner.epcc import flows
 from provisioner.model import Field, Flow, Location
 
-DATE_REGEX = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$"
-EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-SLUG_REGEX = r"^[A-Za-z0-9_-]+$"
-UUID_REGEX = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-_RULE_REGEXES = {"email": EMAIL_REGEX, "slug": SLUG_REGEX, "uuid": UUID_REGEX}
+# The flows' value patterns (`epcc.flows`, 4.4, 4.5, 5.1) are written with ASCII classes
+# (`[0-9]`, not `\d`) and constructs RE2 reads the same way as Python, so a Custom API's regex
+# (RE2 text, 10) is the flows' fact itself.
+_RULE_REGEXES = {
+    "email": flows.EMAIL_PATTERN,
+    "slug": flows.SLUG_VALUE_PATTERN,
+    "uuid": flows.UUID_PATTERN,
+}
 _SAME_TYPES = ("string", "integer", "float", "boolean")
 
 
@@ -130,7 +134,7 @@ def _rules(field: Field, field_type: str, note: _NoteAt) -> dict[str, Any]:
     """`validation.<field_type>` from the field's type, rules and `unique`."""
     rules: dict[str, Any] = {}
     if field.field_type == "date":
-        rules["regex"] = DATE_REGEX
+        rules["regex"] = flows.DATE_PATTERN
         note("field_type", "date becomes a string with a regex for YYYY-MM-DD[ HH:MM:SS]")
     for index, rule in enumerate(field.validation_rules):
         _rule(

@@ -17,8 +17,17 @@ from provisioner import custom_api_schema
 from provisioner.epcc import FieldType, RuleType
 from provisioner.epcc import flows as api
 
-# Ours, not the API's: `renamed_from` items are `old_slug` or `other_flow.old_slug`.
-RENAMED_FROM_PATTERN = r"^([A-Za-z0-9_-]+(\([A-Za-z0-9_-]+\))?\.)?[A-Za-z0-9_-]+$"
+
+def _unanchored(pattern: str) -> str:
+    """A `^...$` pattern of the facts without its anchors, to build a longer one from it."""
+    return pattern.removeprefix("^").removesuffix("$")
+
+
+# Ours, not the API's: `renamed_from` items are `old_slug` or `other_flow.old_slug`, each part
+# a slug of the API's alphabets (`epcc.flows`, 2.8 and 3.4).
+RENAMED_FROM_PATTERN = (
+    rf"^({_unanchored(api.FLOW_SLUG_PATTERN)}\.)?{_unanchored(api.FIELD_SLUG_PATTERN)}$"
+)
 
 _STATE = {"enum": ["present", "absent"], "default": "present"}
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from support import Cli
 
 from provisioner.config import load_desired, validate_paths
-from provisioner.custom_api_convert import DATE_REGEX, convert
+from provisioner.custom_api_convert import convert
 from provisioner.custom_api_rules import regex_matches
+from provisioner.epcc import flows as facts
 
 FLOW = """\
 flows:
@@ -45,9 +46,10 @@ def test_convert_maps_types_and_rules_and_notes_the_rest(tmp_path: Path) -> None
         "presentation": {"sort_order": 1},
         "validation": {"string": {"unique": "yes"}},
     }
-    assert fields["due"]["validation"] == {"string": {"regex": DATE_REGEX}}
-    assert regex_matches(DATE_REGEX, "2026-12-03 08:00:00")
-    assert not regex_matches(DATE_REGEX, "03/12/2026")
+    # The date's regex is the flows' fact itself (epcc.flows, 4.4), not a copy of it.
+    assert fields["due"]["validation"] == {"string": {"regex": facts.DATE_PATTERN}}
+    assert regex_matches(facts.DATE_PATTERN, "2026-12-03 08:00:00")
+    assert not regex_matches(facts.DATE_PATTERN, "03/12/2026")
     size_regex = fields["size"]["validation"]["string"]["regex"]
     assert [regex_matches(size_regex, v) for v in ("s", "l+", "xl", "ll+")] == [1, 1, 0, 0]
     assert fields["rank"]["validation"] == {"integer": {"min_value": 1, "max_value": 5}}
@@ -67,6 +69,32 @@ def test_convert_maps_types_and_rules_and_notes_the_rest(tmp_path: Path) -> None
     # Located: each note names the file, line and column of what it is about.
     owner = next(note for note in notes if ".owner." in note)
     assert owner.startswith(f"{path}:13:7: ")
+
+
+def test_rule_regexes_are_the_flows_value_patterns(tmp_path: Path) -> None:
+    """`email`, `slug` and `uuid` become the flows' own value patterns (epcc.flows, 4.5, 5.1),
+    which the Custom API's RE2 judge reads as the flows' rules do."""
+    path = tmp_path / "flows.yaml"
+    path.write_text(
+        "flows:\n  kinds:\n    name: Kinds\n    description: d\n    fields:\n"
+        + "".join(
+            f"      {kind}: {{name: {kind}, field_type: string, "
+            f"validation_rules: [{{type: {kind}}}]}}\n"
+            for kind in ("email", "slug", "uuid")
+        ),
+        encoding="utf-8",
+    )
+    fields = convert(load_desired([path]).flows["kinds"]).declaration["fields"]
+    regexes = {slug: field["validation"]["string"]["regex"] for slug, field in fields.items()}
+    assert regexes == {
+        "email": facts.EMAIL_PATTERN,
+        "slug": facts.SLUG_VALUE_PATTERN,
+        "uuid": facts.UUID_PATTERN,
+    }
+    assert regex_matches(regexes["uuid"], "8f6a0c1e-2b3d-4e5f-8a9b-0c1d2e3f4a5b")
+    assert not regex_matches(regexes["uuid"], "{8f6a0c1e-2b3d-4e5f-8a9b-0c1d2e3f4a5b}")
+    assert regex_matches(regexes["email"], "a@b.co")
+    assert not regex_matches(regexes["slug"], "a b")
 
 
 def test_the_cli_writes_a_file_that_validates(cli: Cli, tmp_path: Path) -> None:

@@ -266,3 +266,44 @@ def test_entry_values_agree_on_uuid_and_date_forms(api_client: httpx.Client) -> 
         "/v2/flows/wishlists/entries", json={"data": {"type": "entry", **good}}
     )
     assert response.status_code == 201, response.text
+
+
+# --- each fact written once -------------------------------------------------------------------
+
+# Text that reads like a fact but is another format's own rule: (file, text, why).
+_NOT_A_COPY = {
+    ("provisioner/tomlkeys.py", "[A-Za-z0-9_-]+"): "TOML's bare-key alphabet, not a slug",
+}
+
+
+def _pattern_texts() -> dict[str, str]:
+    """Each pattern of the facts, and the body of each anchored one, by the name it comes from."""
+    from provisioner.epcc import custom_apis
+
+    texts: dict[str, str] = {}
+    for module in (api, custom_apis):
+        for name, value in vars(module).items():
+            if name.endswith("_PATTERN") and isinstance(value, str):
+                texts[value] = f"{module.__name__}.{name}"
+                if value.startswith("^") and value.endswith("$"):
+                    texts[value[1:-1]] = f"{module.__name__}.{name} (unanchored)"
+    return texts
+
+
+def test_no_module_outside_the_facts_copies_a_pattern_of_theirs() -> None:
+    """A slug alphabet or a value pattern is written in `epcc/` only; other modules use the
+    constant or build on it (schema.RENAMED_FROM_PATTERN does), so changing a fact changes it
+    everywhere."""
+    root = Path(__file__).resolve().parent.parent
+    package = root / "provisioner"
+    texts = _pattern_texts()
+    copies = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith("provisioner/epcc/"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        for text, origin in texts.items():
+            if text in source and (relative, text) not in _NOT_A_COPY:
+                copies.append(f"{relative} copies {origin}: {text}")
+    assert not copies, "\n".join(copies)
