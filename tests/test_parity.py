@@ -563,34 +563,54 @@ FORMAT_CASES: list[Any] = [
 ]
 
 
-def _constraints(node: Any, found: set[tuple[int, str]]) -> None:
-    """(id of the schema object, keyword) of every constraint that can fail; an `if` only
-    selects a branch."""
+def _schema_keywords(node: Any, *, selecting: bool = False) -> Iterator[tuple[Any, str, bool]]:
+    """(schema object, keyword, whether it only selects a branch) of every keyword of a
+    JSON Schema: the keys of every schema object, not the names under `properties`/`$defs` nor
+    the values of `enum`, `const`, `required` and `default`."""
     if isinstance(node, dict):
-        for keyword in (
-            "type",
-            "enum",
-            "const",
-            "pattern",
-            "minLength",
-            "minItems",
-            "maxItems",
-            "uniqueItems",
-            "required",
-        ):
-            if keyword in node:
-                found.add((id(node), keyword))
-        if node.get("additionalProperties") is False:
-            found.add((id(node), "additionalProperties"))
         for key, value in node.items():
+            yield node, key, selecting
             if key in ("properties", "$defs"):  # names -> schemas, not a schema
                 for schema in value.values():
-                    _constraints(schema, found)
-            elif key not in ("if", "enum", "const", "required", "default"):
-                _constraints(value, found)
+                    yield from _schema_keywords(schema, selecting=selecting)
+            elif key not in ("enum", "const", "required", "default"):
+                yield from _schema_keywords(value, selecting=selecting or key == "if")
     elif isinstance(node, list):
         for value in node:
-            _constraints(value, found)
+            yield from _schema_keywords(value, selecting=selecting)
+
+
+def _constraints(node: Any, found: set[tuple[int, str]]) -> None:
+    """(id of the schema object, keyword) of every constraint that can fail: every keyword that
+    is not structural (`schema_wording.STRUCTURAL_KEYWORDS`); an `if` only selects a branch."""
+    from provisioner.config.schema_wording import STRUCTURAL_KEYWORDS
+
+    for schema, keyword, selecting in _schema_keywords(node):
+        if selecting or keyword in STRUCTURAL_KEYWORDS:
+            continue
+        if keyword == "additionalProperties" and schema[keyword] is not False:
+            continue  # a schema for the other keys, whose own keywords are counted
+        found.add((id(schema), keyword))
+
+
+def _unworded_keywords(schema: Any) -> set[str]:
+    from provisioner.config.schema_wording import STRUCTURAL_KEYWORDS, WORDED_KEYWORDS
+
+    used = {keyword for _, keyword, _ in _schema_keywords(schema)}
+    return used - WORDED_KEYWORDS - STRUCTURAL_KEYWORDS
+
+
+def test_every_keyword_of_the_generated_schema_is_worded_or_structural() -> None:
+    """A keyword added to the schema (`"maxLength": 200` on a name) would give jsonschema's
+    own text and no expectation: it must be worded (`schema_wording`) or say why it never
+    fails (`STRUCTURAL_KEYWORDS`)."""
+    from provisioner import schema
+
+    assert _unworded_keywords(schema.generate()) == set()
+    # The walk sees a keyword wherever it is written, and not a property named like one.
+    grown = schema.generate()
+    grown["$defs"]["maxLength"] = {"properties": {"anyOf": {"maxLength": 200}}}
+    assert _unworded_keywords(grown) == {"maxLength"}
 
 
 def test_every_schema_constraint_is_broken_by_a_case_and_worded_by_validate(

@@ -241,3 +241,25 @@ _BY_KEYWORD: Mapping[str, Callable[[_Error], Iterator[Worded]]] = {
 # each error's keyword is here and each diagnostic has an expectation: a schema whose shape
 # changes fails that test instead of silently losing our wording.
 WORDED_KEYWORDS = frozenset({"additionalProperties", "required", *_BY_KEYWORD})
+
+# The keywords that never fail themselves: they annotate, or hold or select subschemas whose
+# own keywords fail (`propertyNames`' errors are worded as slugs above). Every keyword of the
+# generated schema is worded or here (tests/test_parity.py): a new one (`maxLength`, `anyOf`)
+# needs its wording first.
+STRUCTURAL_KEYWORDS = frozenset(
+    {
+        "$defs",
+        "$ref",
+        "$schema",
+        "allOf",
+        "default",
+        "description",
+        "else",
+        "if",
+        "items",
+        "properties",
+        "propertyNames",
+        "then",
+        "title",
+    }
+)
