@@ -108,7 +108,8 @@ class ApiError(ProvisionerError):
         self.title = title
         self.detail = detail
         self.request_id = request_id
-        text = f"{method} {path} failed: {status}"
+        # An answer that came (200) but cannot be used is not a failed request: no status.
+        text = f"{method} {path}:" if status < 300 else f"{method} {path} failed: {status}"
         if title:
             text += f" {title}"
         if detail and detail != title:

@@ -75,6 +75,7 @@ def test_one_file_too_large_for_validate_is_refused_and_a_directory_works(
     assert len(printed.out.encode("utf-8")) > MAX_FILE_BYTES
     assert "validate will refuse this YAML" in printed.err
     assert "file is too large" in printed.err
+    assert "export with -o DIR/ for one file per flow" in printed.err
 
     written = cli("export", "-o", f"store{os.sep}", env=env)
     assert written.code == 0

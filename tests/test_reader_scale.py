@@ -205,8 +205,12 @@ def test_pages_after_the_first_are_read_concurrently() -> None:
 
 def test_a_list_short_of_its_total_is_an_error() -> None:
     handler, _ = mock_list(records(250), total=300)
-    with pytest.raises(IncompleteListError, match="read 250 records but the store reports 300"):
+    with pytest.raises(
+        IncompleteListError, match="read 250 records but the store reports 300"
+    ) as caught:
         run_list(handler)
+    # The store answered 200: the message names the list, not a "failed: 200" request.
+    assert str(caught.value).startswith("GET /v2/flows: Incomplete list: read 250 records")
 
 
 def test_a_silent_cap_never_passes_for_a_whole_list() -> None:

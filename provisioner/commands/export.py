@@ -231,10 +231,12 @@ def _warn_if_invalid_text(text: str) -> None:
         path = Path(directory) / "export.yaml"
         path.write_text(text, encoding="utf-8")
         problems = [dataclasses.replace(p, file="<stdout>") for p in validate_paths([path])]
+    fix = "fix it in the store, or in the file once you save it"
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        fix = "export with -o DIR/ for one file per flow"
     _warn(
         problems,
-        "validate will refuse this YAML as printed (line numbers are those of the output); "
-        "fix it in the store, or in the file once you save it",
+        f"validate will refuse this YAML as printed (line numbers are those of the output); {fix}",
     )
 
 
