@@ -20,6 +20,11 @@ from provisioner.custom_api_model import (
     renamed_view,
 )
 from provisioner.keys import (
+    CUSTOM_API,
+    CUSTOM_ENTRIES,
+    CUSTOM_FIELD,
+    CUSTOM_FIELDS,
+    ObjectKey,
     custom_api_key,
     custom_entries_key,
     custom_field_key,
@@ -48,24 +53,26 @@ def entry_count_fingerprint(count: int) -> str:
     return str(count)
 
 
-def live_fingerprint(live: State, key: str, entry_counts: Mapping[str, int] | None) -> str | None:
-    """`custom_api:S`, `custom_field:S.F`, `custom_fields:S`, `custom_entries:S` in `live`."""
-    kind, _, name = key.partition(":")
-    api_slug, _, field_slug = name.partition(".")  # API slugs hold no dot (their pattern)
-    if kind == "custom_entries":  # counted by the caller (by the slug the plan names)
+def live_fingerprint(
+    live: State, key: ObjectKey, entry_counts: Mapping[str, int] | None
+) -> str | None:
+    """`custom_api:S`, `custom_field:S.F`, `custom_fields:S`, `custom_entries:S` in `live`
+    (the key as `ObjectKey.parse` reads it)."""
+    kind, api_slug = key.kind, key.flow_slug
+    if kind == CUSTOM_ENTRIES:  # counted by the caller (by the slug the plan names)
         count = (entry_counts or {}).get(api_slug)
         return None if count is None else entry_count_fingerprint(count)
     api = live.custom_apis.get(api_slug)
     if api is None:
         return None
-    if kind == "custom_api":
+    if kind == CUSTOM_API:
         return api_fingerprint(api)
-    if kind == "custom_fields":
+    if kind == CUSTOM_FIELDS:
         return fields_fingerprint(api)
-    if kind == "custom_field":
-        found = api.fields.get(field_slug)
+    if kind == CUSTOM_FIELD:
+        found = api.fields.get(str(key.field_slug))
         return None if found is None else field_fingerprint(found)
-    raise ValueError(f"not an object key: {key!r}")
+    raise ValueError(f"not a Custom API key: {key}")
 
 
 def with_entry_counts(plan: Plan, counts: Mapping[str, int]) -> Plan:

@@ -19,12 +19,16 @@ CUSTOM_API = "custom_api"
 CUSTOM_FIELD = "custom_field"
 CUSTOM_FIELDS = "custom_fields"
 CUSTOM_ENTRIES = "custom_entries"
+KINDS = frozenset(
+    {FLOW, FIELD, FIELDS, ENTRIES, CUSTOM_API, CUSTOM_FIELD, CUSTOM_FIELDS, CUSTOM_ENTRIES}
+)
+_OF_FIELDS = (FIELD, CUSTOM_FIELD)  # keys that name a field: `F.S`
 
 
 class ObjectKey(NamedTuple):
     """The kind of object, its flow's slug, and for a field the field's slug."""
 
-    kind: str  # FLOW, FIELD, FIELDS or ENTRIES (other kinds keep their address whole)
+    kind: str  # one of KINDS; only FIELD and CUSTOM_FIELD have a field slug
     flow_slug: str
     field_slug: str | None = None
 
@@ -40,13 +44,16 @@ class ObjectKey(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> ObjectKey:
-        """The key written as `text`; ValueError when it is not one."""
+        """The key written as `text`; ValueError when it is not one (an unknown kind, no
+        slug, a field key without its field's slug)."""
         kind, _, address = text.partition(":")
-        if not kind or not address:
+        if kind not in KINDS or not address:
             raise ValueError(f"not an object key: {text!r}")
-        if kind not in (FIELD, CUSTOM_FIELD):
+        if kind not in _OF_FIELDS:
             return cls(kind, address)
         flow_slug, _, field_slug = address.partition(".")
+        if not flow_slug or not field_slug:
+            raise ValueError(f"not an object key: {text!r}")
         return cls(kind, flow_slug, field_slug)
 
 

@@ -286,7 +286,7 @@ def live_fingerprint(
     if kind.startswith("custom_"):  # issue 14: Custom APIs (`custom_api:S`, ...)
         from provisioner.custom_api_fingerprints import live_fingerprint as custom_fingerprint
 
-        return custom_fingerprint(live, key, custom_entry_counts)
+        return custom_fingerprint(live, parsed, custom_entry_counts)
     if kind == FLOW:
         flow = live.flows.get(name)
         return None if flow is None else flow_fingerprint(flow)

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import PlanFormatError
 from provisioner.impact_counts import ImpactReport
-from provisioner.keys import entries_key, field_key, fields_key, flow_key
+from provisioner.keys import ObjectKey, entries_key, field_key, fields_key, flow_key
 from provisioner.operationfile import check_flow_ids, operation_from_dict
 from provisioner.operations import (
     Action,
@@ -234,6 +234,9 @@ class Plan:
         owned = data.get("owned_elsewhere", [])
         if not isinstance(owned, list) or not all(isinstance(k, str) for k in owned):
             raise PlanFormatError("malformed plan: `owned_elsewhere` must be a list of strings")
+        _check_keys("unmanaged", unmanaged)
+        _check_keys("fingerprints", fingerprints)
+        _check_keys("owned_elsewhere", owned)
         check_flow_ids(operations)
         impact = None
         if "impact" in data:
@@ -312,3 +315,13 @@ def _custom_operation_to_dict(op: Operation) -> dict[str, Any]:
         "before": None if op.before is None else dict(op.before),
         "after": None if op.after is None else dict(op.after),
     }
+
+
+def _check_keys(where: str, keys: Iterable[str]) -> None:
+    """Every object key a plan file records is one `ObjectKey.parse` reads (a tampered key
+    would otherwise fail later, in the stale check or the view)."""
+    for key in keys:
+        try:
+            ObjectKey.parse(key)
+        except ValueError as error:
+            raise PlanFormatError(f"malformed plan: `{where}`: {error}") from None

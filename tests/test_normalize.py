@@ -218,6 +218,32 @@ def test_live_fingerprints_follow_content_and_id() -> None:
         live_fingerprint(live, "customers")
 
 
+@pytest.mark.parametrize(
+    "key", ["bogus:customers", "flows:customers", "field:customers", "field:.note", "custom_api:"]
+)
+def test_a_key_is_read_by_object_key_alone_and_strictly(key: str) -> None:
+    """`ObjectKey.parse` reads every key (issue 12: keys.py): an unknown kind, a missing slug or
+    a field key without its field is not a key, whichever side it would have reached."""
+    with pytest.raises(ValueError, match="not an object key"):
+        live_fingerprint(State(), key)
+
+
+def test_custom_api_keys_are_read_as_every_key_is() -> None:
+    """A Custom API key names its API whole (`custom_api:shop.extra` is no key of `shop`,
+    which the Custom API side's own `partition` used to read it as)."""
+    from provisioner.custom_api_fingerprints import api_fingerprint
+    from provisioner.custom_api_fingerprints import field_fingerprint as cf
+    from provisioner.custom_api_model import CustomApi, CustomField
+
+    note = CustomField("note.v2", name="Note", id="cf1")
+    shop = CustomApi("shop", name="Shop", api_type="shop_ext", id="a1", fields={note.slug: note})
+    live = State(custom_apis={"shop": shop})
+    assert live_fingerprint(live, "custom_api:shop") == api_fingerprint(shop)
+    assert live_fingerprint(live, "custom_field:shop.note.v2") == cf(note)
+    assert live_fingerprint(live, "custom_api:shop.extra") is None
+    assert live_fingerprint(live, "custom_entries:shop", custom_entry_counts={"shop": 4}) == "4"
+
+
 def test_template_flow_slugs_split_at_the_first_dot() -> None:
     field = Field("isbn", id="f1")
     live = State(flows={"products(book)": Flow("products(book)", fields={"isbn": field})})

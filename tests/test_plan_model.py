@@ -67,6 +67,18 @@ def test_rename_address_names_both_slugs() -> None:
         ("{", "invalid JSON"),
         ('{"format_version": 99, "operations": []}', "unsupported plan format_version 99"),
         ('{"format_version": 1, "operations": [{"kind": "explode"}]}', "malformed plan"),
+        (
+            '{"format_version": 1, "operations": [], "fingerprints": {"bogus:x": null}}',
+            "malformed plan: `fingerprints`: not an object key: 'bogus:x'",
+        ),
+        (
+            '{"format_version": 1, "operations": [], "unmanaged": ["field:customers"]}',
+            "malformed plan: `unmanaged`: not an object key",
+        ),
+        (
+            '{"format_version": 1, "operations": [], "owned_elsewhere": ["customers"]}',
+            "malformed plan: `owned_elsewhere`: not an object key",
+        ),
     ],
 )
 def test_bad_plan_files_are_refused(text: str, message: str) -> None:

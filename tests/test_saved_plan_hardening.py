@@ -270,6 +270,10 @@ CREATE_FIELD_PLAN: dict[str, Any] = {
         (lambda d: _edit_op(d, kind="create_flow"), "`field` must be null"),
         (lambda d: _edit_op(d, action="-"), "does not match the kind"),
         (lambda d: {**d, "fingerprints": {"field:tmpflow.f3": 3}}, "`fingerprints` must map"),
+        (
+            lambda d: {**d, "fingerprints": {"field:tmpflow.f3": None, "field:tmpflow": None}},
+            "`fingerprints`: not an object key: 'field:tmpflow'",
+        ),
         (lambda d: _edit_op(d, flow=""), "`flow` must be a slug"),
     ],
 )
