@@ -335,6 +335,16 @@ def test_unpaginated_reply_is_the_whole_list() -> None:
     assert recorder.api_calls() == [("GET", "/v2/flows")]
 
 
+def test_an_entry_count_without_a_total_counts_the_unpaginated_list() -> None:
+    """`count_entries` reads `meta.results.total`; a reply without it (section 0) is the whole
+    list, counted in full (the local store always sends the total, hence a mock)."""
+    entries = [{"id": f"e{n}", "type": "entry"} for n in range(3)]
+    recorder = Recorder(lambda r: httpx.Response(200, json={"data": entries}))
+    counted, _ = run(recorder, lambda client: client.count_entries("notes"))
+    assert counted == 3
+    assert recorder.api_calls() == [("GET", "/v2/flows/notes/entries")] * 2
+
+
 def test_a_server_ignoring_page_offset_is_read_once() -> None:
     page = [flow(n) for n in range(100)]
     body = {"data": page, "meta": {"page": {"limit": 100}, "results": {}}}

@@ -11,9 +11,10 @@ import pkgutil
 import socket
 
 import httpx
+from support.api import ApiClient
 
 import provisioner.client
-from provisioner.client import classify_transport_error
+from provisioner.client import Client, classify_transport_error
 from provisioner.client.redaction import REDACTED_LOGGERS
 
 
@@ -70,3 +71,11 @@ def test_a_read_timeout_may_have_been_applied() -> None:
     assert failure.cause == "timed out waiting for store.test:443 to answer"
     pool = classify_transport_error(httpx.PoolTimeout("no slot"), "store.test:443")
     assert not pool.maybe_sent
+
+
+def test_the_entry_helpers_only_tests_use_are_test_support_not_the_package() -> None:
+    """No command creates, reads or lists entries (the reader counts them): those helpers are
+    `support.api.ApiClient`'s (issue 12 item 5), not the program's `Client`."""
+    for name in ("create_entry", "get_entry", "list_entries"):
+        assert name in vars(ApiClient), name
+        assert not hasattr(Client, name), name

@@ -150,10 +150,6 @@ class Client(PagedSession):
         params = {"filter": filter} if filter else None
         return await self._list("/v2/customers", params)
 
-    async def list_entries(self, flow_slug: str) -> list[JsonObject]:
-        """Every entry of a flow (all pages)."""
-        return await self._list(f"/v2/flows/{segment(flow_slug)}/entries")
-
     async def count_entries(self, flow_slug: str) -> int:
         """How many entries a flow holds: one `page[limit]=1` read of `meta.results.total`
         (§2.2, §5.1); a reply without it (§0: unpaginated) is counted in full."""
@@ -167,7 +163,7 @@ class Client(PagedSession):
         data = body.get("data")
         if isinstance(data, list) and not data:
             return 0
-        return len(await self.list_entries(flow_slug))
+        return len(await self._list(path))
 
 
 def segment(value: str) -> str:

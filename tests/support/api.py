@@ -1,4 +1,4 @@
-"""API helpers only tests use: entries of custom flows, created and read back by id.
+"""API helpers only tests use: entries of custom flows, created, read back by id and listed.
 
 No command creates or reads entries (the reader only counts them), so these live here, on a
 `Client` subclass, built on the client's own verbs: a create whose answer is lost is still
@@ -43,3 +43,7 @@ class ApiClient(Client):
     async def get_entry(self, flow_slug: str, entry_id: str) -> JsonObject:
         """One entry of a flow."""
         return await self._get(f"/v2/flows/{segment(flow_slug)}/entries/{segment(entry_id)}")
+
+    async def list_entries(self, flow_slug: str) -> list[JsonObject]:
+        """Every entry of a flow (all pages)."""
+        return await self._list(f"/v2/flows/{segment(flow_slug)}/entries")
