@@ -73,6 +73,7 @@ class PacedRun:
     peak_in_flight: int = 0
     in_flight_waited: float = 0.0  # seconds requests waited for a place in flight (summed)
     latency: float = 0.0  # the client's latency estimate at the end, seconds
+    changes: tuple[str, ...] = ()  # every decrease: "t=s before->after (accepted a)"
 
     @property
     def bound(self) -> float:
@@ -191,6 +192,7 @@ def paced_run(
             outcome = asyncio.run(_apply(store, folder, ceiling, max_in_flight))
             store_cpu = store.cpu_seconds() - store_cpu
         clock, planned, failed, client = outcome
+        pacer_started = client.stats.first_at or 0.0
         wall = clock.wall
         stats = client.stats
         pacer = client.pacer
@@ -221,6 +223,11 @@ def paced_run(
         peak_in_flight=pacer.peak_in_flight,
         in_flight_waited=pacer.in_flight_waited_seconds,
         latency=pacer.latency,
+        changes=tuple(
+            f"t={d.at - pacer_started:.2f} {d.before:.3g}->{d.after:.3g}"
+            f" (accepted {d.accepted:.3g})"
+            for d in pacer.decreases
+        ),
     )
 
 
@@ -465,3 +472,41 @@ def far_table(runs: list[PacedRun]) -> str:
 def checks(runs: list[PacedRun]) -> list[str]:
     """Correctness only: every run completes in one apply (speed goals are in the tables)."""
     return [f"{r.label}: {r.failed or 'not converged'}" for r in runs if not r.converged]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.pacing LIMIT CEILING FLOWS FIELDS RUNS`: one row, many fresh runs."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("limit", type=float)
+    parser.add_argument("ceiling", type=float)
+    parser.add_argument("flows", type=int)
+    parser.add_argument("fields", type=int)
+    parser.add_argument("runs", type=int)
+    args = parser.parse_args(argv)
+    shares = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for index in range(args.runs):
+            name = f"repeat{args.limit:g}-ceiling{args.ceiling:g}-{index}"
+            knobs = Knobs(latency_ms=20.0, rate_limit=args.limit)
+            run = paced_run(Path(tmp), name, knobs, args.ceiling, args.flows, args.fields)
+            shares.append(run.refused_share)
+            print(
+                f"run {index}: {run.refused}/{run.requests} refused"
+                f" ({100 * run.refused_share:.1f}%), wall {run.wall:.2f} s"
+                f" ({run.wall / run.bound:.2f} x requests/limit),"
+                f" {'one apply' if run.converged else 'NOT converged ' + run.failed},"
+                f" load {run.load:.1f}; decreases: {'; '.join(run.changes) or '-'}",
+                flush=True,
+            )
+    print(
+        f"429 share: max {100 * max(shares):.1f}%, mean {100 * sum(shares) / len(shares):.1f}%"
+        f" over {len(shares)} runs"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -22,6 +22,15 @@ failure of one request:
   Requests sent before the decrease and accepted after it count too (`_revise`): the estimate
   of a fresh client is otherwise short of the answers still in flight. The next request waits
   a whole interval at the new rate from the 429 (the store's bucket is empty now).
+- **The store's burst.** A store idle before the client came (a token bucket full: the local
+  store's holds a second's worth) lets a burst through, which the window before a young
+  client's first 429 holds (a store allowing 25 req/s looks like 30-45 half a second in). So
+  while the client is younger than `WINDOW`, the estimate counts that burst as a window of the
+  store's rate: what it accepted plus one token the bucket may have kept, over the client's
+  life and a window (`_decrease`), when that is lower. A later 429 of the same episode (before
+  the pace the last decrease set had held) is told from the answers to the requests sent at
+  that pace: the store's bucket was empty, so the share of them it accepted times that pace
+  is its refill rate (`_episode_rate`, from `EPISODE_ANSWERS` answers).
 - **Floor.** A decrease never goes below `FLOOR_FRACTION` of the most the store accepted in one
   window (`proven`; at least `min_rate`): 429s that come whatever the pace cannot drive it to
   nothing. The floor gives way when the store refuses half or more of its last answers (its
@@ -67,7 +76,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 WINDOW = 1.0  # seconds of answers the decisions look at
-REFUSED_FRACTION = 0.03  # a decrease needs at least this share of 429s among recent answers
+REFUSED_FRACTION = 0.02  # a decrease needs at least this share of 429s among recent answers
 DECREASE = 0.8  # a decrease takes at least 20% off the rate
 ESTIMATE_MARGIN = 0.9  # ... and goes to 90% of the rate the store just accepted, if lower
 MIN_RATE = 0.5  # requests per second: the pace never falls below this (or the ceiling)
@@ -76,6 +85,7 @@ YIELD_FRACTION = 0.5  # ... unless the store refused at least this share of ...
 YIELD_ANSWERS = 20  # ... its last answers (this many)
 NOISE_DECREASES = 2  # decreases after the first in a row, none lowering the share of 429s
 NOISE_KEEP = 0.75  # ... and each did not lower the share of 429s below this part of before
+EPISODE_ANSWERS = 3  # answers at one pace in an episode that estimate the store's rate
 STEP_ANSWERS = 10  # (a share told from at least this many answers since the decrease before)
 NOISE_FACTOR = 2.0  # once so, a decrease needs this many times that share of 429s
 QUIET = 10.0  # seconds without a decrease before probing above the decreased rate ...
@@ -96,7 +106,9 @@ class Decrease:
     at: float
     before: float
     after: float
-    accepted: float  # requests the store accepted over the last WINDOW seconds, per second
+    accepted: float  # the store's rate it was estimated from (see `Pacer._decrease`)
+    episode: bool = False  # estimated from the answers at one pace within an episode
+    span: float = WINDOW  # seconds `accepted` was counted over (longer for a young client)
 
 
 class Pacer:
@@ -130,6 +142,7 @@ class Pacer:
         self.in_flight_waited_seconds = 0.0
         self.late_seconds = 0.0  # how late waiting requests woke up for their turn (summed)
         self._tat = -math.inf  # the earliest start of the next request
+        self._first_start: float | None = None  # when the client's first request started
         self._pause_until = -math.inf
         self._waiting: list[int] = []  # tickets in arrival order
         self._tickets = 0
@@ -159,6 +172,12 @@ class Pacer:
         self._after = ceiling  # the rate set by the last decrease
         self._lowest_before = ceiling  # `lowest` before it
         self._late_accepted = 0  # requests sent before it and accepted after it
+        # The episode: decreases in a row, each before the pace the last one set had held.
+        # When its first decrease was decided (None: no episode open), and the answers to
+        # requests started in the current epoch, with the 429s among them.
+        self._episode_at: float | None = None
+        self._epoch_answers = 0
+        self._epoch_refused = 0
         self._changed: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ the rate
@@ -210,6 +229,9 @@ class Pacer:
         self._flat_refused += refused
         self._step_answers += 1
         self._step_refused += refused
+        if epoch == self.epoch:
+            self._epoch_answers += 1
+            self._epoch_refused += refused
         if not refused:
             self.proven = max(self.proven, (len(self._answers) - self._refused) / WINDOW)
             if latency is not None and latency >= 0:
@@ -274,6 +296,7 @@ class Pacer:
         self._tat = min(self._tat, now + 1.0 / self._after)  # the next start at the new pace
         self._undone_at = now
         self.undone += 1
+        self._episode_at = None  # (what a slower pace got is no estimate of the store)
         self._new_epoch()
         return True
 
@@ -289,6 +312,7 @@ class Pacer:
 
     def _new_epoch(self) -> None:
         self.epoch += 1
+        self._epoch_answers = self._epoch_refused = 0
         self._notify()
 
     def _decrease(self, now: float) -> bool:
@@ -299,12 +323,28 @@ class Pacer:
             # (its limit is shared and the others' share grew), so the floor gives way.
             self.proven = accepted
         after = before * DECREASE
-        if accepted > 0 and now - self._undone_at >= WINDOW:  # (not what a slower pace got)
-            after = min(after, accepted * ESTIMATE_MARGIN)
+        span = WINDOW
+        age = now - self._first_start if self._first_start is not None else WINDOW
+        if age < WINDOW:
+            # A young client: the window holds every answer it had, and the burst of a store
+            # that was idle before it (a token bucket full of up to a window's worth) is in
+            # them. Count that burst as a window of its rate: what it accepted, and a token
+            # the bucket may have kept, over the client's life and that window.
+            young = (len(self._answers) - self._refused + 1) / (WINDOW + age)
+            if young < accepted:
+                accepted, span = young, WINDOW + age
+        held = self._decreased_at is None or now - self._decreased_at >= self.quiet
+        opens = held or self._episode_at is None  # this 429 opens an episode
+        episode = None if opens else self._episode_rate(before)
+        estimate = accepted if episode is None else min(accepted, episode)
+        if estimate > 0 and now - self._undone_at >= WINDOW:  # (not what a slower pace got)
+            after = min(after, estimate * ESTIMATE_MARGIN)
         after = max(self.floor, after)
         if after >= before:
             return False  # at the floor already: 429s at random (not our pace) hold it there
-        self.decreases.append(Decrease(now, before, after, accepted))
+        self.decreases.append(Decrease(now, before, after, estimate, episode is not None, span))
+        if opens:
+            self._episode_at = now
         self._decreased_at = now
         self._after = after
         self._lowest_before = self.lowest
@@ -316,6 +356,23 @@ class Pacer:
         self._new_epoch()
         return True
 
+    def _episode_rate(self, before: float) -> float | None:
+        """The store's rate told from the answers to the requests started at the current
+        pace (`before`, set by the last decrease of this episode), or None (fewer than
+        `EPISODE_ANSWERS` of them).
+
+        The first 429 of an episode said the store's bucket was empty, and a 429 to a
+        request sent at the current pace says it still is: the requests sent at that pace
+        were taken on tokens it refilled, so the share of them it accepted, times that
+        pace, is its refill rate, without any burst (the window before the 429 may still
+        hold the one a fresh store let through). Only when this 429 is not the first of
+        its episode: before it, the store's bucket may have held tokens.
+        """
+        answers = self._epoch_answers
+        if answers < EPISODE_ANSWERS:
+            return None
+        return before * (answers - self._epoch_refused) / answers
+
     def _revise(self, now: float) -> None:
         """A request sent before the last decrease was accepted after it: the store accepted
         more in that window than was known when the rate was set. Within a window of the
@@ -325,8 +382,10 @@ class Pacer:
         if since >= WINDOW:
             return
         self._late_accepted += 1
-        # Over the window before the decrease and the time since: a longer span, not more.
-        accepted = (last.accepted * WINDOW + self._late_accepted) / (WINDOW + since)
+        if last.episode:
+            return  # (estimated from the answers of one pace: the later ones are another's)
+        # Over the span before the decrease and the time since: a longer span, not more.
+        accepted = (last.accepted * last.span + self._late_accepted) / (last.span + since)
         after = min(last.before * DECREASE, max(self.floor, accepted * ESTIMATE_MARGIN))
         if after > self._after:
             self.decreases[-1] = replace(last, after=after)
@@ -367,6 +426,8 @@ class Pacer:
         Otherwise half an interval of lateness is forgiven, so an idle client has no burst.
         """
         now = self.clock()
+        if self._first_start is None:
+            self._first_start = now
         self._remove(ticket)
         rate = self.rate(now)
         interval = 1.0 / rate

@@ -1,0 +1,132 @@
+"""The pace against a store's burst (provisioner.pacing), on a fake clock: decisions only.
+
+A token bucket that was idle lets a burst through (the local store's holds one second's
+worth), so the answers a fresh client got before its first 429 overstate the store's rate. The
+first decrease of a young client counts that burst as a window of the store's rate; a second
+429 in the same episode is told from the answers at one pace since the first (the store's
+bucket was empty then). No sleeping, no wall-clock assertion.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+
+import pytest
+from support.pacing import FakeClock, accepted, store_bucket
+
+from provisioner import pacing
+from provisioner.pacing import Pacer
+
+
+def test_a_young_clients_first_decrease_discounts_the_burst() -> None:
+    # 34 answers in the 0.45 s a client has existed, then a 429: a store allowing 25 req/s
+    # with a full 25-token bucket gives about that (25 + 0.45 x 25 = 36 tokens).
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 34, 0.45 / 34)
+    assert pacer.answered(pacer.epoch, refused=True)
+    estimate = (34 + 1) / (pacing.WINDOW + 0.45)  # its life and a window's worth of burst
+    assert pacer.rate() == pytest.approx(estimate * pacing.ESTIMATE_MARGIN)
+    assert pacer.rate() < 25  # under the store's limit in one decrease
+    assert pacer.decreases[-1].accepted == pytest.approx(estimate)
+    assert pacer.decreases[-1].span == pytest.approx(pacing.WINDOW + 0.45)
+
+
+def test_an_older_clients_first_decrease_is_the_window_it_accepted() -> None:
+    # The same 34 answers in the last 0.45 s from a client that started minutes ago: the
+    # store's bucket was drained long before (no burst to discount): 90% of the window.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    pacer.start(pacer.reserve())
+    clock.advance(120.0)
+    accepted(pacer, clock, 34, 0.45 / 34)
+    assert pacer.answered(pacer.epoch, refused=True)
+    assert pacer.rate() == pytest.approx(34 * pacing.ESTIMATE_MARGIN)
+    assert pacer.decreases[-1].span == pacing.WINDOW
+
+
+def test_a_second_429_of_an_episode_is_told_from_the_answers_at_one_pace() -> None:
+    # After the first decrease (to 36), the store accepted 4 of the 5 requests sent at that
+    # pace before refusing one: its rate is about 36 x 4/5, whatever the window before held.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    pacer.start(pacer.reserve())
+    clock.advance(120.0)
+    accepted(pacer, clock, 40, 0.5 / 40)
+    assert pacer.answered(pacer.epoch, refused=True)
+    first = pacer.rate()
+    assert first == pytest.approx(0.9 * 40)
+    assert not pacer.decreases[-1].episode
+    for ok in (True, True, True, True, False):
+        epoch = pacer.start(pacer.reserve())
+        clock.advance(1.0 / first)
+        decreased = pacer.answered(epoch, refused=not ok, latency=0.02)
+    assert decreased
+    second = pacer.decreases[-1]
+    assert second.episode
+    assert second.accepted == pytest.approx(first * 4 / 5)
+    assert pacer.rate() == pytest.approx(min(first * pacing.DECREASE, first * 0.8 * 0.9))
+
+
+def test_a_429_after_the_pace_held_opens_a_new_episode() -> None:
+    # Probing after the quiet period: the first 429 is judged on the window, as at the start.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    pacer.start(pacer.reserve())
+    clock.advance(120.0)
+    accepted(pacer, clock, 20, 0.05)
+    assert pacer.answered(pacer.epoch, refused=True)
+    clock.advance(pacer.quiet + 5.0)
+    rate = pacer.rate()
+    for _ in range(3 * int(rate)):  # three seconds at the probing pace, all accepted
+        epoch = pacer.start(pacer.reserve())
+        clock.advance(1.0 / rate)
+        pacer.answered(epoch, refused=False, latency=0.02)
+    assert pacer.answered(pacer.epoch, refused=True)
+    assert not pacer.decreases[-1].episode  # a new episode: the window's estimate
+
+
+def client_against_a_bucket(limit: float, seed: int) -> tuple[int, int, Pacer]:
+    """A fresh client at ceiling 100 against a store of `limit` req/s that was idle: first a
+    few requests one after the other (the token, the reads: about 0.15 s), then always one
+    waiting, 20-30 ms (seeded) away. Four simulated seconds: (sent, 429s, the pacer)."""
+    draw = random.Random(seed)
+    clock = FakeClock(0.0)
+    pacer = Pacer(100.0, clock=clock)
+    bucket = store_bucket(limit)
+    for _ in range(5):  # one after the other: each waits for the answer to the one before
+        epoch = pacer.start(pacer.reserve())
+        clock.advance(0.03)
+        pacer.answered(epoch, refused=not bucket.allow(clock.now - 0.01), latency=0.03)
+    answers: list[tuple[float, int, int, bool]] = []
+    sent, refused = 5, 0
+    ticket = pacer.reserve()
+    while clock.now < 4.0:
+        delay = max(0.0, pacer.delay(ticket))
+        if answers and answers[0][0] <= clock.now + delay:
+            clock.now, _, epoch, good = heapq.heappop(answers)
+            pacer.answered(epoch, refused=not good, latency=0.02 if good else None)
+            continue
+        clock.advance(delay)
+        epoch = pacer.start(ticket, delay)
+        good = bucket.allow(clock.now + 0.01)
+        heapq.heappush(answers, (clock.now + 0.02 + 0.01 * draw.random(), sent, epoch, good))
+        sent += 1
+        refused += not good
+        ticket = pacer.reserve()
+    return sent, refused, pacer
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_a_fresh_client_that_started_slowly_settles_under_the_limit_at_once(seed: int) -> None:
+    # Issue 11's row "store 25 req/s, ceiling 100": the client's first 429 comes half a second
+    # in, when the store has let through its burst and half a second of its rate (about 38
+    # answers in the window: 90% of that is 34, far above 25). One decrease goes under 25.
+    sent, refused, pacer = client_against_a_bucket(25.0, seed)
+    assert len(pacer.decreases) == 1
+    assert pacer.decreases[0].before == 100.0
+    assert pacer.decreases[0].after < 25
+    assert refused <= 3  # the 429 that said so, and those sent before it came back
+    assert pacer.rate() >= 0.8 * 25  # not far below it either
+    assert refused <= 0.04 * sent
