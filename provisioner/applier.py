@@ -53,6 +53,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any, Protocol
 
 from provisioner import custom_api_applier
+from provisioner.asyncrun import background
 from provisioner.errors import (
     EXIT_INTERRUPTED,
     ApplyError,
@@ -302,7 +303,7 @@ class _Walk:
             index = self.ready.pop(0)
             self.started[index] += 1
             self.event(EventKind.STARTED, index)
-            task = asyncio.create_task(self.run_.execute(self.operations[index]))
+            task = background(self.run_.execute(self.operations[index]))
             self.running[task] = index
 
     def finished(self, index: int, error: BaseException | None) -> None:

@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from provisioner.asyncrun import background
 from provisioner.client import ListTooLongError
 from provisioner.gcpause import paused_gc
 from provisioner.model import State
@@ -51,7 +52,8 @@ async def read_live_state(client: ListingClient, flow_slugs: Iterable[str] | Non
     `flow_slugs` keeps only those flows (and their fields).
     """
     wanted = None if flow_slugs is None else set(flow_slugs)
-    flows_read = asyncio.ensure_future(client.list_flows())
+    # Its exception is retrieved even when the fields' read fails first (issue 10).
+    flows_read = background(client.list_flows())
     try:
         fields = await _fields(client, flows_read, wanted)
         flows = await flows_read
