@@ -81,7 +81,7 @@ async def count_into(client: Client, plan: Plan, live: State, desired: State | N
     counts = await plan_entry_counts(client, live, plan)
     if not counts:
         return plan
-    from provisioner.custom_api_planner import check_url_slug_entries
+    from provisioner.custom_api_planchecks import check_url_slug_entries
 
     check_url_slug_entries(plan, counts, desired)
     return with_entry_counts(plan, counts)

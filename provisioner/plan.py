@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "OpKind",
     "Operation",
     "Plan",
+    "PlanParts",
     "Safety",
     "entries_key",
     "field_key",
@@ -268,6 +269,31 @@ class Plan:
         except json.JSONDecodeError as error:
             raise PlanFormatError(f"not a plan: invalid JSON ({error})") from error
         return cls.from_dict(data)
+
+
+@dataclass
+class PlanParts:
+    """What a planner collects before it orders a `Plan`: the operations, the fingerprint of
+    every live object they touch (None: an object they create, expected absent) and the keys
+    of the live objects the files leave unmanaged. The flows' planner and the Custom APIs'
+    build one each; `extend` merges them."""
+
+    operations: list[Operation] = field(default_factory=list)
+    fingerprints: dict[str, str | None] = field(default_factory=dict)
+    unmanaged: list[str] = field(default_factory=list)
+
+    def add(
+        self, op: Operation, *, touched: Mapping[str, str] | None = None, absent: Sequence[str] = ()
+    ) -> None:
+        self.operations.append(op)
+        self.fingerprints.update(touched or {})
+        for key in absent:
+            self.fingerprints.setdefault(key, None)
+
+    def extend(self, other: PlanParts) -> None:
+        self.operations += other.operations
+        self.fingerprints.update(other.fingerprints)
+        self.unmanaged += other.unmanaged
 
 
 def fingerprint(value: Any) -> str:
