@@ -29,7 +29,7 @@ importable from here too.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from provisioner.attrdiff import attribute_changes
@@ -57,6 +57,7 @@ from provisioner.plan import (
     Operation,
     OpKind,
     Plan,
+    PlanParts,
     Safety,
     field_key,
     fields_key,
@@ -148,9 +149,7 @@ class _Planner:
         self.live = live
         self.prune_reason = prune_reason
         self.forms = _desired_forms(desired)
-        self.operations: list[Operation] = []
-        self.fingerprints: dict[str, str | None] = {}
-        self.unmanaged: list[str] = []
+        self.parts = PlanParts()
         self.flow_slugs = sorted(desired.flows)
         self.moves = self._find_moves()
         self.claimed = set(self.moves.values())
@@ -158,21 +157,19 @@ class _Planner:
     def run(self) -> Plan:
         for flow_slug in self.flow_slugs:
             self._plan_flow(self.desired.flows[flow_slug], self.live.flows.get(flow_slug))
-        note_dangling_relationships(self.live, self.operations)
-        check_field_limit(self.live, self.operations)
+        parts = self.parts
+        note_dangling_relationships(self.live, parts.operations)
+        check_field_limit(self.live, parts.operations)
         if self.desired.custom_apis:  # issue 14: Custom APIs are planned by their own module
             from provisioner.custom_api_planner import plan_custom_apis
 
-            custom = plan_custom_apis(self.desired, self.live)
-            self.operations += custom.operations
-            self.fingerprints.update(custom.fingerprints)
-            self.unmanaged += custom.unmanaged
+            parts.extend(plan_custom_apis(self.desired, self.live))
         # Issue 15: the breaking-change classes that need no data (impact.py).
-        self.operations = [annotate(op) for op in self.operations]
+        operations = [annotate(op) for op in parts.operations]
         return Plan(
-            operations=tuple(ordered(self.operations)),
-            unmanaged=tuple(sorted(self.unmanaged)),
-            fingerprints=dict(sorted(self.fingerprints.items())),
+            operations=tuple(ordered(operations)),
+            unmanaged=tuple(sorted(parts.unmanaged)),
+            fingerprints=dict(sorted(parts.fingerprints.items())),
         )
 
     # -- renames and moves -----------------------------------------------------------------
@@ -224,7 +221,7 @@ class _Planner:
             return
         after = self.forms.flow(flow)
         if live_flow is None:
-            self._add(
+            self.parts.add(
                 Operation(OpKind.CREATE_FLOW, flow.slug, after=after),
                 absent=[flow_key(flow.slug)],
             )
@@ -233,7 +230,7 @@ class _Planner:
             changes = attribute_changes(before, after, FLOW_ATTRIBUTES)
             if changes:
                 safety, reasons = classify_flow_update(before, after)
-                self._add(
+                self.parts.add(
                     Operation(
                         OpKind.UPDATE_FLOW,
                         flow.slug,
@@ -253,7 +250,7 @@ class _Planner:
             if (live_flow.slug, field_slug) in self.claimed:
                 continue  # moved to another flow by a replace, which deletes it
             self._delete_field(live_flow, field, "its flow is deleted")
-        self._add(
+        self.parts.add(
             Operation(
                 OpKind.DELETE_FLOW,
                 live_flow.slug,
@@ -298,7 +295,7 @@ class _Planner:
             if prune:
                 self._delete_field(live_flow, live_field, self.prune_reason)
             else:
-                self.unmanaged.append(field_key(flow.slug, field_slug))
+                self.parts.unmanaged.append(field_key(flow.slug, field_slug))
 
     def _create_field(
         self, flow: Flow, field: Field, flow_id: str | None, *, existing_flow: bool
@@ -310,7 +307,7 @@ class _Planner:
             # that already exists do not send it yet.
             safety = Safety.RISKY
             reasons = ("new required field: creating objects without it fails",)
-        self._add(
+        self.parts.add(
             Operation(
                 OpKind.CREATE_FIELD,
                 flow.slug,
@@ -358,7 +355,7 @@ class _Planner:
                     *reasons,
                 )
                 safety = max(safety, Safety.RISKY, key=lambda s: s.rank)
-        self._add(
+        self.parts.add(
             Operation(
                 kind,
                 flow.slug,
@@ -378,7 +375,7 @@ class _Planner:
         )
 
     def _delete_field(self, live_flow: Flow, live_field: Field, why: str) -> None:
-        self._add(
+        self.parts.add(
             Operation(
                 OpKind.DELETE_FIELD,
                 live_flow.slug,
@@ -391,18 +388,6 @@ class _Planner:
             ),
             touched={field_key(live_flow.slug, live_field.slug): field_fingerprint(live_field)},
         )
-
-    def _add(
-        self,
-        op: Operation,
-        *,
-        touched: Mapping[str, str] | None = None,
-        absent: Sequence[str] = (),
-    ) -> None:
-        self.operations.append(op)
-        self.fingerprints.update(touched or {})
-        for key in absent:
-            self.fingerprints.setdefault(key, None)
 
 
 # -- attribute changes ------------------------------------------------------------------------
