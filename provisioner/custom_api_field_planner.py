@@ -23,6 +23,7 @@ from provisioner.custom_api_model import (
     CustomApi,
     CustomField,
     comparable_field_attributes,
+    continued_slugs,
     field_attributes,
 )
 from provisioner.epcc import custom_apis as facts
@@ -36,7 +37,7 @@ _TIGHTER_HIGH = ("max_length", "max_value")
 
 
 def plan_fields(out: PlanParts, api: CustomApi, live_api: CustomApi) -> None:
-    renames = _renames(api, live_api)
+    renames = continued_slugs(api.fields, live_api.fields)
     claimed = set(renames.values())
     for slug, custom_field in sorted(api.fields.items()):
         live_field = live_api.fields.get(slug)
@@ -52,21 +53,6 @@ def plan_fields(out: PlanParts, api: CustomApi, live_api: CustomApi) -> None:
     for slug in sorted(live_api.fields):
         if slug not in api.fields and slug not in claimed:
             out.unmanaged.append(custom_field_key(api.slug, slug))
-
-
-def _renames(api: CustomApi, live_api: CustomApi) -> dict[str, str]:
-    """Desired slug -> the live slug it continues (`renamed_from`, first that applies)."""
-    found: dict[str, str] = {}
-    for slug, custom_field in sorted(api.fields.items()):
-        if custom_field.absent or slug in live_api.fields:
-            continue
-        for old in custom_field.renamed_from:
-            declared = api.fields.get(old)
-            free = declared is None or declared.absent
-            if old in live_api.fields and free and old not in found.values():
-                found[slug] = old
-                break
-    return found
 
 
 def create_field(

@@ -13,9 +13,9 @@ holds IDs, which the reader maps back to slugs. Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner import custom_api_rules as rules
 from provisioner.epcc import custom_apis as facts
@@ -151,6 +151,34 @@ def _canonical_json(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+class _Renamable(Protocol):
+    """A declared Custom API or Custom Field, as `renamed_from` sees it."""
+
+    @property
+    def absent(self) -> bool: ...
+
+    @property
+    def renamed_from(self) -> tuple[str, ...]: ...
+
+
+def continued_slugs(declared: Mapping[str, _Renamable], live: Collection[str]) -> dict[str, str]:
+    """Declared slug -> the live slug it continues, for Custom APIs and a Custom API's fields
+    alike (`renamed_from`): the new slug is not live, the old one is live and not declared
+    (or declared `state: absent`), and no earlier slug continues it; the first that applies.
+    (`validate` refuses a `renamed_from` naming a slug the files declare, absent or not.)"""
+    found: dict[str, str] = {}
+    for slug, item in sorted(declared.items()):
+        if item.absent or slug in live:
+            continue
+        for old in item.renamed_from:
+            other = declared.get(old)
+            free = other is None or other.absent
+            if old in live and free and old not in found.values():
+                found[slug] = old
+                break
+    return found
 
 
 def renamed_view(apis: Mapping[str, CustomApi], renames: Mapping[str, str]) -> dict[str, CustomApi]:

@@ -21,7 +21,13 @@ from __future__ import annotations
 from provisioner.attrdiff import attribute_changes  # the flows' diff, one implementation
 from provisioner.custom_api_field_planner import create_field, plan_fields
 from provisioner.custom_api_fingerprints import api_fingerprint, fields_fingerprint
-from provisioner.custom_api_model import API_ATTRIBUTES, CustomApi, api_attributes, renamed_view
+from provisioner.custom_api_model import (
+    API_ATTRIBUTES,
+    CustomApi,
+    api_attributes,
+    continued_slugs,
+    renamed_view,
+)
 from provisioner.custom_api_planchecks import (
     check_api_types,
     check_parent_graph,
@@ -37,31 +43,16 @@ from provisioner.keys import custom_api_key, custom_fields_key
 from provisioner.model import State
 from provisioner.plan import AttributeChange, Operation, OpKind, PlanParts, Safety
 
-__all__ = ["api_renames", "plan_custom_apis"]
+__all__ = ["plan_custom_apis"]
 
 
 # -- planning ---------------------------------------------------------------------------------
 
 
-def api_renames(desired: State, live: State) -> dict[str, str]:
-    """Declared slug -> the live slug it continues (`renamed_from`: the new slug is not live,
-    the old one is live and not declared; the first that applies)."""
-    found: dict[str, str] = {}
-    for slug, api in sorted(desired.custom_apis.items()):
-        if api.absent or slug in live.custom_apis:
-            continue
-        for old in api.renamed_from:
-            declared = desired.custom_apis.get(old)
-            if old in live.custom_apis and declared is None and old not in found.values():
-                found[slug] = old
-                break
-    return found
-
-
 def plan_custom_apis(desired: State, live: State) -> PlanParts:
     """The operations for the declared Custom APIs (unordered: the planner orders them)."""
     check_rename_targets(desired, live)
-    renames = api_renames(desired, live)
+    renames = continued_slugs(desired.custom_apis, live.custom_apis)
     check_renames(desired, live, renames)
     # Compared as the plan leaves them: a renamed API under its new slug (parents too).
     live = State(flows=live.flows, custom_apis=renamed_view(live.custom_apis, renames))
