@@ -304,28 +304,29 @@ def merge_copies(
 
 def merge_conflicts_message(address: str, temp: str, conflicts: Sequence[ValueProblem]) -> str:
     """The error for records whose re-created field and temporary field disagree."""
-    lines = [
+    head = (
         f"cannot finish the migration of {address}: {len(conflicts)} records hold a value in "
         f"{temp} (shown) and another in the field created again since (nothing was written; "
         "set each record's value by hand, or remove one of the two, and plan again):"
-    ]
-    for problem in conflicts[:MAX_LISTED]:
-        shown = escape_controls(_show(problem.value))
-        lines.append(f"  record {problem.record_id}: {shown}: {escape_controls(problem.why)}")
-    if len(conflicts) > MAX_LISTED:
-        lines.append(f"  ... and {len(conflicts) - MAX_LISTED} more")
-    return "\n".join(lines)
+    )
+    return _listed(head, conflicts)
 
 
 def problems_message(address: str, problems: Sequence[ValueProblem], total: int) -> str:
     """The error for values that do not convert: the first `MAX_LISTED`, with record IDs."""
-    lines = [
+    head = (
         f"cannot migrate {address}: {len(problems)} of {total} records hold a value that does "
         "not convert (nothing was written):"
-    ]
+    )
+    return _listed(head, problems)
+
+
+def _listed(head: str, problems: Sequence[ValueProblem]) -> str:
+    """`head`, then the first `MAX_LISTED` problems a line each (record ID, value, why)."""
+    lines = [head]
     for problem in problems[:MAX_LISTED]:
         shown = escape_controls(_show(problem.value))
-        lines.append(f"  record {problem.record_id}: {shown}: {problem.why}")
+        lines.append(f"  record {problem.record_id}: {shown}: {escape_controls(problem.why)}")
     if len(problems) > MAX_LISTED:
         lines.append(f"  ... and {len(problems) - MAX_LISTED} more")
     return "\n".join(lines)
