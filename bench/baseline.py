@@ -18,13 +18,13 @@ import httpx
 
 from provisioner.model import State
 from provisioner.normalize import (
+    create_body,
     field_attributes,
-    field_create_body,
     field_from_api,
     flow_attributes,
-    flow_create_body,
     flow_from_api,
 )
+from provisioner.operations import Operation, OpKind
 
 
 @dataclass
@@ -107,7 +107,9 @@ class Baseline:
         live_fields: dict[str, dict[str, Any]],
     ) -> None:
         for flow_slug, flow in desired.flows.items():
-            attrs = flow_create_body(flow)
+            attrs = create_body(
+                Operation(OpKind.CREATE_FLOW, flow_slug, after=flow_attributes(flow))
+            )
             if flow_slug not in live_flows:
                 body = {"data": {"type": "flow", **attrs}}
                 created = self._send("POST", "/v2/flows", json=body).json()["data"]
@@ -118,7 +120,10 @@ class Baseline:
             flow_id = self.ids[flow_slug]
             for field_slug, fld in flow.fields.items():
                 key = f"{flow_slug}/{field_slug}"
-                attrs = field_create_body(fld)
+                after = field_attributes(fld)
+                attrs = create_body(
+                    Operation(OpKind.CREATE_FIELD, flow_slug, field_slug, after=after)
+                )
                 if key not in live_fields:
                     relationships = {"flow": {"data": {"type": "flow", "id": flow_id}}}
                     body = {"data": {"type": "field", **attrs, "relationships": relationships}}

@@ -10,8 +10,8 @@ Both sides of a comparison pass through here before the planner looks at them
   whichever side it came from: API defaults filled, `description` null -> `""`, `default` `""`
   -> null (epcc-api.md 4.3 REC), numbers of float fields as floats (`1 == 1.0`), dates as ISO
   strings, rule keys in a fixed order.
-- `flow_create_body` / `field_create_body` / `update_body` give the attribute dicts the applier
-  sends (the client adds `type`, `id` and `relationships`).
+- `create_body` / `update_body` give the attribute dicts the applier sends for an operation
+  (the client adds `type`, `id` and `relationships`).
 - `flow_fingerprint` / `field_fingerprint` / `flow_fields_fingerprint` / `live_fingerprint`
   digest a live object (or what a flow deletion destroys) for saved plans (plan.py).
 
@@ -193,22 +193,13 @@ def relationship_targets(attributes: Mapping[str, Any] | None) -> tuple[str, ...
 # -- bodies for the applier -------------------------------------------------------------------
 
 
-def flow_create_body(flow: Flow) -> dict[str, Any]:
-    """Attributes of `POST /v2/flows` (3.2: all of them are required by the docs)."""
-    return {"slug": flow.slug, **flow_attributes(flow)}
-
-
-def field_create_body(field: Field) -> dict[str, Any]:
-    """Attributes of `POST /v2/fields` (4.2); the client adds the flow relationship.
+def attributes_create_body(slug: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes of `POST /v2/fields` (4.2) from a field's canonical attributes (an
+    `Operation.after`); the client adds the flow relationship.
 
     `default` and `order` are left out when null: the API fills null itself (4.3 REC), and a
     store that refuses null for them (undocumented) then never sees one.
     """
-    return attributes_create_body(field.slug, field_attributes(field))
-
-
-def attributes_create_body(slug: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
-    """`field_create_body` from canonical attributes (e.g. an `Operation.after`)."""
     body = {"slug": slug, **attributes}
     for key in ("default", "order"):
         if body.get(key) is None:
@@ -218,7 +209,7 @@ def attributes_create_body(slug: str, attributes: Mapping[str, Any]) -> dict[str
 
 def create_body(op: Operation) -> dict[str, Any]:
     """The attributes a POST of this create sends (a replace's create too): the slug and the
-    operation's `after`, as `flow_create_body` and `field_create_body` build them."""
+    operation's `after` (a flow's: all of them, 3.2; a field's: `attributes_create_body`)."""
     after = op.after or {}
     if op.kind is OpKind.CREATE_FLOW:
         return {"slug": op.flow_slug, **after}

@@ -10,12 +10,11 @@ import pytest
 from provisioner.model import FIELD_ATTRIBUTES, Field, Flow, State
 from provisioner.normalize import (
     attributes_create_body,
+    create_body,
     field_attributes,
-    field_create_body,
     field_fingerprint,
     field_from_api,
     flow_attributes,
-    flow_create_body,
     flow_fingerprint,
     flow_from_api,
     live_fingerprint,
@@ -159,18 +158,29 @@ def test_relationship_targets() -> None:
     assert relationship_targets({"validation_rules": [{"type": "email"}]}) == ()
 
 
+def _flow_create_body(flow: Flow) -> dict[str, Any]:
+    """The POST body of a flow as the applier builds it: the planner's `after`, then
+    `create_body`."""
+    return create_body(Operation(OpKind.CREATE_FLOW, flow.slug, after=flow_attributes(flow)))
+
+
+def _field_create_body(field: Field) -> dict[str, Any]:
+    after = field_attributes(field)
+    return create_body(Operation(OpKind.CREATE_FIELD, "customers", field.slug, after=after))
+
+
 def test_create_bodies() -> None:
-    assert flow_create_body(Flow("wishlists", name="Wishlists")) == {
+    assert _flow_create_body(Flow("wishlists", name="Wishlists")) == {
         "slug": "wishlists",
         "name": "Wishlists",
         "description": "",
         "enabled": True,
     }
-    body = field_create_body(Field("note", name="Note"))
+    body = _field_create_body(Field("note", name="Note"))
     assert body["slug"] == "note"
     assert "default" not in body  # null defaults and orders are the API's own (4.3 REC)
     assert "order" not in body
-    assert field_create_body(Field("n", field_type="integer", default=0, order=2))["default"] == 0
+    assert _field_create_body(Field("n", field_type="integer", default=0, order=2))["default"] == 0
     assert attributes_create_body("x", {"name": "X", "order": 1})["order"] == 1
 
 
