@@ -17,6 +17,7 @@ from provisioner.custom_api_model import (
     shown_custom_attributes,
     sparse_validation,
 )
+from provisioner.model import desired_only_keys
 
 
 def field_document(custom_field: CustomField) -> dict[str, Any]:
@@ -30,10 +31,7 @@ def field_document(custom_field: CustomField) -> dict[str, Any]:
     validation = sparse_validation(custom_field.field_type, custom_field.validation)
     if validation:
         document["validation"] = validation
-    if custom_field.renamed_from:
-        document["renamed_from"] = list(custom_field.renamed_from)
-    if custom_field.absent:
-        document["state"] = "absent"
+    document.update(desired_only_keys(custom_field.renamed_from, custom_field.absent))
     return document
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from provisioner.model import Field, Flow, State
 from provisioner.normalize import field_attributes, flow_attributes
@@ -29,48 +30,80 @@ from provisioner.plan import Operation, Plan, field_key, flow_key
 RECORD_VERSION = 1
 ABSENT = "absent"
 
+Declared = TypeVar("Declared")  # a flow or a Custom API
+Member = TypeVar("Member")  # one of its fields
 
-def _digest(attributes: Mapping[str, Any]) -> str:
+
+def digest(attributes: Mapping[str, Any]) -> str:
+    """A short digest of canonical attributes (what a record keeps of each object)."""
     text = json.dumps(attributes, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class Digests(Generic[Declared, Member]):
+    """How one kind of declared object (flows, Custom APIs) and its fields are keyed and
+    digested: the record and the judgement of drift go through here for both kinds."""
+
+    key: Callable[[str], str]
+    field_key: Callable[[str, str], str]
+    digest: Callable[[Declared], str]
+    field_digest: Callable[[Member], str]
+    fields: Callable[[Declared], Mapping[str, Member]]
+
+    def of(self, declared: Mapping[str, Declared]) -> dict[str, str]:
+        """Each declared object and each of its fields -> its digest."""
+        digests: dict[str, str] = {}
+        for slug, found in declared.items():
+            digests[self.key(slug)] = self.digest(found)
+            for field_slug, member in self.fields(found).items():
+                digests[self.field_key(slug, field_slug)] = self.field_digest(member)
+        return digests
+
+    def wanted(self, found: Declared | None, field_slug: str | None) -> str | None:
+        """The desired digest of the object or of its field `field_slug`; None when the files
+        do not declare it."""
+        if found is None:
+            return None
+        if field_slug is None:
+            return self.digest(found)
+        member = self.fields(found).get(field_slug)
+        return None if member is None else self.field_digest(member)
+
+
 def _flow_digest(flow: Flow) -> str:
-    digest = ABSENT if flow.absent else _digest(flow_attributes(flow))
-    return digest + "+prune" if flow.prune else digest
+    flow_digest = ABSENT if flow.absent else digest(flow_attributes(flow))
+    return flow_digest + "+prune" if flow.prune else flow_digest
 
 
 def _field_digest(field: Field) -> str:
-    return ABSENT if field.absent else _digest(field_attributes(field))
+    return ABSENT if field.absent else digest(field_attributes(field))
+
+
+def _fields_of(flow: Flow) -> Mapping[str, Field]:
+    return flow.fields
+
+
+FLOWS: Digests[Flow, Field] = Digests(flow_key, field_key, _flow_digest, _field_digest, _fields_of)
 
 
 def desired_digests(desired: State) -> dict[str, str]:
     """Each object the files declare -> a digest of its desired form (`absent` when marked)."""
-    digests: dict[str, str] = {}
-    for flow_slug, flow in desired.flows.items():
-        digests[flow_key(flow_slug)] = _flow_digest(flow)
-        for field_slug, field in flow.fields.items():
-            digests[field_key(flow_slug, field_slug)] = _field_digest(field)
+    digests = FLOWS.of(desired.flows)
     if desired.custom_apis:
-        from provisioner.drift_custom import custom_digests
+        from provisioner.drift_custom import CUSTOM_APIS
 
-        digests.update(custom_digests(desired))
+        digests.update(CUSTOM_APIS.of(desired.custom_apis))
     return dict(sorted(digests.items()))
 
 
 def _wanted(desired: State, op: Operation) -> str | None:
     """The desired digest of the object `op` leaves (its `key`); None when not declared."""
     if op.kind.custom:
-        from provisioner.drift_custom import custom_wanted
+        from provisioner.drift_custom import CUSTOM_APIS
 
-        return custom_wanted(desired, op)
-    flow = desired.flows.get(op.flow_slug)
-    if flow is None:
-        return None
-    if op.field_slug is None:
-        return _flow_digest(flow)
-    field = flow.fields.get(op.field_slug)
-    return None if field is None else _field_digest(field)
+        return CUSTOM_APIS.wanted(desired.custom_apis.get(op.flow_slug), op.field_slug)
+    return FLOWS.wanted(desired.flows.get(op.flow_slug), op.field_slug)
 
 
 def record(environment: str, desired: State) -> dict[str, Any]:

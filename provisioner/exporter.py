@@ -30,7 +30,15 @@ import yaml
 from provisioner.custom_api_exporter import custom_apis_document
 from provisioner.custom_api_exporter import file_name as custom_api_file_name
 from provisioner.gcpause import without_gc
-from provisioner.model import FIELD_ATTRIBUTES, Field, Flow, State, ordered, plain
+from provisioner.model import (
+    FIELD_ATTRIBUTES,
+    Field,
+    Flow,
+    State,
+    desired_only_keys,
+    ordered,
+    plain,
+)
 from provisioner.normalize import (
     RANGE_KEY_ORDER,
     RULE_KEY_ORDER,
@@ -144,11 +152,7 @@ def field_document(field: Field) -> dict[str, Any]:
             document[key] = [_rule_document(rule) for rule in values[key]]
         else:
             document[key] = plain(values[key])
-    # Ours, desired state only (a live store never sets them); written so any State round-trips.
-    if field.renamed_from:
-        document["renamed_from"] = list(field.renamed_from)
-    if field.absent:
-        document["state"] = "absent"
+    document.update(desired_only_keys(field.renamed_from, field.absent))
     return document
 
 

@@ -13,7 +13,7 @@ The API's fixed vocabularies (field types, core and reserved slugs, limits) are
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -155,6 +155,18 @@ def renamed_item(flow_slug: str, source: tuple[str, str]) -> str:
     """The `renamed_from` item naming `source` from a field of `flow_slug` (the shortest)."""
     other, old = source
     return old if other == flow_slug else f"{other}.{old}"
+
+
+def desired_only_keys(renamed_from: Sequence[str], absent: bool) -> dict[str, Any]:
+    """A declared field's keys that are ours, not the API's (flows' and Custom APIs' alike), as
+    the files write them: `renamed_from`, then `state: absent`, each only when set. Desired
+    state only (a live store never sets them); exported so that any State round-trips."""
+    document: dict[str, Any] = {}
+    if renamed_from:
+        document["renamed_from"] = list(renamed_from)
+    if absent:
+        document["state"] = "absent"
+    return document
 
 
 def plain(value: Any, *, as_float: bool = False) -> Any:
