@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner import rules
 from provisioner.impact import ENTRIES, KINDS, MISSING, OUTSIDE, VALUES, Need
 from provisioner.records import RecordScan, has_value, readable_flow, record_value
 
@@ -179,23 +180,10 @@ def report(
     return ImpactReport(budget=budget, requests=requests, measures=measures)
 
 
-def _outside(value: Any, rules: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether a held value breaks one of the new enum or between rules."""
-    if value is None:
-        return False
-    for rule in rules:
-        options = rule.get("options")
-        if rule.get("type") == "enum" and isinstance(options, list):
-            if value not in options:
-                return True
-        elif rule.get("type") == "between" and isinstance(options, Mapping):
-            low, high = options.get("from"), options.get("to")
-            try:
-                if (low is not None and value < low) or (high is not None and value > high):
-                    return True
-            except TypeError:
-                return True
-    return False
+def _outside(value: Any, new_rules: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a held value breaks one of the new enum or between rules, as the rules judge
+    it (`rules.rule_violations`, what the store then refuses a write of)."""
+    return value is not None and bool(rules.rule_violations(value, new_rules))
 
 
 def _repeats(values: Iterable[Any]) -> tuple[tuple[Any, int], ...]:

@@ -113,6 +113,24 @@ def test_every_class_is_risky_with_its_count() -> None:
     assert any("not measured" in r and "orders" in r for r in partial["orders.gift_note"][1])
 
 
+def test_values_outside_a_new_rule_are_judged_by_the_rules() -> None:
+    """The `outside` count asks `rules.rule_violations`, as the store does of a write: `true`
+    is no `1` of an enum (1 and 1.0 are the same number), and a value that is no number is
+    not outside a `between` range (its type, not the new rule, refuses it)."""
+    from provisioner.impact import OUTSIDE
+    from provisioner.impact_counts import count
+
+    def outside(rule: dict[str, Any], *held: Any) -> int | None:
+        records = tuple({"id": str(n), "x": value} for n, value in enumerate(held))
+        scan = RecordScan("f", records, len(records), 1, True)
+        return count(Need("field:f.x", OUTSIDE, "f", "x", (rule,)), scan, None, None).count
+
+    enum = {"type": "enum", "options": [1, 2]}
+    assert outside(enum, 1, 1.0, 2, None, 3, True) == 2  # 3 and true
+    between = {"type": "between", "options": {"from": 1, "to": 5}}
+    assert outside(between, 1, 5, 5.5, 0, None, "abc") == 2  # 5.5 and 0
+
+
 def test_a_grown_count_or_a_new_repeated_value_is_a_change_a_smaller_count_is_not() -> None:
     def one(kind: str, count: int, values: tuple[tuple[Any, int], ...] = ()) -> ImpactReport:
         measure = Impact("field:f.x", kind, count, 5, 5, True, values)

@@ -36,6 +36,7 @@ from provisioner.rules.values import (
     is_template_slug,
     is_uuid,
     of_type,
+    rule_violations,
     same,
     value_violations,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "one_of",
     "quote",
     "rule_list_violations",
+    "rule_violations",
     "same",
     "suggest",
     "type_words",

@@ -121,6 +121,12 @@ def value_violations(
                     (), f"{quote(value)} is not a real date", "a valid calendar date", "date_real"
                 )
             ]
+    return rule_violations(value, rules)
+
+
+def rule_violations(value: Any, rules: Sequence[Mapping[str, Any]]) -> list[Violation]:
+    """Why a non-null value breaks the rules (4.5), its type aside: `enum` (1 and true are
+    not the same option), `between` (judged for numbers), `email`, `slug`, `uuid`."""
     found: list[Violation] = []
     for rule in rules:
         problem = _breaks_rule(value, rule)
