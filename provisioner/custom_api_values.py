@@ -174,18 +174,25 @@ def entry_value_violations(
 def _check_string(rules: Mapping[str, Any], value: Any) -> list[Violation]:
     if not isinstance(value, str):
         return [_v("", f"got {describe(value)}", "a string")]
-    found: list[Violation] = []
-    length = len(value)
-    low, high = rules.get("min_length"), rules.get("max_length")
-    if length > facts.STRING_MAX_CHARS:
-        found.append(_v("", f"{length} characters long", f"at most {facts.STRING_MAX_CHARS}"))
-    if low is not None and length < low:
-        found.append(_v("", f"{length} characters long", f"at least {low}"))
-    if high is not None and length > high:
-        found.append(_v("", f"{length} characters long", f"at most {high}"))
+    found = _check_length(rules, len(value), "characters long", facts.STRING_MAX_CHARS)
     regex = rules.get("regex")
     if regex and not regex_matches(regex, value):
         found.append(_v("", f"{describe(value)} does not match", f"the regex {regex}"))
+    return found
+
+
+def _check_length(rules: Mapping[str, Any], length: int, unit: str, most: int) -> list[Violation]:
+    """A string's characters or a list's elements: at most `most` (the API's limit), and within
+    the field's `min_length`/`max_length`."""
+    what = f"{length} {unit}"
+    found: list[Violation] = []
+    low, high = rules.get("min_length"), rules.get("max_length")
+    if length > most:
+        found.append(_v("", what, f"at most {most}"))
+    if low is not None and length < low:
+        found.append(_v("", what, f"at least {low}"))
+    if high is not None and length > high:
+        found.append(_v("", what, f"at most {high}"))
     return found
 
 
@@ -210,15 +217,7 @@ def _check_list(rules: Mapping[str, Any], value: Any) -> list[Violation]:
     """SPEC ListCustomField: up to 1000 primitives of `allowed_type`; nulls per the rule."""
     if not isinstance(value, list):
         return [_v("", f"got {describe(value)}", "a list")]
-    found: list[Violation] = []
-    count = len(value)
-    low, high = rules.get("min_length"), rules.get("max_length")
-    if count > facts.LIST_MAX_ELEMENTS:
-        found.append(_v("", f"{count} elements", f"at most {facts.LIST_MAX_ELEMENTS}"))
-    if low is not None and count < low:
-        found.append(_v("", f"{count} elements", f"at least {low}"))
-    if high is not None and count > high:
-        found.append(_v("", f"{count} elements", f"at most {high}"))
+    found = _check_length(rules, len(value), "elements", facts.LIST_MAX_ELEMENTS)
     allowed = str(rules.get("allowed_type") or "any")
     accepts = _ELEMENT_TYPES[allowed]
     for index, item in enumerate(value):
