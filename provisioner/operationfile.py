@@ -1,13 +1,22 @@
 """Reading one operation of a plan file, strictly (issue 10 item 2): every required key for
 its kind, no unknown kind; a malformed operation is one `PlanFormatError` naming it and the key.
-Safety is never taken from the file where it can be derived. Pure."""
+Safety is never taken from the file where it can be derived.
+
+The body a create or update would send is checked on load against the facts `validate` and the
+planner use (`epcc.flows.FLOW_BODY`/`FIELD_BODY` and their required keys, the rules of
+`provisioner.rules`, `custom_api_rules` for Custom APIs): a key the API requires and the client
+does not fill with the API's default, a value of the wrong JSON type, an unknown field type,
+a blank name are one error before any request, never a 422 half-way (issue 10 follow-up).
+Pure."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from provisioner.epcc import Attribute
+from provisioner.epcc import flows as api
 from provisioner.errors import PlanFormatError
 from provisioner.migration import CONVERSIONS, parse_temp_slug
 from provisioner.operations import (
@@ -18,6 +27,8 @@ from provisioner.operations import (
     OpKind,
     Safety,
 )
+from provisioner.rules import Violation, field_violations, flow_violations, is_integer, is_number
+from provisioner.rules.wording import type_words
 
 
 class _OperationReader:
@@ -44,6 +55,11 @@ class _OperationReader:
         field_slug = data.get("field")
         named = f".{field_slug}" if isinstance(field_slug, str) and field_slug else ""
         self.label = f"{where} ({self.kind.value} {flow_slug}{named})"
+
+    @property
+    def slug_key(self) -> str:
+        """The key naming the object an operation creates or changes."""
+        return "field" if self.kind.on_field else ("custom_api" if self.kind.custom else "flow")
 
     def fail(self, message: str) -> PlanFormatError:
         return PlanFormatError(f"malformed plan: {self.label}: {message}")
@@ -92,6 +108,65 @@ class _OperationReader:
             if not isinstance(field_type, str) or not field_type:
                 raise self.fail("`after.field_type` is required to create a field")
         return after
+
+    def check_body(self, after: Mapping[str, Any] | None) -> None:
+        """What the create or update would send, against the API's facts (module docstring)."""
+        kind = self.kind
+        if after is None or kind in DELETE_KINDS:
+            return
+        if kind.custom:
+            self.check_custom_body(after)
+            return
+        field_slug = self.data.get("field")
+        if kind.on_field:
+            body = {"slug": field_slug, **after}
+            for key in ("default", "order"):  # not sent when null (`attributes_create_body`)
+                if body.get(key) is None:
+                    body.pop(key, None)
+            table, required = api.FIELD_BODY, api.FIELD_CREATE_REQUIRED
+            defaults: Mapping[str, Any] = api.FIELD_SERVER_DEFAULTS
+        else:
+            body = {"slug": self.flow_slug, **after}
+            table, required = api.FLOW_BODY, api.FLOW_CREATE_REQUIRED
+            defaults = api.FLOW_SERVER_DEFAULTS
+        if kind in _SENT_AS_CREATE:
+            what = "a field" if kind.on_field else "a flow"
+            for key in required:
+                if key not in body and key not in defaults and key in _ATTRIBUTE_NAMES:
+                    raise self.fail(f"`after.{key}` is required to create {what}")
+        for attribute in table:
+            if attribute.name in body and not _of_types(body[attribute.name], attribute):
+                raise self.fail(
+                    f"`after.{attribute.name}` must be {type_words(attribute.json_types)} "
+                    f"(got {json.dumps(body[attribute.name])})"
+                )
+        found = (
+            field_violations(body, self.flow_slug, None) if kind.on_field else flow_violations(body)
+        )
+        if found:
+            raise self.fail(_worded(found[0], self.slug_key))
+
+    def check_custom_body(self, after: Mapping[str, Any]) -> None:
+        """A Custom API operation's body against `custom_api_rules`, as the store judges it."""
+        from provisioner import custom_api_rules
+        from provisioner.custom_api_model import API_ATTRIBUTES, FIELD_ATTRIBUTES
+
+        kind, create = self.kind, self.kind in _SENT_AS_CREATE
+        slug = self.data.get("field") if kind.on_field else self.flow_slug
+        if kind.on_field:
+            keys = [k for k in FIELD_ATTRIBUTES if create or k not in _CREATE_ONLY]
+            body = {k: after[k] for k in keys if k in after}
+            found = custom_api_rules.custom_field_violations(
+                {"slug": slug, **body} if create else body, create=create
+            )
+        else:
+            keys = [k for k in API_ATTRIBUTES if k != "parent_apis" and (create or k != "api_type")]
+            body = {k: after[k] for k in keys if k in after}
+            found = custom_api_rules.custom_api_violations(
+                {"slug": slug, **body} if create else body, create=create
+            )
+        if found:
+            raise self.fail(_worded(found[0], self.slug_key))
 
     def check_migration(
         self, before: Mapping[str, Any] | None, after: Mapping[str, Any], from_slug: str | None
@@ -162,6 +237,46 @@ class _OperationReader:
         return {str(k): v for k, v in parent_ids.items()}
 
 
+# The kinds whose `after` is sent whole as a POST (a replace and a migration create anew).
+_SENT_AS_CREATE = frozenset(
+    {
+        OpKind.CREATE_FLOW,
+        OpKind.CREATE_FIELD,
+        OpKind.REPLACE_FIELD,
+        OpKind.MIGRATE_FIELD,
+        OpKind.CREATE_CUSTOM_API,
+        OpKind.REPLACE_CUSTOM_API,
+        OpKind.CREATE_CUSTOM_FIELD,
+        OpKind.REPLACE_CUSTOM_FIELD,
+    }
+)
+# The body keys a plan's `after` holds (`type` and `relationships` are the client's).
+_ATTRIBUTE_NAMES = frozenset(a.name for a in (*api.FLOW_BODY, *api.FIELD_BODY))
+# A Custom Field's attributes an update never sends (`custom_api_model.field_body`).
+_CREATE_ONLY = ("field_type", "use_as_url_slug")
+_JSON_TYPES: Mapping[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": is_integer,
+    "number": is_number,
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+
+
+def _of_types(value: Any, attribute: Attribute) -> bool:
+    return any(_JSON_TYPES[t](value) for t in attribute.json_types)
+
+
+def _worded(violation: Violation, slug_key: str) -> str:
+    """`after.PATH`: what (expected ...); the slug is the operation's own key (`slug_key`)."""
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in violation.path)
+    where = slug_key if violation.path == ("slug",) else f"after{path}"
+    expected = f" (expected {violation.expected})" if violation.expected else ""
+    separator = " " if violation.what.startswith("is ") else ": "
+    return f"`{where}`{separator}{violation.what}{expected}"
+
+
 def operation_from_dict(index: int, data: Any) -> Operation:
     """One operation of a plan file; `index` locates it in the error."""
     if not isinstance(data, Mapping):
@@ -177,6 +292,7 @@ def operation_from_dict(index: int, data: Any) -> Operation:
     if kind is OpKind.MIGRATE_FIELD:
         assert after is not None
         read.check_migration(before, after, from_slug)
+    read.check_body(after)
     changes = read.changes()
     reasons = read.reasons()
     safety = read.safety()

@@ -15,6 +15,11 @@ required keys for its kind, no unknown kind; a malformed file is one `PlanFormat
 the operation and the key. Safety is never taken from the file where it can be derived:
 deletes and replaces are destructive whatever the file says.
 
+A plan saved by the command (`plan --out`, `--format json`) records the store it was made
+against (`store`: the redacted URL and a digest of the client id, or the embedded database's
+path; never a secret) and is format version 4; `apply` refuses it against another store
+(issue 10 follow-up). Versions 1-3 (written before) record no store and are still read.
+
 Pure: no I/O.
 """
 
@@ -23,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from provisioner.errors import PlanFormatError
@@ -61,10 +66,15 @@ CUSTOM_API_PLAN_FORMAT_VERSION = 2
 # Issue 15: a plan measured by `plan --impact` (its `impact` report) is version 3, whatever
 # it holds: an older provisioner refuses it rather than skip the check of its counts.
 IMPACT_PLAN_FORMAT_VERSION = 3
+# Issue 10 follow-up: a plan that records its store (`store`) is version 4, whatever it holds
+# (Custom API operations, `impact`): an older provisioner refuses it rather than apply it to
+# another store; a version 4 plan without `store` is malformed.
+STORE_PLAN_FORMAT_VERSION = 4
 KNOWN_FORMAT_VERSIONS = (
     PLAN_FORMAT_VERSION,
     CUSTOM_API_PLAN_FORMAT_VERSION,
     IMPACT_PLAN_FORMAT_VERSION,
+    STORE_PLAN_FORMAT_VERSION,
 )
 
 
@@ -79,6 +89,8 @@ class Plan:
     owned_elsewhere: tuple[str, ...] = ()
     # What `plan --impact` measured (issue 15); None: impact was not measured.
     impact: ImpactReport | None = None
+    # The store the plan was made against (set by the command that reads it); None: unknown.
+    store: Mapping[str, str] | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -134,13 +146,11 @@ class Plan:
     def with_fingerprints(self, extra: Mapping[str, str | None]) -> Plan:
         """The same plan recording more fingerprints (e.g. the entry counts of deleted flows)."""
         merged = {**self.fingerprints, **extra}
-        return Plan(
-            operations=self.operations,
-            unmanaged=self.unmanaged,
-            fingerprints=dict(sorted(merged.items())),
-            owned_elsewhere=self.owned_elsewhere,
-            impact=self.impact,
-        )
+        return replace(self, fingerprints=dict(sorted(merged.items())))
+
+    def made_against(self, store: Mapping[str, str]) -> Plan:
+        """The same plan recording the store it was made against (version 4 when saved)."""
+        return replace(self, store=dict(store))
 
     def counts(self) -> dict[str, int]:
         """Counts for the summary line: create, update (incl. rename), replace, delete."""
@@ -173,6 +183,8 @@ class Plan:
         version = CUSTOM_API_PLAN_FORMAT_VERSION if custom else PLAN_FORMAT_VERSION
         if self.impact is not None:
             version = IMPACT_PLAN_FORMAT_VERSION
+        if self.store is not None:
+            version = STORE_PLAN_FORMAT_VERSION
         data: dict[str, Any] = {
             "format_version": version,
             "summary": self.counts(),
@@ -184,6 +196,8 @@ class Plan:
             data["owned_elsewhere"] = list(self.owned_elsewhere)
         if self.impact is not None:
             data["impact"] = self.impact.to_dict()
+        if self.store is not None:
+            data["store"] = dict(self.store)
         return data
 
     def to_json(self) -> str:
@@ -241,7 +255,7 @@ class Plan:
         check_flow_ids(operations)
         impact = None
         if "impact" in data:
-            if version != IMPACT_PLAN_FORMAT_VERSION:
+            if version not in (IMPACT_PLAN_FORMAT_VERSION, STORE_PLAN_FORMAT_VERSION):
                 raise PlanFormatError(
                     f"malformed plan: `impact` needs format_version {IMPACT_PLAN_FORMAT_VERSION} "
                     f"(the plan says {version})"
@@ -260,6 +274,7 @@ class Plan:
             fingerprints={str(k): v for k, v in fingerprints.items()},
             owned_elsewhere=tuple(owned),
             impact=impact,
+            store=_store(data, version),
         )
 
     @classmethod
@@ -294,6 +309,29 @@ class PlanParts:
         self.operations += other.operations
         self.fingerprints.update(other.fingerprints)
         self.unmanaged += other.unmanaged
+
+
+def _store(data: Mapping[str, Any], version: int) -> dict[str, str] | None:
+    """`store`: required in a version 4 plan (a non-empty object of strings), absent before."""
+    if version != STORE_PLAN_FORMAT_VERSION:
+        if "store" in data:
+            raise PlanFormatError(
+                f"malformed plan: `store` needs format_version {STORE_PLAN_FORMAT_VERSION} "
+                f"(the plan says {version})"
+            )
+        return None
+    store = data.get("store")
+    if (
+        not isinstance(store, dict)
+        or not store
+        or not all(isinstance(v, str) and v for v in store.values())
+    ):
+        raise PlanFormatError(
+            f"malformed plan: `store` is required in a format_version "
+            f"{STORE_PLAN_FORMAT_VERSION} plan (the store it was made against, an object of "
+            f"strings; got {json.dumps(store)})"
+        )
+    return {str(k): v for k, v in store.items()}
 
 
 def fingerprint(value: Any) -> str:

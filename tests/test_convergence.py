@@ -76,7 +76,12 @@ def test_scenario_converges(cli: Cli, local_store: Any, case: Path, tmp_path: Pa
     assert planned.out == (case / "plan.txt").read_text(encoding="utf-8")
     if (case / "plan.json").is_file():
         expected = json.loads((case / "plan.json").read_text(encoding="utf-8"))
-        assert _without_live_ids(json.loads(saved.read_text())) == _without_live_ids(expected)
+        written = json.loads(saved.read_text())
+        # A saved plan records its store, as version 4 (issue 10 acceptance follow-up, F3);
+        # the rest is the golden document.
+        assert written.pop("store")["url"] == local_store.base_url
+        assert (written.pop("format_version"), expected.pop("format_version")) == (4, 1)
+        assert _without_live_ids(written) == _without_live_ids(expected)
 
     applied = cli("apply", _desired(case), "--auto-approve", "--allow-destructive", env=env)
     assert applied.code == 0, applied.out + applied.err

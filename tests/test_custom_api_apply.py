@@ -117,7 +117,10 @@ def test_a_saved_plan_is_stale_when_a_field_it_touches_changed(
     )
     saved = tmp_path / "plan.json"
     assert cli("plan", desired, "--out", saved, env=env).code == 0
-    assert json.loads(saved.read_text(encoding="utf-8"))["format_version"] == 2
+    saved_plan = json.loads(saved.read_text(encoding="utf-8"))
+    # Version 4 since a saved plan records its store (issue 10 acceptance follow-up, F3).
+    assert saved_plan["format_version"] == 4
+    assert any(op["kind"].endswith("custom_field") for op in saved_plan["operations"])
     with httpx.Client(
         base_url=local_store.base_url, headers=local_store.headers(), timeout=30
     ) as http:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.seed import CUSTOMERS, write
+from support.seed import CUSTOMERS, staging_production_project, write
 from support.store import LocalStore
 
 from provisioner.client import Client, ClientConfig
@@ -111,3 +112,139 @@ def test_a_store_failing_every_read_is_one_error_line(
     assert "Task exception" not in err
     assert err.count("\n") == 2, err  # the store line and the error line
     assert store.write_count() == 0
+
+
+# --------------------------------------------------------------------------- F2: strict bodies
+
+NEW_FLOW = """\
+flows:
+  tmpe:
+    name: E
+    fields:
+      f1:
+        name: F1
+        field_type: string
+custom_apis:
+  wishlists:
+    name: Wishlists
+    api_type: wishlist_ext
+    fields:
+      title: {name: Title, field_type: string}
+"""
+
+
+def _op(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    op: dict[str, Any] = next(op for op in data["operations"] if op["kind"] == kind)
+    return op
+
+
+def _drop_after(key: str, kind: str) -> Any:
+    def edit(data: dict[str, Any]) -> None:
+        del _op(data, kind)["after"][key]
+
+    return edit
+
+
+def _blob(data: dict[str, Any]) -> None:
+    _op(data, "create_field")["after"]["field_type"] = "blob"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_drop_after("name", "create_flow"), "(create_flow tmpe): `after.name` is required"),
+        (_drop_after("name", "create_field"), "(create_field tmpe.f1): `after.name` is required"),
+        (_blob, '(create_field tmpe.f1): `after.field_type`: unknown value "blob" (expected'),
+        (
+            _drop_after("api_type", "create_custom_api"),
+            "(create_custom_api wishlists): `after.api_type` is required",
+        ),
+    ],
+    ids=["flow-name", "field-name", "field-type", "api-type"],
+)
+def test_a_saved_create_missing_what_the_api_requires_sends_nothing(
+    cli: Any, local_store: LocalStore, tmp_path: Path, edit: Any, message: str
+) -> None:
+    schema = write(tmp_path / "schema.yaml", NEW_FLOW)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", schema, "--out", saved, env=local_store.env()).code == 0
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    edit(data)
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    local_store.reset_stats()
+    result = cli("apply", saved, "--auto-approve", env=local_store.env())
+    assert result.code == 1, result.err
+    assert "malformed plan: operations[" in result.err
+    assert message in result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert local_store.stats()["total"] == 0
+
+
+# --------------------------------------------------------------------------- F3: plan -> store
+
+
+def test_a_saved_plan_is_refused_by_another_store(
+    cli: Any, local_store_factory: Any, tmp_path: Path
+) -> None:
+    made_on: LocalStore = local_store_factory()
+    other: LocalStore = local_store_factory()
+    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", schema, "--out", saved, env=made_on.env()).code == 0
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    assert data["format_version"] == 4
+    assert data["store"]["url"] == made_on.base_url
+    assert made_on.client_id not in saved.read_text(encoding="utf-8")
+    assert made_on.client_secret not in saved.read_text(encoding="utf-8")
+    other.reset_stats()
+    result = cli("apply", saved, "--auto-approve", env=other.env())
+    assert result.code == 1, result.err
+    error = [line for line in result.err.splitlines() if line.startswith("Error")]
+    assert len(error) == 1, result.err
+    assert f"made against the store at {made_on.base_url} (client id sha256" in error[0]
+    assert f"would write to the store at {other.base_url}" in error[0]
+    assert other.stats()["total"] == 0
+    assert cli("apply", saved, "--auto-approve", env=made_on.env()).code == 0
+
+
+def test_a_version_4_plan_without_its_store_is_malformed(
+    cli: Any, local_store: LocalStore, tmp_path: Path
+) -> None:
+    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", schema, "--out", saved, env=local_store.env()).code == 0
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    del data["store"]
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    local_store.reset_stats()
+    result = cli("apply", saved, "--auto-approve", env=local_store.env())
+    assert result.code == 1
+    assert "malformed plan: `store` is required in a format_version 4 plan" in result.err
+    assert local_store.stats()["total"] == 0
+
+
+def test_a_plan_of_an_environment_says_to_apply_it_there_and_nowhere_else(
+    cli: Any,
+    local_store_factory: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    staging: LocalStore = local_store_factory()
+    production: LocalStore = local_store_factory()
+    variables = staging_production_project(tmp_path, staging, production)
+    write(tmp_path / "flows" / "schema.yaml", CUSTOMERS)
+    monkeypatch.chdir(tmp_path)
+    planned = cli("plan", "--env", "staging", "--out", "st2.json", env=variables)
+    assert planned.code == 0, planned.err
+    assert "apply it with `provisioner apply st2.json --env staging`" in planned.err
+    # Exactly the command of the old hint, no variables: the embedded store is refused, and
+    # its database is not even created.
+    staging.reset_stats()
+    result = cli("apply", "st2.json", "--auto-approve")
+    assert result.code == 1, result.err
+    assert f"made against the store at {staging.base_url}" in result.err
+    assert "would write to the embedded local store at" in result.err
+    assert not (tmp_path / ".provisioner").exists()
+    assert staging.stats()["total"] == 0
+    applied = cli("apply", "st2.json", "--env", "staging", "--auto-approve", env=variables)
+    assert applied.code == 0, applied.err

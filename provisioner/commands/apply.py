@@ -44,7 +44,12 @@ from provisioner.commands._project import (
     select,
     select_all,
 )
-from provisioner.commands._target import Target, store_options
+from provisioner.commands._target import (
+    Target,
+    check_same_store,
+    store_identity,
+    store_options,
+)
 from provisioner.custom_api_reader import (
     count_into,
     live_for,
@@ -202,8 +207,7 @@ def command(
     if saved is None:
         desired = load_selected(selected)
     else:
-        # A saved plan is known before any request: refuse it at once if it is unsafe.
-        check_safe(saved, allow_destructive)
+        _check_saved(saved, target, allow_destructive)
     color = planning.use_color(no_color)
 
     require_secret(selected)  # before the promotion-order check reads other stores
@@ -212,7 +216,7 @@ def command(
         if selected.env is not None and selected.project is not None:
             await promotion_order(selected, skip_order_check)
         async with open_store(target, selected.env, max_in_flight=parallelism) as client:
-            _check_writable(client)
+            _check_store(client, target, saved)
             plan = await _plan_to_apply(client, saved, desired, migrate)
             text = planning.render(plan, "text", color)
             click.echo(text, nl=not text.endswith("\n"))
@@ -243,6 +247,22 @@ def command(
             progress = shown.progress
             click.echo(interrupted_message(len(progress.applied), progress.total), err=True)
         return EXIT_INTERRUPTED
+
+
+def _check_saved(saved: Plan, target: Target, allow_destructive: bool) -> None:
+    """A saved plan is known before any request: refuse it at once if it is unsafe, or made
+    against another embedded store than this one (before its database is even opened)."""
+    check_safe(saved, allow_destructive)
+    if target.embedded:
+        check_same_store(saved.store, store_identity(target, None))
+
+
+def _check_store(client: Client, target: Target, saved: Plan | None) -> None:
+    """Before any request: a saved plan of another store, or read-only credentials, are
+    refused with nothing read or written."""
+    if saved is not None:
+        check_same_store(saved.store, store_identity(target, client))
+    _check_writable(client)
 
 
 def _check_writable(client: Client) -> None:

@@ -35,7 +35,7 @@ from provisioner.commands._project import (
     select,
     select_all,
 )
-from provisioner.commands._target import Target, store_options
+from provisioner.commands._target import Target, store_identity, store_options
 from provisioner.impact import DEFAULT_IMPACT_BUDGET
 from provisioner.impact_reader import read_impact
 from provisioner.impact_reasons import measured
@@ -131,22 +131,37 @@ def command(
     desired = load_selected(selected)
     target = selected.target
 
-    async def run() -> Plan:
+    async def run() -> tuple[Plan, dict[str, str]]:
         async with open_store(target, selected.env) as client:
             plan = await plan_against(client, desired, migrate=migrate)
             if impact:
                 budget = impact_budget or DEFAULT_IMPACT_BUDGET
                 plan = measured(plan, await read_impact(client, plan, budget))
             echo_stats(client, target)
-            return plan
+            return plan, store_identity(target, client)
 
-    plan = asyncrun.run(run())
+    plan, store = asyncrun.run(run())
     text = render(plan, output_format, use_color(no_color))
     click.echo(text, nl=not text.endswith("\n"))
     if out is not None:
         # Shown first, so a CI log holds the plan even when it cannot be saved (issue 10).
-        write_files({out: plan.to_saved_json()}, force=True, what="the plan to")
-        click.echo(f"Saved the plan to {out}; apply it with `provisioner apply {out}`.", err=True)
+        # The saved plan records its store: apply refuses it against another (version 4).
+        saved = plan.made_against(store).to_saved_json()
+        write_files({out: saved}, force=True, what="the plan to")
+        click.echo(f"Saved the plan to {out}; apply it with `{apply_hint(out, choice)}`.", err=True)
     if detailed_exitcode and not plan.is_empty:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def apply_hint(out: Path, choice: Choice) -> str:
+    """The command that applies a saved plan to the store it was made against: with the same
+    `--env` (and `--project`), since the plan records that store and apply refuses another."""
+    import shlex
+
+    words = ["provisioner", "apply", str(out)]
+    if choice.env is not None:
+        words += ["--env", choice.env]
+        if choice.project_file is not None:
+            words += ["--project", str(choice.project_file)]
+    return " ".join(shlex.quote(word) for word in words)
