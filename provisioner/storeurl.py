@@ -24,6 +24,9 @@ RATE_LIMIT_EXPECTED = (
     f"a number of requests per second from {MIN_RATE_LIMIT:g} to {MAX_RATE_LIMIT:,.0f}"
 )
 BASE_URL_EXPECTED = "http(s)://host[:port], e.g. https://euwest.api.elasticpath.com"
+# A plain decimal number: what float() takes beyond it (`1_0`, full-width digits, `nan`,
+# `infinity`) is refused, not read as something the user may not have meant.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _PORT = re.compile(r"^(?:\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>.*))?$")
 _REDACTED = "***"
 
@@ -38,8 +41,11 @@ def rate_limit_ok(rate: float) -> bool:
 def parse_rate_limit(value: str | float, source: str = "rate_limit") -> float:
     """Requests per second from `value`, within [0.1, 10,000]; else a `TargetError` naming
     `source` (`EPCC_RATE_LIMIT` or `--rate-limit`)."""
+    text = value.strip() if isinstance(value, str) else None
     try:
-        rate = float(value.strip() if isinstance(value, str) else value)
+        if text is not None and not _NUMBER.fullmatch(text):
+            raise ValueError(text)
+        rate = float(value if text is None else text)
     except (TypeError, ValueError):
         raise TargetError(f"{source} must be {RATE_LIMIT_EXPECTED}, not {value!r}") from None
     if not rate_limit_ok(rate):

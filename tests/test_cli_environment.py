@@ -242,7 +242,11 @@ def test_the_store_line_names_the_host(cli: Cli, local_store: Any, customers_yam
 # ------------------------------------------------------------------ item 14: rate limit
 
 
-@pytest.mark.parametrize("value", ["1e-9", "0", "-3", "nan", "inf", "20000", "fast"])
+@pytest.mark.parametrize(
+    "value",
+    # float() reads "1_0" as 10 and full-width digits as digits: refused like any non-number.
+    ["1e-9", "0", "-3", "nan", "inf", "20000", "fast", "1_0", "\uff11\uff10"],
+)
 def test_a_bad_rate_limit_names_where_it_came_from(
     cli: Cli, local_store: Any, customers_yaml: Path, value: str
 ) -> None:
