@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -248,3 +250,61 @@ def test_a_plan_of_an_environment_says_to_apply_it_there_and_nowhere_else(
     assert staging.stats()["total"] == 0
     applied = cli("apply", "st2.json", "--env", "staging", "--auto-approve", env=variables)
     assert applied.code == 0, applied.err
+
+
+# --------------------------------------------------------------------------- F4: output files
+
+
+def test_plan_out_through_a_symlink_writes_its_target_and_keeps_the_link(
+    cli: Any, local_store: LocalStore, tmp_path: Path
+) -> None:
+    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
+    (tmp_path / "plans").mkdir()
+    target = tmp_path / "plans" / "real.json"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "plan.json"
+    link.symlink_to(target)
+    result = cli("plan", schema, "--out", link, env=local_store.env())
+    assert result.code == 0, result.err
+    assert link.is_symlink()
+    assert json.loads(target.read_text(encoding="utf-8"))["format_version"] == 4
+    assert sorted(p.name for p in (tmp_path / "plans").iterdir()) == ["real.json"]
+    assert cli("apply", link, "--auto-approve", env=local_store.env()).code == 0
+
+
+@pytest.mark.parametrize("command", ["plan", "export"])
+def test_an_output_that_is_a_fifo_is_refused_never_replaced(
+    command: str, cli: Any, local_store: LocalStore, tmp_path: Path
+) -> None:
+    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    args = ["plan", schema, "--out", fifo] if command == "plan" else ["export", "-o", fifo]
+    result = cli(*args, "--force" if command == "export" else "--no-color", env=local_store.env())
+    assert result.code == 1
+    errors = [line for line in result.err.splitlines() if line.startswith("Error")]
+    assert errors == [
+        f"Error: {fifo} is a FIFO, not a regular file: give the path of a file to"
+        " write; nothing was written."
+    ]
+    assert "Saved" not in result.err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    if command == "plan":  # shown before it could not be saved
+        assert "to create" in result.out
+
+
+def test_export_to_an_empty_output_is_one_line(
+    cli: Any, local_store: LocalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    local_store.reset_stats()
+    result = cli("export", "-o", "", env=local_store.env())
+    assert result.code == 1
+    assert result.err.strip().splitlines() == [
+        "Error: -o/--output is empty: give a file (flows.yaml) or a directory (flows/); "
+        "nothing was read or written."
+    ]
+    assert list(here.iterdir()) == []
+    assert local_store.stats()["total"] == 0

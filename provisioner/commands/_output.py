@@ -9,6 +9,11 @@ reason. Readers never see half a file.
 
 A file gets the mode of the one it replaces, else the umask's (mkstemp's 0600 would hide files
 meant to be committed and shared).
+
+A target that is a symlink is followed: its target is written (atomically, in the target's
+directory) and the link stays a link. A target that exists and is not a regular file (a FIFO,
+a device such as /dev/full, a socket) is refused in one line: it is never replaced by a
+regular file, and nothing is reported saved that was not (issue 10 follow-up).
 """
 
 from __future__ import annotations
@@ -39,6 +44,34 @@ def refuse_existing(paths: list[Path], *, force: bool) -> None:
     for path in paths:
         if path.is_dir():
             raise OutputError(f"{path} is a directory; nothing was written.")
+        kind = _special_kind(path)
+        if kind is not None:
+            raise OutputError(
+                f"{path} is {kind}, not a regular file: give the path of a file to write; "
+                "nothing was written."
+            )
+
+
+def _special_kind(path: Path) -> str | None:
+    """What an existing non-regular file is (`a FIFO`, `a character device`...), else None."""
+    try:
+        mode = path.stat().st_mode  # through symlinks: what would be written
+    except OSError:
+        return None  # absent (or a dangling link: its target is created)
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def _followed(path: Path) -> Path:
+    """The file a symlink names (through every link), so that the link is kept; else `path`."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def write_files(files: Mapping[Path, str], *, force: bool, what: str = "") -> None:
@@ -51,6 +84,7 @@ def write_files(files: Mapping[Path, str], *, force: bool, what: str = "") -> No
         raise OutputError(
             f"cannot write {label}{path}: {_reason(error, path)}; nothing was written."
         ) from None
+    files = {_followed(path): text for path, text in files.items()}
     created: list[Path] = []
     temporary: dict[Path, Path] = {}
     done: list[tuple[Path, Path | None]] = []  # (target, backup of what it replaced)

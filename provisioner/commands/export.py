@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import click
 
 from provisioner import asyncrun
-from provisioner.commands._output import ensure_directory
+from provisioner.commands._output import ensure_directory, refuse_existing
 from provisioner.commands._output import write_files as _write_all
 from provisioner.commands._project import (
     Choice,
@@ -40,7 +40,7 @@ from provisioner.commands._project import (
 from provisioner.commands._target import Target, store_options
 from provisioner.config import validate_paths
 from provisioner.custom_api_reader import with_custom_apis
-from provisioner.errors import Diagnostic, ExportError
+from provisioner.errors import Diagnostic, ExportError, OutputError
 from provisioner.exporter import DEFAULT_SCHEMA_LOCATION, export_files, export_text
 from provisioner.model import State
 from provisioner.reader import read_live_state
@@ -95,8 +95,15 @@ def command(
     target = selected.target
     if output is None and selected.env is not None:
         output = adopt_into(selected)
+    if output is not None and not output.strip():
+        raise OutputError(
+            "-o/--output is empty: give a file (flows.yaml) or a directory (flows/); "
+            "nothing was read or written."
+        )
     if output is not None and not force and _is_file_target(output) and Path(output).exists():
         write_files({Path(output): ""}, force=False)  # refuse before spending any request
+    elif output is not None and _is_file_target(output):
+        refuse_existing([Path(output)], force=True)  # a FIFO or a device, before any request
     live = asyncrun.run(_read(target, flow_slugs, selected.env))
     _check_flows_found(live, flow_slugs)
     if output is None:
