@@ -60,6 +60,9 @@ class Environment:
     overlays: tuple[Path, ...] = ()
     after: tuple[str, ...] = ()
     db: Path = DEFAULT_DB_PATH
+    # Where `db` was given, for errors: `provisioner.toml:4:1: \`db\` of [environments.dev]`;
+    # empty for the default database.
+    db_source: str = ""
 
     @property
     def embedded(self) -> bool:

@@ -319,6 +319,7 @@ class Checker:
         environments: dict[str, Environment] = {}
         for name, env in self.data.get("environments", {}).items():
             db = env.get("db")
+            line, column = self.locate(("environments", name, "db"))
             environments[name] = Environment(
                 name=name,
                 base_url=env.get("base_url"),
@@ -328,6 +329,9 @@ class Checker:
                 overlays=tuple(resolve(item) for item in env.get("overlays", ())),
                 after=tuple(env.get("after", ())),
                 db=resolve(db) if db else display_path(root / STATE_DIR / f"{name}.sqlite"),
+                db_source=f"{self.name}:{line}:{column}: `db` of [environments.{name}]"
+                if db
+                else "",
             )
         return Project(
             file=display_path(file),

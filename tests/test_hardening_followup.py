@@ -308,3 +308,47 @@ def test_export_to_an_empty_output_is_one_line(
     ]
     assert list(here.iterdir()) == []
     assert local_store.stats()["total"] == 0
+
+
+# --------------------------------------------------------------------------- F5: blank secret
+
+
+@pytest.mark.parametrize("secret", ["", "  ", "\n"], ids=["empty", "spaces", "newline"])
+def test_a_blank_environment_secret_is_refused_before_anything_is_read(
+    secret: str, cli: Any, local_store_factory: Any, tmp_path: Path
+) -> None:
+    staging: LocalStore = local_store_factory()
+    production: LocalStore = local_store_factory()
+    variables = staging_production_project(tmp_path, staging, production)
+    write(tmp_path / "flows" / "schema.yaml", CUSTOMERS)
+    toml = tmp_path / "provisioner.toml"
+    env = {**variables, "PROD_SECRET": secret}
+    result = cli("apply", "--env", "production", "--project", toml, "--auto-approve", env=env)
+    assert result.code == 1, result.err
+    assert "set PROD_SECRET" in result.err
+    assert result.err.rstrip().endswith("Nothing was read or applied.")
+    for store in (staging, production):
+        assert store.stats()["total"] == 0
+
+
+# --------------------------------------------------------------------------- F6: toml `db`
+
+
+@pytest.mark.parametrize("where", ["text", "under-a-file"])
+def test_a_bad_db_in_the_project_file_is_blamed_on_its_line(
+    where: str, cli: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "text.sqlite").write_text("hello\n", encoding="utf-8")
+    db = "text.sqlite" if where == "text" else "text.sqlite/x.sqlite"
+    toml = write(
+        tmp_path / "provisioner.toml",
+        f'paths = ["flows/"]\n\n[environments.dev]\ndb = "{db}"\n',
+    )
+    write(tmp_path / "flows" / "schema.yaml", CUSTOMERS)
+    result = cli("plan", "--env", "dev", "--project", toml)
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err  # no store line before the checks pass
+    assert f"({toml}:4:1: `db` of [environments.dev])" in lines[0]
+    assert "--db" not in lines[0]
+    assert (tmp_path / "text.sqlite").read_text(encoding="utf-8") == "hello\n"

@@ -159,7 +159,13 @@ def env_target(env: Environment, base: Target, environ: Mapping[str, str] | None
     environ = os.environ if environ is None else environ
     rate_limit = _command_line_rate_limit(base) or env.rate_limit
     if env.embedded:
-        return Target(local=True, db=env.db, rate_limit=rate_limit, verbose=base.verbose)
+        return Target(
+            local=True,
+            db=env.db,
+            rate_limit=rate_limit,
+            verbose=base.verbose,
+            sources={"db": env.db_source or f"the database of environment `{env.name}`"},
+        )
     client_id = client_secret = None
     if not env.client_id_env:
         raise TargetError(
@@ -167,14 +173,15 @@ def env_target(env: Environment, base: Target, environ: Mapping[str, str] | None
             f'`client_id_env = "NAME_OF_ITS_VARIABLE"` to [environments.{env.name}] in '
             "provisioner.toml (and client_secret_env to write)."
         )
-    client_id = environ.get(env.client_id_env) or None
+    # Blank counts as unset, whitespace around a value never counts (as for EPCC_*).
+    client_id = (environ.get(env.client_id_env) or "").strip() or None
     if client_id is None:
         raise TargetError(
             f"environment `{env.name}`: the variable {env.client_id_env} (its client id) "
             "is not set."
         )
     if env.client_secret_env:
-        client_secret = environ.get(env.client_secret_env) or None
+        client_secret = (environ.get(env.client_secret_env) or "").strip() or None
     return Target(
         base_url=env.base_url,
         client_id=client_id,
@@ -243,8 +250,9 @@ def open_store(
     the environment, and no `EPCC_*` variable is read."""
     if env_name is None:
         return open_client(target, max_in_flight=max_in_flight)
-    click.echo(describe_env(env_name, target), err=True)
-    return open_client(target, NO_VARIABLES, announce=False, max_in_flight=max_in_flight)
+    return open_client(
+        target, NO_VARIABLES, max_in_flight=max_in_flight, line=describe_env(env_name, target)
+    )
 
 
 @dataclass(frozen=True)

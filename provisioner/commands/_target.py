@@ -239,8 +239,9 @@ def _rate_limit(target: Target, env: Mapping[str, str]) -> float | None:
     return parse_rate_limit(value, "EPCC_RATE_LIMIT")
 
 
-def _open_database(db: Path) -> tuple[str, str]:
-    """The embedded store's credentials, or one clear error when `db` cannot be its database.
+def _open_database(db: Path, source: str = "--db") -> tuple[str, str]:
+    """The embedded store's credentials, or one clear error when `db` cannot be its database,
+    naming where it was given (`source`: `--db`, or the project file's line).
 
     Nothing is written when it fails: a file that is not SQLite is left as it is.
     """
@@ -252,7 +253,7 @@ def _open_database(db: Path) -> tuple[str, str]:
         if parent.exists() or parent.is_symlink():
             if not parent.is_dir():
                 raise TargetError(
-                    f"cannot use {db} as the embedded store's database (--db): {parent} is "
+                    f"cannot use {db} as the embedded store's database ({source}): {parent} is "
                     "not a directory"
                 )
             break
@@ -264,13 +265,13 @@ def _open_database(db: Path) -> tuple[str, str]:
         if "not a database" in reason:
             reason = "the file is not a SQLite database"
         raise TargetError(
-            f"cannot use {db} as the embedded store's database (--db): {reason} "
+            f"cannot use {db} as the embedded store's database ({source}): {reason} "
             "(expected a SQLite file, or a new file in a writable directory)"
         ) from None
     except (OSError, sqlite3.Error) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise TargetError(
-            f"cannot use {db} as the embedded store's database (--db): {reason} "
+            f"cannot use {db} as the embedded store's database ({source}): {reason} "
             "(expected a SQLite file, or a new file in a writable directory)"
         ) from None
 
@@ -323,8 +324,10 @@ async def open_client(
     *,
     announce: bool = True,
     max_in_flight: int | None = None,
+    line: str | None = None,
 ) -> AsyncIterator[Client]:
-    """A connected `Client` for the target; says which store on stderr first (`announce`).
+    """A connected `Client` for the target; says which store on stderr first (`announce`:
+    `line`, e.g. the environment's, else `describe(target)`).
 
     Every setting is checked before that line. `max_in_flight` raises the client's bound on
     concurrent requests (apply's `--parallelism`); the rate limit still applies to all of them.
@@ -343,7 +346,7 @@ async def open_client(
         # Imported here: only the embedded path needs the store (and its starlette/sqlite).
         from provisioner.localstore import embedded_transport
 
-        client_id, client_secret = _open_database(target.db)
+        client_id, client_secret = _open_database(target.db, target.sources.get("db", "--db"))
         config = ClientConfig(
             **{
                 "rate_limit": EMBEDDED_RATE_LIMIT,
@@ -354,7 +357,7 @@ async def open_client(
             }
         )
         if announce:
-            click.echo(describe(target), err=True)
+            click.echo(line or describe(target), err=True)
         async with Client(config, transport=embedded_transport(target.db)) as client:
             yield client
         return
@@ -371,6 +374,6 @@ async def open_client(
     plain_env = {k: v for k, v in env.items() if k != "EPCC_RATE_LIMIT"}
     config = ClientConfig.from_env(plain_env, base_url=base_url, **overrides)
     if announce:
-        click.echo(describe(target), err=True)
+        click.echo(line or describe(target), err=True)
     async with Client(config) as client:
         yield client
