@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except click.BadParameter as error:
         # A bad value (a port, a path, a rate) is one line naming it, without the usage text.
-        click.echo(f"Error: {escape_controls(error.format_message(), layout=True)}", err=True)
+        click.echo(f"Error: {escape_controls(error.format_message(), lines=True)}", err=True)
         sys.exit(EXIT_ERROR)
     except click.ClickException as error:
         error.show()
@@ -120,6 +120,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             import traceback  # only for --debug (start-up, issue 16)
 
             traceback.print_exc()
-        click.echo(f"Error: {escape_controls(str(error), layout=True)}", err=True)
+        click.echo(f"Error: {escape_controls(str(error), lines=True)}", err=True)
         sys.exit(error.exit_code)
     sys.exit(result if isinstance(result, int) else EXIT_OK)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import http.server
 import json
 import os
 import stat
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -352,3 +354,51 @@ def test_a_bad_db_in_the_project_file_is_blamed_on_its_line(
     assert f"({toml}:4:1: `db` of [environments.dev])" in lines[0]
     assert "--db" not in lines[0]
     assert (tmp_path / "text.sqlite").read_text(encoding="utf-8") == "hello\n"
+
+
+# --------------------------------------------------------------------------- F7: controls
+
+EVIL = "evil \u202e txet \u001b[31m red \u0007 bell \u009b2J \u007f del"
+
+
+class _EvilStore(http.server.BaseHTTPRequestHandler):
+    """A store whose every answer but the token is a 400 quoting terminal controls: what
+    the local store cannot be made to say."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._send(200, {"access_token": "t" * 40, "token_type": "Bearer", "expires_in": 3600})
+
+    def do_GET(self) -> None:
+        self._send(400, {"errors": [{"status": 400, "title": "Bad Request", "detail": EVIL}]})
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_store_message_with_terminal_controls_is_printed_escaped(
+    cli: Any, tmp_path: Path
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilStore)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        env = {"EPCC_API_BASE_URL": url, "EPCC_CLIENT_ID": "id", "EPCC_CLIENT_SECRET": "s"}
+        result = cli("export", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 1
+    error = next(line for line in result.err.splitlines() if line.startswith("Error"))
+    assert "evil \\u202e txet \\u001b[31m red \\u0007 bell \\u009b2J \\u007f del" in error
+    for raw in ("\u001b", "\u0007", "\u009b", "\u007f", "\u202e"):
+        assert raw not in result.err
