@@ -402,3 +402,17 @@ def test_a_store_message_with_terminal_controls_is_printed_escaped(
     assert "evil \\u202e txet \\u001b[31m red \\u0007 bell \\u009b2J \\u007f del" in error
     for raw in ("\u001b", "\u0007", "\u009b", "\u007f", "\u202e"):
         assert raw not in result.err
+
+
+def test_validate_of_a_saved_plan_says_to_apply_it(
+    cli: Any, local_store: LocalStore, tmp_path: Path
+) -> None:
+    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
+    saved = tmp_path / "plan.out"
+    assert cli("plan", schema, "--out", saved, env=local_store.env()).code == 0
+    result = cli("validate", saved)
+    assert result.code == 1
+    assert result.err.strip().splitlines() == [
+        f"Error: {saved} is a saved plan (from `plan --out`), not YAML to validate: apply it "
+        f"with `provisioner apply {saved}` (its operations are checked when it is read)."
+    ]

@@ -14,7 +14,6 @@ summary with request statistics.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from provisioner.client import DEFAULT_MAX_IN_FLIGHT, Client
 from provisioner.commands import _planning as planning
 from provisioner.commands._apply_all import apply_all
 from provisioner.commands._environments import promotion_order
+from provisioner.commands._planfile import is_plan_file
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -82,7 +82,7 @@ def saved_plan(paths: Sequence[Path]) -> Plan | None:
     A plan is recognised by its content (a JSON object with `format_version` or
     `operations`, and no `flows`), not by its name; it must be the only path.
     """
-    plans = [path for path in paths if _is_plan_file(path)]
+    plans = [path for path in paths if is_plan_file(path)]
     if not plans:
         return None
     if len(paths) > 1:
@@ -97,26 +97,6 @@ def saved_plan(paths: Sequence[Path]) -> Plan | None:
         raise PlanFormatError(f"{path}: cannot read the saved plan: {error}") from None
     except PlanFormatError as error:
         raise PlanFormatError(f"{path}: {error}") from None
-
-
-def _is_plan_file(path: Path) -> bool:
-    """True when `path` holds a saved plan, or what is meant to be one (a `.json` file that
-    is not JSON, a JSON object that mentions `format_version`)."""
-    if not path.is_file():
-        return False
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return path.suffix.lower() == ".json"
-    if not text.lstrip().startswith("{"):
-        return False
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return path.suffix.lower() == ".json" or '"format_version"' in text
-    if not isinstance(data, dict) or "flows" in data:
-        return False
-    return "format_version" in data or "operations" in data
 
 
 def check_owned(plan: Plan, live: State) -> None:
