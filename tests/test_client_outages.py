@@ -29,6 +29,9 @@ import yaml
 
 from provisioner.client import Client, ClientConfig
 from provisioner.errors import TransportError
+from provisioner.localstore import STATS_ROUTE
+from provisioner.localstore.auth import Tokens
+from provisioner.localstore.storage import Storage
 
 CLIENT_ID = "outage-client"
 CLIENT_SECRET = "outage-secret-5b7c1d"
@@ -244,3 +247,58 @@ def test_a_lost_create_whose_read_back_fails_is_tried_again_as_a_whole() -> None
     # Lost POST; a read-back failing its 3 attempts is one failed attempt of the create; then
     # the whole again: read back (found, adopted) before any re-send.
     assert calls == [("POST", 0), ("GET", 503), ("GET", 503), ("GET", 503), ("GET", 200)]
+
+
+def test_a_frozen_store_ends_requests_queued_later_with_the_first_deadline(
+    tmp_path: Path,
+) -> None:
+    # One place in flight: behind the request on the wire of a frozen store, two wait for the
+    # place from the start and two more queue 0.3 s later. The first deadline finds the store
+    # silent for a whole deadline: every request still waiting ends then (before, each waited
+    # for its own deadline, and the queued ones were sent, one after another, as places
+    # freed), and a later request of the run is not sent at all.
+    db = tmp_path / "store.sqlite"
+    port = free_port()
+    config = ClientConfig(
+        base_url=f"http://127.0.0.1:{port}",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        max_in_flight=1,
+        deadline=1.0,
+        timeout=10.0,  # no attempt ends on its own: only the deadline ends them
+    )
+
+    async def main(store: subprocess.Popen[str]) -> tuple[list[BaseException | Any], str]:
+        async with Client(config) as client:
+            await client.list_flows()  # the store answers, and the token is fetched
+            store.send_signal(signal.SIGSTOP)
+            first = [asyncio.create_task(client.list_flows()) for _ in range(3)]
+            await asyncio.sleep(0.3)
+            later = [asyncio.create_task(client.list_flows()) for _ in range(2)]
+            outcomes = await asyncio.gather(*first, *later, return_exceptions=True)
+            with pytest.raises(TransportError) as after:
+                await client.list_flows()
+            return outcomes, str(after.value)
+
+    with serving(db, port) as store:
+        outcomes, after = asyncio.run(main(store))
+        store.send_signal(signal.SIGCONT)
+        token = Tokens(Storage(db), 3600).issue("client_credentials")["access_token"]
+        stats = httpx.get(
+            f"http://127.0.0.1:{port}{STATS_ROUTE}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()["data"]
+    assert all(isinstance(outcome, TransportError) for outcome in outcomes), outcomes
+    messages = [str(outcome) for outcome in outcomes]
+    assert all("the store did not answer within 1 s" in message for message in messages)
+    # The two queued later ended with the first deadline, cut before their own.
+    assert all("another request waited that long" in message for message in messages[3:])
+    assert "another request waited that long; not sent" in after
+    # The store got the first list and the one request on the wire; none of those waiting.
+    sent = sum(
+        int(item["count"])
+        for item in stats["requests"]
+        if (item["method"], item["route"]) == ("GET", "/v2/flows")
+    )
+    assert sent <= 2

@@ -69,33 +69,44 @@ class Call:
 
 @dataclass
 class Attempts:
-    """The state of one call's attempts."""
+    """The state of one call's attempts, and what its error message counts.
+
+    `end` is fixed when the call starts (its start + the deadline, or the end of the operation
+    a read-back belongs to): nothing moves it, a 429 included. `failed` is what `max_attempts`
+    bounds, counted as the README counts: a 5xx, a timeout or a lost connection after sending,
+    and a create's read-back that failed (as a whole). `sent` is every attempt: the failed
+    ones, the ones answered 429 (`refused`) and the refused connections while a store that
+    answered before restarts (`reconnects`), which are not failures.
+    """
 
     started: float
-    outer_end: float | None  # a read-back shares its operation's deadline
-    deadline: float
-    budget_from: float = 0.0  # the deadline counts from here; a 429 (an answer) moves it
+    end_at: float
     maybe_applied: bool = False
     response: httpx.Response | None = None
     failure: BaseException | None = None
     failed: int = 0  # failed attempts: what max_attempts bounds
-    sent: int = 0  # attempts made
+    sent: int = 0  # attempts made (failed + refused + reconnects)
+    refused: int = 0  # answered 429: not a failure
+    reconnects: int = 0  # a refused connection while the store restarts: not a failure
     streak: int = 0  # consecutive failures, for the backoff
+    refused_since: float | None = None  # when the current run of 429s began
     why: str = ""  # why the loop gave up, beyond the attempts
+    unsent: bool = False  # the deadline ran out before the last attempt got its turn
+    silenced: bool = False  # another request found the store silent: this one was cut
 
     def end(self) -> float:
-        own = self.budget_from + self.deadline
-        return own if self.outer_end is None else min(own, self.outer_end)
+        return self.end_at
 
     def timed_out(self, wire: Wire, error: TimeoutError) -> None:
         """The deadline ran out during an attempt (waiting, the token call or the answer)."""
         self.maybe_applied = self.maybe_applied or wire.sent
-        if self.response is not None or (self.failure is not None and not wire.sent):
-            # The store answered (or failed) an earlier attempt: that stands.
-            if not wire.sent:
-                self.sent -= 1
+        self.unsent = not wire.sent
+        if wire.sent:
+            self.failed += 1  # sent and not answered in time: a failed attempt
         else:
-            self.response, self.failure = None, error
+            self.sent -= 1  # never on the wire: not an attempt
+        if self.response is None and (self.failure is None or wire.sent):
+            self.failure = error  # else the store's answer to an earlier attempt stands
         self.why = "deadline"
 
 

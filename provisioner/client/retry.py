@@ -4,7 +4,9 @@
   and full jitter, honouring `Retry-After` in seconds or as an HTTP date, bounded by
   `max_attempts` and a total `deadline`; no other 4xx is ever retried (epcc-api.md §2.5, §9);
 - a 429 is not a failed attempt: the pace of the whole client slows down (`Pacer`) and the
-  request is sent again; it gives up only when no request succeeded for `deadline` seconds;
+  request is sent again, within the same deadline (nothing moves it);
+- a store that answers nothing for a whole deadline is frozen: every request under way is cut
+  at once, and no later one is sent;
 - once the store has answered, refused connections are waited out for `reconnect_deadline`
   seconds (a store restarting does not fail a run);
 - no duplicates: POST is not idempotent and the API has no idempotency keys (§2.7), so before
@@ -54,6 +56,8 @@ _READ_BACK_RETRYABLE = (ServerError, RateLimitedError, TransportError)
 _OPERATION_END: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "provisioner_operation_end", default=None
 )
+# A deadline's timer fires when the clock reaches it; the sum `start + deadline` may round.
+_CLOCK_SLACK = 1e-3
 
 
 @dataclass(eq=False, repr=False)
@@ -71,6 +75,11 @@ class Sender:
     def __post_init__(self) -> None:
         self._where = urlsplit(self.config.base_url).netloc
         self._random = random.Random()
+        # The deadlines of the attempts under way, to cut them when the store is found silent.
+        self._pending: dict[asyncio.Timeout, Attempts] = {}
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watchdog_loop: asyncio.AbstractEventLoop | None = None
+        self._busy_since = 0.0  # requests have been under way without a break since then
 
     async def send(self, call: Call) -> httpx.Response | Adopted:
         """Send with retries.
@@ -84,12 +93,13 @@ class Sender:
         which the whole is tried again (read back, then re-send if absent).
 
         The budget: at most `max_attempts` failed attempts and `deadline` seconds, end to end
-        (waiting for an in-flight place and for the pace, the token call, the retries). A 429
-        is not a failed attempt: the pace of the whole client slows down and the request is
-        sent again at the new pace; it gives up only when no request of the client succeeded
-        for `deadline` seconds. Once the store has answered, refused and reset connections are
-        not failed attempts either, until the store has been silent for `reconnect_deadline`
-        seconds (a store restarting).
+        (waiting for an in-flight place and for the pace, the token call, the retries, 429s and
+        `Retry-After` included: nothing moves the deadline). A 429 is not a failed attempt: the
+        pace of the whole client slows down and the request is sent again at the new pace.
+        Once the store has answered, refused connections are not failed attempts either, until
+        the store has been silent for `reconnect_deadline` seconds (a store restarting). When
+        a request's deadline passes and the store answered nothing during all of it, the store
+        is frozen: every request under way is cut at once and no later one is sent.
         """
         if not call.token_call and call.method != "GET" and self.config.read_only:
             raise ReadOnlyError(
@@ -97,7 +107,9 @@ class Sender:
                 f"{self.config.secret_hint}; without a secret the implicit grant can only read"
             )
         started = time.monotonic()
-        run = Attempts(started, _OPERATION_END.get(), self.config.deadline, budget_from=started)
+        own_end = started + self.config.deadline
+        outer_end = _OPERATION_END.get()
+        run = Attempts(started, own_end if outer_end is None else min(own_end, outer_end))
         while True:
             step = await self._step(call, run)
             if isinstance(step, httpx.Response | Adopted):
@@ -113,11 +125,10 @@ class Sender:
             if adopted is not None:
                 return adopted
         remaining = run.end() - time.monotonic()
-        if run.sent > 0 and remaining <= 0:
+        if remaining <= 0:  # a read-back whose operation's time is spent
             run.why = "deadline"
             return None
-        liveness = self.liveness
-        if liveness.silent_mark is not None and liveness.last_answer <= liveness.silent_mark:
+        if self._frozen():
             raise TransportError(
                 f"{call.method} {call.path} failed: timeout: the store did not answer within"
                 f" {self.config.deadline:g} s (another request waited that long; not sent)"
@@ -135,6 +146,7 @@ class Sender:
             try:
                 found = await self.read_back(find, run.end())
             except _READ_BACK_RETRYABLE as error:
+                run.sent += 1  # the read-back, as a whole, is one failed attempt
                 run.failed += 1
                 run.streak += 1
                 delay = self._backoff(run.streak)
@@ -161,18 +173,29 @@ class Sender:
         wire = Wire()
         wire_token = WIRE.set(wire)
         try:
-            async with asyncio.timeout(max(remaining, 0.001)):
-                response = await self.http.request(
-                    call.method,
-                    call.path,
-                    params=call.params,
-                    json=call.json_body,
-                    data=call.form,
-                    auth=None if call.token_call else self.auth,
-                    timeout=max(min(self.config.timeout, remaining), 0.001),
-                )
+            async with asyncio.timeout(remaining) as scope:
+                if not self._pending:
+                    self._busy_since = time.monotonic()
+                self._pending[scope] = run  # cut at once when the store is found silent
+                self._watch()
+                try:
+                    response = await self.http.request(
+                        call.method,
+                        call.path,
+                        params=call.params,
+                        json=call.json_body,
+                        data=call.form,
+                        auth=None if call.token_call else self.auth,
+                        timeout=max(min(self.config.timeout, remaining), 0.001),
+                    )
+                finally:
+                    del self._pending[scope]
         except TimeoutError as error:  # the deadline ran out: waiting, token call or answer
             run.timed_out(wire, error)
+            if run.silenced:
+                run.why = "silent"
+            elif self._silent(run, wire):
+                self._silence()
             return None
         except _RETRYABLE_TRANSPORT as error:
             return self._transport_failed(call, run, error)
@@ -198,9 +221,11 @@ class Sender:
         if liveness.reached and failure.refused:
             silent = time.monotonic() - liveness.last_answer
             if silent >= self.config.reconnect_deadline:
+                run.failed += 1
                 run.why = "unreachable"
                 return None
             # The store answered before: wait for it to come back, not a failed attempt.
+            run.reconnects += 1
             return Wait(min(RECONNECT_BACKOFF_MAX, self._backoff(run.streak + 1)), counts=False)
         return Wait(self._backoff(run.streak + 1))
 
@@ -213,6 +238,7 @@ class Sender:
             raise redirect_error(call.method, call.path, response, self.secrets())
         if status < 400:
             return response
+        run.refused_since = None
         if status == 404 and call.missing_ok_on_retry and run.maybe_applied:
             return response  # the delete whose answer was lost had been applied
         if status not in RETRY_STATUSES:
@@ -224,18 +250,20 @@ class Sender:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
             return self._slow_down(run, retry_after)
+        run.refused_since = None
         run.maybe_applied = run.maybe_applied or status >= 500
         return Wait(retry_after if retry_after is not None else self._backoff(run.streak + 1))
 
     def _slow_down(self, run: Attempts, retry_after: float | None) -> Wait | None:
-        """A 429 is not a failure: the store is there and asks us to slow down, which the
-        pacer does for the whole client. Give up only if it refuses everything."""
+        """A 429 is not a failed attempt: the store is there and asks us to slow down, which
+        the pacer does for the whole client. It does not move the deadline either."""
         now = time.monotonic()
-        run.budget_from = now
+        run.refused += 1
+        if run.refused_since is None:
+            run.refused_since = now
         delay = retry_after if retry_after is not None else 0.0
-        refusing = now - max(run.started, self.liveness.last_success)
-        if refusing + delay >= self.config.deadline:
-            run.why = "refused"
+        if now + delay >= run.end():
+            run.why = "deadline"
             return None
         if retry_after is not None:
             # Only a wait this request will sit out holds back the others.
@@ -283,11 +311,72 @@ class Sender:
             return classify_transport_error(failure, self._where).cause
         return failure_kind(failure)
 
+    def _frozen(self) -> bool:
+        """A request found the store silent, and it has answered nothing since."""
+        mark = self.liveness.silent_mark
+        return mark is not None and self.liveness.last_answer <= mark
+
+    def _silent(self, run: Attempts, wire: Wire) -> bool:
+        """True when the store answered nothing during all of `run`'s deadline although it
+        had requests to answer (this one on the wire, or those holding the places and the
+        token call it waited for): it is frozen. A client that sent nothing (its own pace,
+        a `Retry-After` pause) is not a silent store."""
+        liveness = self.liveness
+        quiet = time.monotonic() - max(liveness.last_answer, run.started) + _CLOCK_SLACK
+        return quiet >= self.config.deadline and (wire.sent or liveness.on_wire > 0)
+
+    def _quiet_from(self) -> float:
+        """Since when the store has had requests to answer, and answered none."""
+        return max(self.liveness.last_answer, self._busy_since)
+
+    def _watch(self) -> None:
+        """Make sure the store's silence is checked when the requests under way will have
+        waited a whole deadline for it (the requests' own deadlines may come later: those
+        queued after the store froze)."""
+        loop = asyncio.get_running_loop()
+        if self._watchdog is not None and self._watchdog_loop is loop:
+            return  # one is set (a handle of a loop that ended is forgotten)
+        if self._pending:
+            when = self._quiet_from() + self.config.deadline
+            self._watchdog, self._watchdog_loop = loop.call_at(when, self._check_silence), loop
+
+    def _check_silence(self) -> None:
+        self._watchdog = None
+        if not self._pending:
+            return
+        quiet = time.monotonic() - self._quiet_from() + _CLOCK_SLACK
+        if quiet >= self.config.deadline and self.liveness.on_wire > 0:
+            self._silence()
+            return
+        if quiet >= self.config.deadline:  # nothing sent (the pace, a pause): look again soon
+            delay = min(1.0, self.config.deadline / 4)
+            loop = asyncio.get_running_loop()
+            self._watchdog, self._watchdog_loop = loop.call_later(delay, self._check_silence), loop
+            return
+        self._watch()
+
+    def _silence(self) -> None:
+        """The store answered nothing for a whole deadline: it is frozen. Every request still
+        waiting (for a place, its turn, a token or an answer) is cut now, and later ones are
+        not sent (`_step`): the run stops with the first deadline, not one deadline after the
+        last request that queued behind the frozen ones."""
+        self.liveness.silent_mark = self.liveness.last_answer
+        now = asyncio.get_running_loop().time()
+        for scope, other in list(self._pending.items()):
+            if not scope.expired():
+                other.silenced = True
+                scope.reschedule(now)
+
     async def _give_up(self, call: Call, run: Attempts) -> Adopted:
         """Out of attempts or time. A write that may have been applied is checked one last
         time (if time is left), so a lost answer on the final attempt is not a failure."""
         for finder in (call.find, call.verify):
-            if run.maybe_applied and finder is not None and run.end() > time.monotonic():
+            if (
+                run.maybe_applied
+                and finder is not None
+                and run.why != "silent"
+                and run.end() > time.monotonic()
+            ):
                 found = await self.read_back(finder, run.end())
                 if found is not None:
                     return self._adopt(call, found)
@@ -296,25 +385,47 @@ class Sender:
     def _final_error(self, call: Call, run: Attempts) -> Exception:
         config = self.config
         name = f"{call.method} {call.path}"
-        elapsed = time.monotonic() - run.started
-        note = f"gave up after {run.sent} attempt{'s' if run.sent != 1 else ''} in {elapsed:.1f} s"
+        now = time.monotonic()
+        note = self._note(run, now - run.started)
+        if run.why == "silent":
+            return TransportError(
+                f"{name} failed: timeout: the store did not answer within {config.deadline:g} s"
+                f" (another request waited that long; {note})"
+            )
         if run.response is not None:
-            if run.why == "refused" and run.response.headers.get("retry-after") is None:
+            status = run.response.status_code
+            last_success = self.liveness.last_success
+            if (
+                status == 429
+                and run.response.headers.get("retry-after") is None
+                and run.refused_since is not None
+                and last_success < run.refused_since
+            ):
+                refusing = now - max(run.started, last_success)
                 note += (
-                    f": the store kept refusing at {self.pacer.rate():.3g} req/s and no request"
-                    f" succeeded for {config.deadline:g} s; set a lower EPCC_RATE_LIMIT"
+                    f"; the store kept refusing at {self.pacer.rate():.3g} req/s and no request"
+                    f" succeeded for {refusing:.1f} s; set a lower EPCC_RATE_LIMIT"
                     f" (now {config.rate_limit:g} req/s)"
                 )
             return self._answer_error(call, run.response, note)
         failure = run.failure
         if run.why == "deadline" and isinstance(failure, TimeoutError | httpx.TimeoutException):
-            if self.liveness.last_answer < run.started:
-                self.liveness.silent_mark = self.liveness.last_answer
+            if run.unsent and run.sent == 0 and not self._frozen():
+                # The store answers others: this one never got its turn (the pace, a place).
+                return TransportError(
+                    f"{name} failed: timeout: not sent within {config.deadline:g} s: it waited"
+                    f" for its turn at {self.pacer.rate():.3g} req/s ({note})"
+                )
             return TransportError(
                 f"{name} failed: timeout: the store did not answer within"
                 f" {config.deadline:g} s ({note})"
             )
         if failure is None:
+            if run.why == "deadline":  # a read-back after its operation's time was spent
+                return TransportError(
+                    f"{name} failed: timeout: its operation's {config.deadline:g} s were spent"
+                    f" before it could be sent ({note})"
+                )
             return TransportError(f"{name} failed: no answer: {note}")
         last = classify_transport_error(failure, self._where)
         if run.why == "unreachable":
@@ -323,6 +434,20 @@ class Sender:
                 f" not be reached for {config.reconnect_deadline:g} s ({note})"
             )
         return TransportError(f"{name} failed: {last.kind}: {redact(last.cause)}; {note}")
+
+    def _note(self, run: Attempts, elapsed: float) -> str:
+        """`gave up after N attempts in S s`, with those that were not failures named: the
+        README bounds the failed ones (`max_attempts`), not 429s nor reconnections."""
+        sent = run.sent
+        note = f"gave up after {sent} attempt{'s' if sent != 1 else ''} in {elapsed:.1f} s"
+        others = []
+        if run.refused:
+            others.append(f"{run.refused} answered 429")
+        if run.reconnects:
+            others.append(f"{run.reconnects} refused while the store restarted")
+        if others:
+            note += f": {run.failed} failed, {', '.join(others)}"
+        return note
 
     async def read_back(self, find: Finder, end: float) -> JsonObject | None:
         """Ask `find` whether a lost write was applied, within the operation's deadline."""

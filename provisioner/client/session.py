@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import ssl
+import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -206,14 +207,16 @@ class Session:
         A duplicate refusal that `Sender` did not adopt (none of our attempts can have applied
         it) means another writer created the object since our plan: it is read back and
         adopted when `differs` finds no attribute that differs from what we sent, else the
-        error says that another writer changed the store.
+        error says that another writer changed the store. That read-back runs within the
+        create's deadline, like its others.
         """
+        end = time.monotonic() + self.config.deadline
         try:
             outcome = await self._sender.send(Call("POST", path, json_body=body, find=find))
         except ApiError as error:
             if find is None or concurrent is None or error.status not in DUPLICATE_STATUSES:
                 raise
-            found = await find()
+            found = await self._sender.read_back(find, end)
             if found is None:
                 raise
             what, differs = concurrent

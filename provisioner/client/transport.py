@@ -41,6 +41,7 @@ class Liveness:
     last_answer: float = -math.inf
     last_success: float = -math.inf  # an answer other than 429 or 5xx
     silent_mark: float | None = None  # set when a request gave up on a silent store
+    on_wire: int = 0  # requests sent and not answered (nor failed) yet
 
 
 class ThrottledTransport(httpx.AsyncBaseTransport):
@@ -68,11 +69,15 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self._in_flight.acquire()
+        liveness = self._liveness
+        on_wire = False
         try:
             waited, epoch = await self._pacer.wait()
             wire = WIRE.get()
             if wire is not None:
                 wire.sent = True
+            liveness.on_wire += 1
+            on_wire = True
             stats = self._stats
             stats.throttled_seconds += waited
             stats.ceiling_held_seconds = self._pacer.ceiling_held_seconds
@@ -96,6 +101,8 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
                 raise
         finally:
             self._in_flight.release()
+            if on_wire:
+                liveness.on_wire -= 1
         now = time.monotonic()
         status = response.status_code
         refused = status == 429
@@ -119,7 +126,6 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
             )
         stats.lowest_rate = self._pacer.lowest
         stats.last_at = now
-        liveness = self._liveness
         liveness.reached = True
         liveness.last_answer = now
         if not refused and status < 500:
