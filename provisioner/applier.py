@@ -21,13 +21,13 @@ by the client when it holds the attributes we sent (`ConcurrentChangeError` othe
 again), and a delete someone else made first counts as done.
 
 An operation whose request failed on the store's side (5xx answers or lost answers, after the
-client's own budget of attempts) is set aside and run again, at most `OPERATION_ROUNDS` times
-in all, as soon as another operation succeeds (or, for the last ones, when any operation of
-the run succeeded): the store is taking writes, so the failure was bad luck, not a broken
-store (a frozen, full or read-only store, where nothing succeeds, gets no second round and
-costs no extra time). Running an
-operation again is safe: a create adopts the object a lost answer left behind (client), an
-update is idempotent and a delete answered 404 is done.
+client's own budget of attempts, or 429s until its deadline) is set aside and run again, at
+most `OPERATION_ROUNDS` times in all, as soon as another operation succeeds (or, for the last
+ones, when any operation of the run succeeded): the store is taking writes, so the failure was
+bad luck, not a broken store (a frozen, full or read-only store, where nothing succeeds, gets no
+second round and costs no extra time). Running an operation again is safe: a create adopts
+the object a lost answer left behind (client), an update is idempotent and a delete answered
+404 is done.
 
 A failed operation stops only what depends on it, as Terraform walks its graph: every
 operation that does not depend on it (other flows, other fields of the same flow) still runs;
@@ -59,6 +59,7 @@ from provisioner.errors import (
     ApplyError,
     ApplyInterrupted,
     NotFoundError,
+    RateLimitedError,
     ServerError,
     TransportError,
 )
@@ -310,7 +311,10 @@ class _Walk:
         op = self.operations[index]
         if error is None:
             self.succeeded(index)
-        elif isinstance(error, ServerError | TransportError) and self.started[index] < self.rounds:
+        elif (
+            isinstance(error, ServerError | TransportError | RateLimitedError)
+            and self.started[index] < self.rounds
+        ):
             log.info("%s failed (%s); it runs again once another succeeds", op.describe(), error)
             self.deferred[index] = error
         else:

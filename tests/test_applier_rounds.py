@@ -36,6 +36,10 @@ def _desired(directory: Path, flows: int, fields: int) -> State:
     return load_desired([path])
 
 
+# Seeded, one operation at a time: the draws refuse one create with 429 among the first six.
+SEED_429 = 10
+
+
 def _config(store: Any) -> ClientConfig:
     return ClientConfig(
         base_url=store.base_url,
@@ -93,3 +97,24 @@ def test_a_store_that_fails_everything_gets_no_second_round(
     failed = sum(count for status, count in _posts(store).items() if status >= 500)
     assert failed == 2  # one round each (a 429 is sent again): nothing succeeded meanwhile
     assert OPERATION_ROUNDS > 1
+
+
+def test_an_operation_refused_with_429_until_its_deadline_runs_again(
+    local_store_factory: Any, tmp_path: Path
+) -> None:
+    # The store's 429s ask for 5 s, past the client's 2 s deadline: a refused request gives up
+    # at once (issue 17.4), and its operation runs again once another succeeded.
+    store = local_store_factory(fail_rate=0.3, seed=SEED_429, retry_after=5)
+    desired = _desired(tmp_path, 6, 0)
+
+    async def run() -> State:
+        async with Client(ClientConfig(**{**vars(_config(store)), "deadline": 2.0})) as client:
+            await apply_plan(client, make_plan(desired, State()), parallelism=1)
+        async with Client(ClientConfig(**{**vars(_config(store)), "max_attempts": 6})) as c:
+            return await read_live_state(c)
+
+    live = asyncio.run(run())
+    assert sorted(live.flows) == [f"flow{i}" for i in range(6)]
+    posts = _posts(store)
+    assert posts.get(201) == 6  # each flow created once
+    assert posts.get(429, 0) >= 1  # some operation was refused, and it ran again
