@@ -91,7 +91,6 @@ class Attempts:
     streak: int = 0  # consecutive failures, for the backoff
     refused_since: float | None = None  # when the current run of 429s began
     why: str = ""  # why the loop gave up, beyond the attempts
-    unsent: bool = False  # the deadline ran out before the last attempt got its turn
     silenced: bool = False  # another request found the store silent: this one was cut
 
     def end(self) -> float:
@@ -100,7 +99,6 @@ class Attempts:
     def timed_out(self, wire: Wire, error: TimeoutError) -> None:
         """The deadline ran out during an attempt (waiting, the token call or the answer)."""
         self.maybe_applied = self.maybe_applied or wire.sent
-        self.unsent = not wire.sent
         if wire.sent:
             self.failed += 1  # sent and not answered in time: a failed attempt
         else:

@@ -386,11 +386,12 @@ class Sender:
         config = self.config
         name = f"{call.method} {call.path}"
         now = time.monotonic()
-        note = self._note(run, now - run.started)
+        elapsed = now - run.started
+        note = self._note(run, elapsed)
         if run.why == "silent":
             return TransportError(
                 f"{name} failed: timeout: the store did not answer within {config.deadline:g} s"
-                f" (another request waited that long; {note})"
+                f" (another request waited that long; {'not sent' if run.sent == 0 else note})"
             )
         if run.response is not None:
             status = run.response.status_code
@@ -407,15 +408,20 @@ class Sender:
                     f" succeeded for {refusing:.1f} s; set a lower EPCC_RATE_LIMIT"
                     f" (now {config.rate_limit:g} req/s)"
                 )
-            return self._answer_error(call, run.response, note)
+            error = self._answer_error(call, run.response, note)
+            if isinstance(error, RateLimitedError):
+                error.retry_after = parse_retry_after(run.response.headers.get("retry-after"))
+            return error
         failure = run.failure
         if run.why == "deadline" and isinstance(failure, TimeoutError | httpx.TimeoutException):
-            if run.unsent and run.sent == 0 and not self._frozen():
+            if run.sent == 0 and not self._frozen():
                 # The store answers others: this one never got its turn (the pace, a place).
                 return TransportError(
                     f"{name} failed: timeout: not sent within {config.deadline:g} s: it waited"
-                    f" for its turn at {self.pacer.rate():.3g} req/s ({note})"
+                    f" for its turn at {self.pacer.rate():.3g} req/s"
                 )
+            if run.sent == 0:  # it waited for places, a token the frozen store held
+                note = f"not sent: it waited {elapsed:.1f} s behind requests it did not answer"
             return TransportError(
                 f"{name} failed: timeout: the store did not answer within"
                 f" {config.deadline:g} s ({note})"
