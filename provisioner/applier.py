@@ -21,13 +21,13 @@ by the client when it holds the attributes we sent (`ConcurrentChangeError` othe
 again), and a delete someone else made first counts as done.
 
 An operation whose request failed on the store's side (5xx answers or lost answers, after the
-client's own budget of attempts, or 429s until its deadline) is set aside and run again, at
-most `OPERATION_ROUNDS` times in all, as soon as another operation succeeds (or, for the last
-ones, when any operation of the run succeeded): the store is taking writes, so the failure was
-bad luck, not a broken store (a frozen, full or read-only store, where nothing succeeds, gets no
-second round and costs no extra time). Running an operation again is safe: a create adopts
-the object a lost answer left behind (client), an update is idempotent and a delete answered
-404 is done.
+client's own budget of attempts, or 429s until its deadline without a `Retry-After` past it)
+is set aside and run again, at most `OPERATION_ROUNDS` times in all, as soon as another
+operation succeeds (or, for the last ones, when any operation of the run succeeded): the store
+is taking writes, so the failure was bad luck, not a broken store (a frozen, full or read-only
+store, where nothing succeeds, gets no second round and costs no extra time). Running an
+operation again is safe: a create adopts the object a lost answer left behind (client), an
+update is idempotent and a delete answered 404 is done.
 
 A failed operation stops only what depends on it, as Terraform walks its graph: every
 operation that does not depend on it (other flows, other fields of the same flow) still runs;
@@ -311,14 +311,19 @@ class _Walk:
         op = self.operations[index]
         if error is None:
             self.succeeded(index)
-        elif (
-            isinstance(error, ServerError | TransportError | RateLimitedError)
-            and self.started[index] < self.rounds
-        ):
+        elif self.transient(error) and self.started[index] < self.rounds:
             log.info("%s failed (%s); it runs again once another succeeds", op.describe(), error)
             self.deferred[index] = error
         else:
             self.fail(index, error)
+
+    @staticmethod
+    def transient(error: BaseException) -> bool:
+        """5xx answers, lost answers, and 429s until the deadline, unless the store asked for
+        a wait past it (`Retry-After`): that is its answer to this operation."""
+        if isinstance(error, RateLimitedError):
+            return error.retry_after is None
+        return isinstance(error, ServerError | TransportError)
 
     def fail(self, index: int, error: BaseException) -> None:
         self.failed.append((self.operations[index], error))

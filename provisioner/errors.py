@@ -159,6 +159,9 @@ class ValidationApiError(ApiError):
 class RateLimitedError(ApiError):
     """Still rate limited (429) after every retry."""
 
+    # The wait the store asked for (`Retry-After`, seconds) when it ran past the deadline.
+    retry_after: float | None = None
+
 
 class ServerError(ApiError):
     """The server failed (5xx) on every attempt."""
