@@ -1,20 +1,27 @@
 """A frozen store (issue 17.4): `provisioner apply` against a store stopped with SIGSTOP.
 
-The store answers once (so it is known to be up), is frozen for 150 s, and an apply runs
-against it: the time from the freeze to the apply's exit, and its error (documented: at most
-120 s per request, `the store did not answer within 120 s`).
+`frozen_run`: the store answers once (so it is known to be up), is frozen for 150 s, and an
+apply runs against it: the time from the freeze to the apply's exit, and its error
+(documented: at most 120 s per request, `the store did not answer within 120 s`).
+
+`frozen_mid_apply_run`: the store freezes in the middle of an apply, with operations on the
+wire, queued for an in-flight place and waiting to start: the time from the freeze to the
+exit (documented: the run stops 120 s after the store went quiet, later requests not sent),
+and how many requests the store served on waking (those on the wire at the freeze).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import PRODUCTION, store_process, table, write_scenario
-from bench.resilience import _last_error, _run
+from bench.common import PRODUCTION, Store, store_process, table, write_scenario
+from bench.resilience import _command, _env, _last_error, _run
+from provisioner.localstore import STATS_ROUTE
 
 
 @dataclass
@@ -61,5 +68,114 @@ def frozen_table(runs: list[FrozenRun]) -> str:
     return table(
         "A frozen store (SIGSTOP): apply of 10 x 10 until it gives up (documented: 120 s)",
         ["frozen s", "exit", "s to the error", "error"],
+        rows,
+    )
+
+
+@dataclass
+class MidApplyRun:
+    """An apply whose store froze while it was writing, operations queued behind the freeze."""
+
+    frozen_for: float
+    exit_code: int
+    seconds_to_error: float
+    fields_at_freeze: int
+    sent_after_freeze: int  # requests the store served on waking, the stats' own excluded
+    failures: int  # operations failed, as the apply's summary lists them
+    not_sent: int  # of which never sent (the store was already known to be frozen)
+    error: str
+
+
+def _served(store: Store) -> int:
+    return sum(int(i["count"]) for i in store.stats() if i["route"] != STATS_ROUTE)
+
+
+def frozen_mid_apply_run(
+    workdir: Path, frozen_for: float = 150.0, flows: int = 20, fields: int = 10
+) -> MidApplyRun:
+    """`apply` of `flows` x `fields` against a store frozen (SIGSTOP) once it holds a quarter
+    of the fields: 32 operations in flight or queued for a place, more waiting to start.
+
+    Timed from the freeze to the apply's exit. The store is resumed after `frozen_for`
+    seconds (or when the apply ended, if later); the requests it then serves are those that
+    were on the wire at the freeze or sent while it was frozen.
+    """
+    directory = workdir / "frozen-mid-apply"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = write_scenario(directory / f"files-{flows}x{fields}", flows, fields)
+    with store_process(directory, PRODUCTION, "frozen") as store:
+        assert store.pid is not None
+        applying = subprocess.Popen(
+            _command("apply", "--auto-approve", str(path)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(store),
+            cwd=directory,
+        )
+        try:
+            at_freeze = 0
+            while at_freeze < flows * fields // 4:
+                if applying.poll() is not None:
+                    raise RuntimeError("the apply ended before the store was frozen")
+                time.sleep(0.05)
+                at_freeze = store.table_counts()[1]
+            before = _served(store)
+            os.kill(store.pid, signal.SIGSTOP)
+            stopped = time.perf_counter()
+            try:
+                out, err = applying.communicate()
+                elapsed = time.perf_counter() - stopped
+            finally:
+                remaining = frozen_for - (time.perf_counter() - stopped)
+                if remaining > 0:
+                    time.sleep(remaining)
+                os.kill(store.pid, signal.SIGCONT)
+        finally:
+            if applying.poll() is None:
+                applying.kill()
+                applying.wait()
+        after = _served(store)
+    lines = (out + err).splitlines()
+    failed = [line for line in lines if "did not answer within" in line]
+    result = subprocess.CompletedProcess(applying.args, applying.returncode or 0, out, err)
+    return MidApplyRun(
+        frozen_for,
+        applying.returncode,
+        elapsed,
+        at_freeze,
+        after - before,
+        len(failed),
+        sum("not sent" in line for line in failed),
+        _last_error(result),
+    )
+
+
+def mid_apply_table(runs: list[MidApplyRun]) -> str:
+    rows = [
+        [
+            f"{r.frozen_for:.0f}",
+            r.fields_at_freeze,
+            r.exit_code,
+            f"{r.seconds_to_error:.1f}",
+            r.sent_after_freeze,
+            r.failures,
+            r.not_sent,
+            r.error or "-",
+        ]
+        for r in runs
+    ]
+    return table(
+        "A store frozen (SIGSTOP) in the middle of an apply of 20 x 10 (documented: 120 s)",
+        [
+            "frozen s",
+            "fields at freeze",
+            "exit",
+            "s to the error",
+            "served on waking",
+            "'did not answer' lines",
+            "of which not sent",
+            "error",
+        ],
         rows,
     )

@@ -14,7 +14,8 @@
 - heavy: CLI applies of 10×10 and 50×20 through 50% failed and 30% lost answers, 5 seeds:
   applies needed to converge (issue 17);
 - concurrent: 2, 4 and 8 simultaneous CLI applies of 10×10 and 50×20, 5 trials each (17);
-- frozen: an apply against a store frozen (SIGSTOP) for 150 s: time to the error (17.4);
+- frozen: an apply against a store frozen (SIGSTOP) for 150 s, then one whose store freezes
+  half-way: time to the error (17.4);
 - environments: 20 environments on 20 stores, `plan --all` and `apply --all` against one
   environment's plan and apply (issue 13, `bench/environments.py`);
 - fuzz: the bad-input fuzzers of the unit suite, with thousands of examples;
@@ -199,6 +200,17 @@ def run_frozen(workdir: Path, quick: bool, report: Report, log: Callable[[str], 
     report.add(frozen.frozen_table([run]))
     if run.exit_code == 0 or "did not answer within" not in run.error:
         report.failures.append(f"frozen store: exit {run.exit_code}, {run.error!r}")
+    if quick:
+        return
+    mid = frozen.frozen_mid_apply_run(workdir)
+    log(
+        f"  frozen mid-apply: exit {mid.exit_code} after {mid.seconds_to_error:.1f} s,"
+        f" {mid.sent_after_freeze} served on waking: {mid.error}"
+    )
+    report.figures["frozen_mid_apply"] = mid
+    report.add(frozen.mid_apply_table([mid]))
+    if mid.exit_code == 0 or mid.failures == 0:
+        report.failures.append(f"frozen mid-apply: exit {mid.exit_code}, {mid.error!r}")
 
 
 def run_environments(
