@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import PRODUCTION, Store, store_process, table, write_scenario
@@ -84,6 +84,7 @@ class MidApplyRun:
     failures: int  # operations failed, as the apply's summary lists them
     not_sent: int  # of which never sent (the store was already known to be frozen)
     error: str
+    output: str = field(default="", repr=False)  # the apply's stdout and stderr
 
 
 def _served(store: Store) -> int:
@@ -148,6 +149,7 @@ def frozen_mid_apply_run(
         len(failed),
         sum("not sent" in line for line in failed),
         _last_error(result),
+        out + err,
     )
 
 

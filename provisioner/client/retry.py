@@ -128,11 +128,9 @@ class Sender:
         if remaining <= 0:  # a read-back whose operation's time is spent
             run.why = "deadline"
             return None
-        if self._frozen():
-            raise TransportError(
-                f"{call.method} {call.path} failed: timeout: the store did not answer within"
-                f" {self.config.deadline:g} s (another request waited that long; not sent)"
-            )
+        if self._frozen():  # not sent: the store is known to be frozen
+            run.why = "silent"
+            return None
         run.sent += 1
         outcome = await self._exchange(call, run, remaining)
         if isinstance(outcome, httpx.Response):
