@@ -137,8 +137,8 @@ def frozen_mid_apply_run(
                 applying.kill()
                 applying.wait()
         after = _served(store)
-    lines = (out + err).splitlines()
-    failed = [line for line in lines if "did not answer within" in line]
+    lines = (out + err).splitlines()  # one "... FAILED: <error>" line per failed operation
+    failed = [line for line in lines if "FAILED:" in line and "did not answer within" in line]
     result = subprocess.CompletedProcess(applying.args, applying.returncode or 0, out, err)
     return MidApplyRun(
         frozen_for,
@@ -175,7 +175,7 @@ def mid_apply_table(runs: list[MidApplyRun]) -> str:
             "exit",
             "s to the error",
             "served on waking",
-            "'did not answer' lines",
+            "failed: 'did not answer'",
             "of which not sent",
             "error",
         ],

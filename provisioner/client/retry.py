@@ -144,6 +144,8 @@ class Sender:
             try:
                 found = await self.read_back(find, run.end())
             except _READ_BACK_RETRYABLE as error:
+                if self._frozen():
+                    return None  # the store is frozen: `_step` stops, naming this request
                 run.sent += 1  # the read-back, as a whole, is one failed attempt
                 run.failed += 1
                 run.streak += 1
