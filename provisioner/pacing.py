@@ -96,6 +96,7 @@ LATENCY_WEIGHT = 0.2  # exponentially weighted moving average of answered reques
 INITIAL_LATENCY = 0.1  # seconds assumed before the first answer
 IN_FLIGHT_MARGIN = 1.5
 IN_FLIGHT_SPARE = 2
+SILENT = 2.0  # seconds without an answer after which pace waits are not the ceiling's
 RECHECK = 0.5  # seconds between a waiting request's looks at a rising in-flight limit
 
 
@@ -136,6 +137,7 @@ class Pacer:
         # time during which the ceiling (not a 429) was what held requests back.
         self.waited_seconds = 0.0
         self.ceiling_held_seconds = 0.0
+        self._last_answer: float | None = None  # when the store last answered (None: not yet)
         # ... and for the bench: the most requests in flight at once, and the seconds requests
         # waited (summed) for a place in flight.
         self.peak_in_flight = 0
@@ -223,6 +225,7 @@ class Pacer:
         """
         now = self.clock()
         self._forget(now)
+        self._last_answer = now
         self._answers.append((now, refused))
         self._last.append(refused)
         self._flat_answers += 1
@@ -435,9 +438,15 @@ class Pacer:
         self._tat = max(self._tat, now - slack) + interval
         if waited > 0:
             self.waited_seconds += waited
-            if rate >= self.ceiling:
+            if rate >= self.ceiling and not self._silent(now):
                 self.ceiling_held_seconds += min(waited, interval)
         return self.epoch
+
+    def _silent(self, now: float) -> bool:
+        """Whether the store has not answered for `SILENT` seconds (and a few intervals): it
+        is down or frozen, and what holds the requests back is not the ceiling."""
+        last = self._last_answer
+        return last is not None and now - last > max(SILENT, 4.0 / self.rate(now))
 
     def cancel(self, ticket: int) -> None:
         """`ticket` left the queue without starting (its request was cancelled)."""

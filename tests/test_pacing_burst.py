@@ -16,6 +16,7 @@ import pytest
 from support.pacing import FakeClock, accepted, store_bucket
 
 from provisioner import pacing
+from provisioner.client.stats import RequestStats
 from provisioner.pacing import Pacer
 
 
@@ -130,3 +131,40 @@ def test_a_fresh_client_that_started_slowly_settles_under_the_limit_at_once(seed
     assert refused <= 3  # the 429 that said so, and those sent before it came back
     assert pacer.rate() >= 0.8 * 25  # not far below it either
     assert refused <= 0.04 * sent
+
+
+def test_time_the_store_was_silent_is_not_held_back_by_the_ceiling() -> None:
+    # Requests waiting their turn at the ceiling while the store answers: the ceiling held
+    # them back. The same waits while the store has not answered for seconds (down,
+    # restarting, frozen: the requests are retrying) are the outage's, not the ceiling's.
+    clock = FakeClock()
+    pacer = Pacer(10.0, clock=clock)
+    accepted(pacer, clock, 5, 0.1)
+    held = pacer.ceiling_held_seconds
+    for _ in range(10):  # answered all along: each waited a whole interval for its turn
+        clock.advance(0.1)
+        epoch = pacer.start(pacer.reserve(), waited=0.1)
+        pacer.answered(epoch, refused=False, latency=0.02)
+    assert pacer.ceiling_held_seconds == pytest.approx(held + 10 * 0.1)
+    held = pacer.ceiling_held_seconds
+    clock.advance(pacing.SILENT + 0.5)  # the store went away: no answer since
+    for _ in range(30):
+        clock.advance(0.1)
+        pacer.start(pacer.reserve(), waited=0.1)
+    assert pacer.ceiling_held_seconds == held
+    pacer.answered(pacer.epoch, refused=False, latency=0.02)  # back: waits count again
+    pacer.start(pacer.reserve(), waited=0.1)
+    assert pacer.ceiling_held_seconds == pytest.approx(held + 0.1)
+
+
+def test_the_summary_totals_429s_spread_over_several_methods() -> None:
+    stats = RequestStats(ceiling=25.0, lowest_rate=2.0)
+    stats.requests[("GET", 200)] += 40
+    stats.requests[("GET", 429)] += 35
+    stats.requests[("POST", 429)] += 19
+    stats.first_at, stats.last_at = 100.0, 194.0
+    assert stats.summary() == (
+        "94 requests (GET 200 ×40, GET 429 ×35, POST 429 ×19), 54 answered 429 in all,"
+        " 1 req/s effective, pace lowered to 2 req/s (ceiling 25)"
+    )
+    assert stats.to_dict()["pacing"]["rate_limited"] == 54

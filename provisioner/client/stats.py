@@ -94,9 +94,13 @@ class RequestStats:
     def pacing_summary(self) -> str:
         """`, 9.8 req/s effective, pace lowered to 1.8 req/s (ceiling 25)`, or ``.
 
-        The 429s are in the count by method and status already.
+        The 429s are in the count by method and status already; when more than one method
+        got them, their total comes first (`, 54 answered 429 in all`).
         """
         text = ""
+        methods = {m for (m, s), n in self.requests.items() if s == 429 and n}
+        if len(methods) > 1:
+            text += f", {self.rate_limited} answered 429 in all"
         rate = self.effective_rate
         if rate is not None:
             text += f", {rate:.3g} req/s effective"
