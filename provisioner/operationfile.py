@@ -3,10 +3,11 @@ its kind, no unknown kind; a malformed operation is one `PlanFormatError` naming
 Safety is never taken from the file where it can be derived.
 
 The body a create or update would send is checked on load against the facts `validate` and the
-planner use (`epcc.flows.FLOW_BODY`/`FIELD_BODY` and their required keys, the rules of
+planner use (`epcc.flows.FLOW_BODY`/`FIELD_BODY` and their required keys, the field types of
 `provisioner.rules`, `custom_api_rules` for Custom APIs): a key the API requires and the client
-does not fill with the API's default, a value of the wrong JSON type, an unknown field type,
-a blank name are one error before any request, never a 422 half-way (issue 10 follow-up).
+does not fill with the API's default, a value of the wrong JSON type, an unknown field type or
+`api_type` are one error before any request, never a 422 half-way (issue 10 follow-up). Other
+rules (a blank name, say) stay the store's to judge, as for any plan the planner makes.
 Pure."""
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from provisioner.operations import (
     OpKind,
     Safety,
 )
-from provisioner.rules import Violation, field_violations, flow_violations, is_integer, is_number
+from provisioner.rules import Violation, field_type_violations, is_integer, is_number
 from provisioner.rules.wording import type_words
 
 
@@ -140,11 +141,15 @@ class _OperationReader:
                     f"`after.{attribute.name}` must be {type_words(attribute.json_types)} "
                     f"(got {json.dumps(body[attribute.name])})"
                 )
-        found = (
-            field_violations(body, self.flow_slug, None) if kind.on_field else flow_violations(body)
-        )
-        if found:
-            raise self.fail(_worded(found[0], self.slug_key))
+        if kind.on_field:
+            self.check_field_type(body.get("field_type"))
+
+    def check_field_type(self, field_type: Any) -> None:
+        """An enumerated value: a field type the API knows (4.4), as `validate` words it."""
+        found = field_type_violations(field_type, self.flow_slug, False)
+        unknown = [v for v in found if v.code == "field_type_unknown"]
+        if unknown:
+            raise self.fail(_worded(unknown[0], self.slug_key))
 
     def check_custom_body(self, after: Mapping[str, Any]) -> None:
         """A Custom API operation's body against `custom_api_rules`, as the store judges it."""
@@ -165,6 +170,9 @@ class _OperationReader:
             found = custom_api_rules.custom_api_violations(
                 {"slug": slug, **body} if create else body, create=create
             )
+        # What the file must get right (the rest is the store's to judge, as for flows): the
+        # keys the API requires, the enumerated values (field type, api_type), known keys.
+        found = [v for v in found if v.code in _CUSTOM_CODES or v.what == "is required"]
         if found:
             raise self.fail(_worded(found[0], self.slug_key))
 
@@ -252,6 +260,8 @@ _SENT_AS_CREATE = frozenset(
 )
 # The body keys a plan's `after` holds (`type` and `relationships` are the client's).
 _ATTRIBUTE_NAMES = frozenset(a.name for a in (*api.FLOW_BODY, *api.FIELD_BODY))
+# The Custom API violations a plan file is refused for on load (`custom_api_rules` codes).
+_CUSTOM_CODES = frozenset({"field_type_invalid", "api_type_invalid", "unknown_attribute"})
 # A Custom Field's attributes an update never sends (`custom_api_model.field_body`).
 _CREATE_ONLY = ("field_type", "use_as_url_slug")
 _JSON_TYPES: Mapping[str, Callable[[Any], bool]] = {

@@ -38,9 +38,14 @@ def test_saved_plans_are_compact_and_stale_ones_summarised(
     assert cli("plan", first, "--out", saved, env=env).code == 0
     shown = cli("plan", first, "--format", "json", env=env)
     text = saved.read_text(encoding="utf-8")
-    assert json.loads(text) == json.loads(shown.out)  # the same document
+    saved_document, shown_document = json.loads(text), json.loads(shown.out)
+    # The same document, plus the store it was made against as version 4 (issue 10
+    # acceptance follow-up, F3: a saved plan records its store).
+    assert saved_document.pop("store")["url"] == local_store.base_url
+    assert (saved_document.pop("format_version"), shown_document.pop("format_version")) == (4, 1)
+    assert saved_document == shown_document
     assert len(text) < 0.7 * len(shown.out)  # compact: no indentation
-    assert len(text.splitlines()) == 1 + FIELDS + 6  # one line per operation
+    assert len(text.splitlines()) == 1 + FIELDS + 7  # one line per operation (and `store`)
     assert cli("apply", saved, "--auto-approve", env=env).code == 0
     assert local_store.write_count() == 1 + FIELDS
 
