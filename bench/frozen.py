@@ -91,6 +91,19 @@ def _served(store: Store) -> int:
     return sum(int(i["count"]) for i in store.stats() if i["route"] != STATS_ROUTE)
 
 
+def _settled(store: Store) -> int:
+    """What the store served, once it has answered what queued while it was frozen (the
+    same count twice, 0.5 s apart, at most 10 s)."""
+    served = _served(store)
+    for _ in range(20):
+        time.sleep(0.5)
+        again = _served(store)
+        if again == served:
+            break
+        served = again
+    return served
+
+
 def frozen_mid_apply_run(
     workdir: Path, frozen_for: float = 150.0, flows: int = 20, fields: int = 10
 ) -> MidApplyRun:
@@ -136,7 +149,7 @@ def frozen_mid_apply_run(
             if applying.poll() is None:
                 applying.kill()
                 applying.wait()
-        after = _served(store)
+        after = _settled(store)
     lines = (out + err).splitlines()  # one "... FAILED: <error>" line per failed operation
     failed = [line for line in lines if "FAILED:" in line and "did not answer within" in line]
     result = subprocess.CompletedProcess(applying.args, applying.returncode or 0, out, err)
