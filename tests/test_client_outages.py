@@ -182,8 +182,8 @@ def test_a_frozen_store_stops_every_request_within_the_deadline(tmp_path: Path) 
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         max_in_flight=2,  # most requests wait for a place: that wait is inside the deadline
-        deadline=3.0,
-        timeout=1.0,
+        deadline=1.5,
+        timeout=0.5,
         backoff_base=0.05,
         backoff_max=0.1,
     )
@@ -202,7 +202,7 @@ def test_a_frozen_store_stops_every_request_within_the_deadline(tmp_path: Path) 
         outcomes, elapsed = asyncio.run(main(store))
     assert all(isinstance(outcome, TransportError) for outcome in outcomes), outcomes
     messages = {str(outcome) for outcome in outcomes}
-    assert all("the store did not answer within 3 s" in message for message in messages)
+    assert all("the store did not answer within 1.5 s" in message for message in messages)
     # Before issue 17, each request's deadline began when it got an in-flight place: 12
     # requests 2 at a time took 6 x the deadline. Now all of them end with the first ones.
     assert elapsed < 3 * config.deadline
@@ -253,7 +253,7 @@ def test_a_frozen_store_ends_requests_queued_later_with_the_first_deadline(
     tmp_path: Path,
 ) -> None:
     # One place in flight: behind the request on the wire of a frozen store, two wait for the
-    # place from the start and two more queue 0.3 s later. The first deadline finds the store
+    # place from the start and two more queue 0.2 s later. The first deadline finds the store
     # silent for a whole deadline: every request still waiting ends then (before, each waited
     # for its own deadline, and the queued ones were sent, one after another, as places
     # freed), and a later request of the run is not sent at all.
@@ -264,7 +264,7 @@ def test_a_frozen_store_ends_requests_queued_later_with_the_first_deadline(
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         max_in_flight=1,
-        deadline=1.0,
+        deadline=0.6,
         timeout=10.0,  # no attempt ends on its own: only the deadline ends them
     )
 
@@ -273,7 +273,7 @@ def test_a_frozen_store_ends_requests_queued_later_with_the_first_deadline(
             await client.list_flows()  # the store answers, and the token is fetched
             store.send_signal(signal.SIGSTOP)
             first = [asyncio.create_task(client.list_flows()) for _ in range(3)]
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.2)
             later = [asyncio.create_task(client.list_flows()) for _ in range(2)]
             outcomes = await asyncio.gather(*first, *later, return_exceptions=True)
             with pytest.raises(TransportError) as after:
@@ -291,7 +291,7 @@ def test_a_frozen_store_ends_requests_queued_later_with_the_first_deadline(
         ).json()["data"]
     assert all(isinstance(outcome, TransportError) for outcome in outcomes), outcomes
     messages = [str(outcome) for outcome in outcomes]
-    assert all("the store did not answer within 1 s" in message for message in messages)
+    assert all("the store did not answer within 0.6 s" in message for message in messages)
     # The two queued later ended with the first deadline, cut before their own.
     assert all("another request waited that long" in message for message in messages[3:])
     assert "another request waited that long; not sent" in after
