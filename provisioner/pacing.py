@@ -15,10 +15,12 @@ failure of one request:
 - **Multiplicative decrease.** A 429 lowers the rate, at most once per "epoch" (429s answered to
   requests that started before the last decrease are the same news, already acted on), and only
   when at least `REFUSED_FRACTION` of the answers of the last `WINDOW` seconds were 429s (one
-  stray 429 among many answers is noise, not a limit). The new rate is the lower of
-  `DECREASE` x the current rate and `ESTIMATE_MARGIN` x the rate the store accepted over the
-  last `WINDOW` seconds (so the first 429 from a store allowing 2 req/s brings a client paced at
-  100 req/s down to 1.8 at once instead of after ten halvings), never below the floor.
+  stray 429 among many answers is noise, not a limit; at a slow pace, whose window holds fewer
+  than `YIELD_ANSWERS` answers, of the last `YIELD_ANSWERS` answers: one 429 is not a share).
+  The new rate is the lower of `DECREASE` x the current rate and `ESTIMATE_MARGIN` x the rate
+  the store accepted over the last `WINDOW` seconds (so the first 429 from a store allowing
+  2 req/s brings a client paced at 100 req/s down to 1.8 at once instead of after ten
+  halvings), never below the floor.
   Requests sent before the decrease and accepted after it count too (`_revise`): the estimate
   of a fresh client is otherwise short of the answers still in flight. The next request waits
   a whole interval at the new rate from the 429 (the store's bucket is empty now).
@@ -41,8 +43,9 @@ failure of one request:
   answers a share of its requests 429 at random, as the local store's `fail_rate` does, or
   others' traffic that slowing down does not relieve) do: at the `NOISE_DECREASES`-th decrease
   in a row none of which lowered the share of 429s (below `NOISE_KEEP` of the share between
-  the two decreases before: a limit shared with a client that keeps its pace needs several
-  decreases, and each of them does lower it), the pace goes back to where it was before the
+  the two decreases before, both told from `STEP_ANSWERS` answers at least: a limit shared
+  with a client that keeps its pace needs several decreases, and each of them does lower it;
+  a share of two answers lowers nothing), the pace goes back to where it was before the
   first, and the share of 429s seen
   since then becomes the `noise` share: from then on a decrease needs `NOISE_FACTOR` times that
   share of 429s among the window's answers (or half of the last answers refused, which is a
@@ -164,7 +167,8 @@ class Pacer:
         self._flat_refused = 0
         self._step_answers = 0  # answers since the last decrease ...
         self._step_refused = 0  # ... and the 429s among them
-        self._step_share = 0.0  # the share of 429s between the two decreases before
+        self._step_share = 0.0  # the share of 429s between the two decreases before ...
+        self._step_told = 0  # ... told from this many answers
         # The share of 429s found to come whatever the pace (0 until found), when the pace
         # last went back up for it, and how many times it did.
         self.noise = 0.0
@@ -245,9 +249,12 @@ class Pacer:
         self._refused += 1
         if epoch != self.epoch:
             return False  # sent before the last decrease: that news was already acted on
-        answers = len(self._answers)
+        answers, refusals = len(self._answers), self._refused
+        if answers < YIELD_ANSWERS and len(self._last) > answers:
+            # A slow pace: a window holds too few answers to tell a share; the last ones do.
+            answers, refusals = len(self._last), sum(self._last)
         needed = min(YIELD_FRACTION, max(REFUSED_FRACTION, NOISE_FACTOR * self.noise))
-        if self._refused < needed * answers:
+        if refusals < needed * answers:
             return False
         if self._background(now):
             return False
@@ -263,8 +270,9 @@ class Pacer:
         429s that keep coming however slow the pace (a store answering a share of its
         requests 429 at random, or others' traffic on a shared limit that slowing down does
         not relieve) need more, and the share stays: the `NOISE_DECREASES`-th in a row that
-        did not lower it below `NOISE_KEEP` of the share before (told from `STEP_ANSWERS`
-        answers at least; counted once the window holds only answers after the first) puts
+        did not lower it below `NOISE_KEEP` of the share before (both shares told from
+        `STEP_ANSWERS` answers at least: at a slow pace, a share of two answers is no share;
+        counted once the window holds only answers after the first) puts
         the pace back where it was before the first, and
         their share of the answers since then becomes `noise`: from then on only a share of
         429s `NOISE_FACTOR` times as large decreases the pace (see `answered`), and the pace
@@ -280,11 +288,12 @@ class Pacer:
             self._flat_before = self.rate(now)
             self._flat_since = now
             self._flat_answers = self._flat_refused = 0
-            self._next_step(self._refused / max(1, len(self._answers)))
+            self._next_step(self._refused / max(1, len(self._answers)), len(self._answers))
             return False
         share = self._step_refused / max(1, self._step_answers)
-        falling = self._step_answers >= STEP_ANSWERS and share < NOISE_KEEP * self._step_share
-        self._next_step(share)
+        told = min(self._step_answers, self._step_told) >= STEP_ANSWERS  # (both shares)
+        falling = told and share < NOISE_KEEP * self._step_share
+        self._next_step(share, self._step_answers)
         if falling:
             self._flat = 0  # the last decrease lowered the share of 429s: a limit (shared?)
             return False
@@ -303,8 +312,9 @@ class Pacer:
         self._new_epoch()
         return True
 
-    def _next_step(self, share: float) -> None:
+    def _next_step(self, share: float, answers: int) -> None:
         self._step_share = share
+        self._step_told = answers
         self._step_answers = self._step_refused = 0
 
     def _refusing(self) -> bool:

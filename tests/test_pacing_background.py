@@ -170,3 +170,40 @@ def test_a_limit_shared_with_a_steady_client_is_not_taken_for_background() -> No
     assert pacer.noise == 0
     assert pacer.lowest <= 5.5  # it went under what the other leaves (it probes up after)
     assert refused <= 0.05 * sent
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_429s_at_random_among_the_first_answers_do_not_hold_the_pace_at_the_floor(
+    seed: int,
+) -> None:
+    # Issue 17's heavy faults: one of a fresh client's first three answers is a 429 (a store
+    # answering one in eight 429 at random, no limit), so the pace falls to 1.8 req/s and the
+    # floor is a quarter of the 3 answers it has seen. At a slow pace a window holds one
+    # answer or two: the share of 429s is told from the last answers, and a decrease that
+    # lowered no share it could tell does not pass for a limit, so the pace goes back up
+    # instead of sitting near the floor (0.75 req/s) for the rest of the run.
+    draw = random.Random(seed)
+    clock = FakeClock(0.0)
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 2, 0.02)
+    assert pacer.answered(pacer.epoch, refused=True)
+    assert pacer.rate() == pytest.approx(1.8)
+    answers: list[tuple[float, int, int, bool]] = []
+    ok = sent = 0
+    ticket = pacer.reserve()
+    while clock.now < 90.0:
+        delay = max(0.0, pacer.delay(ticket))
+        if answers and answers[0][0] <= clock.now + delay:
+            clock.now, _, epoch, good = heapq.heappop(answers)
+            pacer.answered(epoch, refused=not good, latency=0.02 if good else None)
+            ok += good
+            continue
+        clock.advance(delay)
+        epoch = pacer.start(ticket, delay)
+        good = draw.random() >= 0.125
+        heapq.heappush(answers, (clock.now + 0.02 + 0.01 * draw.random(), sent, epoch, good))
+        sent += 1
+        ticket = pacer.reserve()
+    assert pacer.undone >= 1  # found the 429s come whatever the pace ...
+    assert pacer.rate() >= 0.4 * 100  # ... and runs near the ceiling, not the floor
+    assert ok / 90.0 >= 0.25 * 100 * 0.875
