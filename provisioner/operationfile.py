@@ -13,10 +13,9 @@ Pure."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from provisioner.epcc import Attribute
 from provisioner.epcc import flows as api
 from provisioner.errors import PlanFormatError
 from provisioner.migration import CONVERSIONS, parse_temp_slug
@@ -28,7 +27,7 @@ from provisioner.operations import (
     OpKind,
     Safety,
 )
-from provisioner.rules import Violation, field_type_violations, is_integer, is_number
+from provisioner.rules import Violation, field_type_violations, has_json_type
 from provisioner.rules.wording import type_words
 
 
@@ -136,7 +135,9 @@ class _OperationReader:
                 if key not in body and key not in defaults and key in _ATTRIBUTE_NAMES:
                     raise self.fail(f"`after.{key}` is required to create {what}")
         for attribute in table:
-            if attribute.name in body and not _of_types(body[attribute.name], attribute):
+            if attribute.name in body and not has_json_type(
+                body[attribute.name], attribute.json_types
+            ):
                 raise self.fail(
                     f"`after.{attribute.name}` must be {type_words(attribute.json_types)} "
                     f"(got {json.dumps(body[attribute.name])})"
@@ -264,18 +265,6 @@ _ATTRIBUTE_NAMES = frozenset(a.name for a in (*api.FLOW_BODY, *api.FIELD_BODY))
 _CUSTOM_CODES = frozenset({"field_type_invalid", "api_type_invalid", "unknown_attribute"})
 # A Custom Field's attributes an update never sends (`custom_api_model.field_body`).
 _CREATE_ONLY = ("field_type", "use_as_url_slug")
-_JSON_TYPES: Mapping[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "integer": is_integer,
-    "number": is_number,
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-}
-
-
-def _of_types(value: Any, attribute: Attribute) -> bool:
-    return any(_JSON_TYPES[t](value) for t in attribute.json_types)
 
 
 def _worded(violation: Violation, slug_key: str) -> str:

@@ -114,6 +114,33 @@ def test_one_date_form(text: str, valid: bool) -> None:
     assert rules.is_real_date(text) is valid
 
 
+def test_every_json_type_the_facts_name_has_its_one_check() -> None:
+    """One table of JSON types (`rules.JSON_TYPES`) serves `validate`, the local store and a
+    saved plan's bodies: every type an attribute or a field type names is in it."""
+    named = {t for a in (*api.FLOW_BODY, *api.FIELD_BODY) for t in a.json_types}
+    named |= {t for f in api.FIELD_TYPES_TABLE.values() for t in f.json_types}
+    assert named <= set(rules.JSON_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("value", "json_types", "fits"),
+    [
+        (1, ("integer",), True),
+        (1.0, ("integer",), False),  # 4.4: an integer field wants a JSON integer
+        (1.0, ("number",), True),
+        (True, ("integer", "number"), False),  # true is not 1
+        (True, ("boolean",), True),
+        ("1", ("integer", "null"), False),
+        (None, ("integer", "null"), True),
+        ([], ("array",), True),
+        ({}, ("array", "string"), False),
+        ("x", (), False),
+    ],
+)
+def test_one_json_type_check(value: Any, json_types: tuple[str, ...], fits: bool) -> None:
+    assert rules.has_json_type(value, json_types) is fits
+
+
 def test_email_and_slug_values() -> None:
     assert rules.is_email("ron@example.com")
     assert not rules.is_email("ron@example")

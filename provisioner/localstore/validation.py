@@ -59,16 +59,6 @@ def refuse(found: Iterable[rules.Violation]) -> None:
             raise failed(violation.detail())
 
 
-_JSON_TYPES: Mapping[str, Any] = {
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "integer": rules.is_integer,
-    "number": rules.is_number,
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-}
-
-
 def _attributes(
     data: Mapping[str, Any], table: Iterable[Attribute], *, create: bool
 ) -> dict[str, Any]:
@@ -82,7 +72,7 @@ def _attributes(
                 raise failed(f"The data.{key} field is required.")
             continue
         value = data[key]
-        if not any(_JSON_TYPES[t](value) for t in attribute.json_types):
+        if not rules.has_json_type(value, attribute.json_types):
             raise failed(f"data.{key} must be {rules.type_words(attribute.json_types)}.")
         attrs[key] = value
     return attrs

@@ -25,7 +25,9 @@ from provisioner.rules.definitions import (
 )
 from provisioner.rules.validation_rules import rule_list_violations
 from provisioner.rules.values import (
+    JSON_TYPES,
     default_violations,
+    has_json_type,
     is_blank,
     is_date_text,
     is_email,
@@ -54,6 +56,7 @@ from provisioner.rules.wording import (
 
 __all__ = [
     "FLOW_SLUG_ALPHABET",
+    "JSON_TYPES",
     "SCHEMA_CODES",
     "SLUG_ALPHABET",
     "PathKey",
@@ -67,6 +70,7 @@ __all__ = [
     "field_violations",
     "flow_slug_violations",
     "flow_violations",
+    "has_json_type",
     "is_blank",
     "is_date_text",
     "is_email",

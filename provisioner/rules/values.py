@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from provisioner.epcc import flows as api
@@ -67,19 +68,30 @@ def is_blank(name: str) -> bool:
     return _NAME.search(name) is None
 
 
+# JSON Schema's type names, as the facts write them (`Attribute.json_types`,
+# `FieldType.json_types`), each with its test: 1.0 is a number, not an integer; true is neither.
+JSON_TYPES: Mapping[str, Callable[[Any], bool]] = MappingProxyType(
+    {
+        "string": lambda v: isinstance(v, str),
+        "boolean": lambda v: isinstance(v, bool),
+        "integer": is_integer,
+        "number": is_number,
+        "array": lambda v: isinstance(v, list),
+        "null": lambda v: v is None,
+    }
+)
+
+
+def has_json_type(value: Any, json_types: Iterable[str]) -> bool:
+    """The value has one of `json_types` (an attribute's, or a field type's values')."""
+    return any(JSON_TYPES[t](value) for t in json_types)
+
+
 def of_type(value: Any, field_type: str) -> bool:
     """The value has the JSON type of the field type's values (4.4); a date is a string here,
     its form is `value_violations`' business."""
     facts = api.FIELD_TYPES_TABLE.get(field_type)
-    if facts is None:
-        return False
-    checks: Mapping[str, Callable[[Any], bool]] = {
-        "string": lambda v: isinstance(v, str),
-        "integer": is_integer,
-        "number": is_number,
-        "boolean": lambda v: isinstance(v, bool),
-    }
-    return any(checks[t](value) for t in facts.json_types)
+    return facts is not None and has_json_type(value, facts.json_types)
 
 
 def same(a: Any, b: Any) -> bool:
