@@ -330,3 +330,6 @@ def test_apply_against_a_rate_limited_store_slows_down_and_says_so(
     assert "req/s effective" in applied.out
     assert " 429 ×" in applied.out
     assert "(ceiling 100)" in applied.out
+    # --verbose logs the pace's decisions as they happen (README "Rate limits").
+    assert "the store answered 429 (it accepted" in applied.out + applied.err
+    assert "pace lowered from 100 to" in applied.out + applied.err

@@ -17,9 +17,10 @@ request: a bad URL, port, rate limit or database is one line naming the value an
 from __future__ import annotations
 
 import functools
+import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -358,8 +359,9 @@ async def open_client(
         )
         if announce:
             click.echo(line or describe(target), err=True)
-        async with Client(config, transport=embedded_transport(target.db)) as client:
-            yield client
+        with pacing_log(target.verbose):
+            async with Client(config, transport=embedded_transport(target.db)) as client:
+                yield client
         return
     assert target.base_url is not None
     base_url = check_base_url(target.base_url, target.source("base_url"))
@@ -375,5 +377,30 @@ async def open_client(
     config = ClientConfig.from_env(plain_env, base_url=base_url, **overrides)
     if announce:
         click.echo(line or describe(target), err=True)
-    async with Client(config) as client:
-        yield client
+    with pacing_log(target.verbose):
+        async with Client(config) as client:
+            yield client
+
+
+class _Echo(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+@contextmanager
+def pacing_log(verbose: bool) -> Iterator[None]:
+    """With --verbose: the client's pacing decisions on stderr as they happen (a 429 lowered
+    the pace; 429s taken as the store's background), README "Rate limits"."""
+    if not verbose:
+        yield
+        return
+    logger = logging.getLogger("provisioner.client.transport")
+    handler = _Echo(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
