@@ -59,12 +59,17 @@ class Conversion:
 
 
 def api_slug_for(flow_slug: str) -> str:
-    """A Custom API slug for a flow slug (lower case; other characters become `_`)."""
-    return re.sub(r"[^a-z0-9_-]", "_", flow_slug.lower())[:63]
+    """A Custom API slug for a flow slug (lower case; characters outside the slug's alphabet
+    become `_`; cut to its maximum length, 10)."""
+    slug = re.sub(f"[^{facts.API_SLUG_CHARACTERS}]", "_", flow_slug.lower())
+    return slug[: facts.API_SLUG_LENGTH[1]]
 
 
 def api_type_for(api_slug: str) -> str:
-    return re.sub(r"[^a-z0-9_]", "_", api_slug)[:59] + "_ext"
+    """The api_type for a Custom API slug: its characters outside the api_type's alphabet
+    become `_`, cut to the longest stem, then the suffix (10)."""
+    stem = re.sub(f"[^{facts.API_TYPE_CHARACTERS}]", "_", api_slug)
+    return stem[: facts.API_TYPE_STEM_LENGTH[1]] + facts.API_TYPE_SUFFIX
 
 
 def convert(flow: Flow) -> Conversion:

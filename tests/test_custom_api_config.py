@@ -119,6 +119,34 @@ def test_a_regex_re2_refuses_is_located(tmp_path: Path) -> None:
     assert problem.message.startswith("RE2 refuses it")
 
 
+def test_the_slug_wording_states_the_facts_lengths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lengths `validate` states for a Custom API slug and a field slug are the facts'
+    (10): changing a fact changes the words."""
+    too_long = "a" * (facts.API_SLUG_LENGTH[1] + 1)
+    path = tmp_path / "apis.yaml"
+    path.write_text(
+        f"custom_apis:\n  {too_long}: {{name: Long, api_type: long_ext}}\n"
+        "  ok:\n    name: Ok\n    api_type: ok_ext\n"
+        "    fields:\n      '': {name: Empty, field_type: string}\n",
+        encoding="utf-8",
+    )
+
+    def expected() -> dict[str, str]:
+        return {p.path: p.expected for p in validate_paths([path])}
+
+    found = expected()
+    high = facts.API_SLUG_LENGTH[1]
+    assert found[f"custom_apis.{too_long}"].endswith(f", 1 to {high} of them")
+    assert found["custom_apis.ok.fields."] == f"1 to {facts.FIELD_SLUG_LENGTH[1]} characters"
+    monkeypatch.setattr(facts, "API_SLUG_LENGTH", (1, 7))
+    monkeypatch.setattr(facts, "FIELD_SLUG_LENGTH", (1, 9))
+    found = expected()
+    assert found[f"custom_apis.{too_long}"].endswith(", 1 to 7 of them")
+    assert found["custom_apis.ok.fields."] == "1 to 9 characters"
+
+
 def test_an_environment_with_overlays_keeps_the_shared_custom_apis(tmp_path: Path) -> None:
     shared = tmp_path / "flows"
     shared.mkdir()

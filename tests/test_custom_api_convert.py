@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support import Cli
 
 from provisioner.config import load_desired, validate_paths
-from provisioner.custom_api_convert import convert
+from provisioner.custom_api_convert import api_slug_for, api_type_for, convert
 from provisioner.custom_api_rules import regex_matches
+from provisioner.epcc import custom_apis as extension_facts
 from provisioner.epcc import flows as facts
 
 FLOW = """\
@@ -111,6 +113,39 @@ def test_the_cli_writes_a_file_that_validates(cli: Cli, tmp_path: Path) -> None:
     core = cli("convert", "customers", Path(__file__).parent.parent / "examples")
     assert core.code == 1
     assert "core flow" in core.err
+
+
+def test_a_long_hyphenated_slug_converts_to_a_slug_and_type_validate_accepts(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A flow slug longer than a Custom API slug may be (10) is cut to the facts' lengths: the
+    slug keeps its hyphens, the api_type turns them into `_`; `validate` accepts the file."""
+    long_slug = "Gift-Lists-" * 7  # 77 characters, upper case and hyphens
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(FLOW.replace("Gift-Lists:", f"{long_slug}:"), encoding="utf-8")
+    out = tmp_path / "long.yaml"
+    result = cli("convert", long_slug, flows, "-o", out)
+    assert result.code == 0, result.err
+    assert validate_paths([out]) == []
+    [(slug, api)] = load_desired([out]).custom_apis.items()
+    assert slug == long_slug.lower()[: extension_facts.API_SLUG_LENGTH[1]]
+    assert len(slug) == extension_facts.API_SLUG_LENGTH[1]
+    assert "-" in slug
+    stem = extension_facts.API_TYPE_STEM_LENGTH[1]
+    assert api.api_type == slug.replace("-", "_")[:stem] + extension_facts.API_TYPE_SUFFIX
+
+
+def test_convert_follows_the_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alphabets and lengths are read from `epcc.custom_apis`: a fact changed is a
+    conversion changed."""
+    assert api_slug_for("Gift-Lists.2024") == "gift-lists_2024"
+    assert api_type_for("gift-lists_2024") == "gift_lists_2024_ext"
+    monkeypatch.setattr(extension_facts, "API_SLUG_CHARACTERS", "a-z")
+    monkeypatch.setattr(extension_facts, "API_SLUG_LENGTH", (1, 8))
+    monkeypatch.setattr(extension_facts, "API_TYPE_STEM_LENGTH", (1, 4))
+    monkeypatch.setattr(extension_facts, "API_TYPE_SUFFIX", "_x")
+    assert api_slug_for("Gift-Lists.2024") == "gift_lis"
+    assert api_type_for("gift-lists") == "gift_x"
 
 
 def test_the_cli_writes_through_the_shared_writer(cli: Cli, tmp_path: Path) -> None:

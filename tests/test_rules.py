@@ -304,7 +304,8 @@ _NOT_A_COPY = {
 
 
 def _pattern_texts() -> dict[str, str]:
-    """Each pattern of the facts, and the body of each anchored one, by the name it comes from."""
+    """Each pattern of the facts, and the body of each anchored one, by the name it comes from;
+    each alphabet (`*_CHARACTERS`, a character class's body) as a class and as its complement."""
     from provisioner.epcc import custom_apis
 
     texts: dict[str, str] = {}
@@ -314,6 +315,9 @@ def _pattern_texts() -> dict[str, str]:
                 texts[value] = f"{module.__name__}.{name}"
                 if value.startswith("^") and value.endswith("$"):
                     texts[value[1:-1]] = f"{module.__name__}.{name} (unanchored)"
+            if name.endswith("_CHARACTERS") and isinstance(value, str):
+                texts[f"[{value}]"] = f"{module.__name__}.{name}"
+                texts[f"[^{value}]"] = f"{module.__name__}.{name} (complement)"
     return texts
 
 

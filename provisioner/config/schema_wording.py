@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from provisioner import rules
+from provisioner.epcc import custom_apis as extension_facts
 from provisioner.epcc import flows as api
 from provisioner.yamlload import LoadedDocument, PathKey
 
@@ -94,12 +95,14 @@ def _property_name(path: PathKey, instance: Any, document: LoadedDocument) -> Wo
     """A flow or field slug the schema's key pattern refuses (the key itself is located)."""
     key_path = (*path, str(instance))
     if path == ("custom_apis",):
+        low, high = extension_facts.API_SLUG_LENGTH
         what, expected = (
             "Custom API slug",
-            "lower-case letters, digits, `_` and `-`, 1 to 63 of them",
+            f"lower-case letters, digits, `_` and `-`, {low} to {high} of them",
         )
     elif path[:1] == ("custom_apis",):
-        what, expected = "Custom API field slug", "1 to 63 characters"
+        low, high = extension_facts.FIELD_SLUG_LENGTH
+        what, expected = "Custom API field slug", f"{low} to {high} characters"
     elif path == ("flows",):
         what, expected = "flow slug", rules.FLOW_SLUG_ALPHABET
     else:

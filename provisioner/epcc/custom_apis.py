@@ -21,9 +21,18 @@ CUSTOM_FIELD_TYPE = "custom_field"  # 10; SPEC BaseCustomField.type const
 SETTINGS_PREFIX = "/v2/settings/extensions/custom-apis"  # 10 "Endpoints"
 EXTENSIONS_PREFIX = "/v2/extensions"  # 10: entries also at /v2/extensions/{slug}
 
-# 10; SPEC CustomAPI.slug / .api_type patterns.
-API_SLUG_PATTERN = r"^[a-z0-9_-]{1,63}$"
-API_TYPE_PATTERN = r"^[a-z0-9_]{1,59}_ext$"
+# 10; SPEC CustomAPI.slug / .api_type patterns, built from their parts: an alphabet (the body
+# of a regex character class), a length (min, max) and, for api_type, a fixed suffix.
+API_SLUG_CHARACTERS = "a-z0-9_-"
+API_SLUG_LENGTH = (1, 63)
+API_TYPE_CHARACTERS = "a-z0-9_"
+API_TYPE_STEM_LENGTH = (1, 59)  # the characters before the suffix
+API_TYPE_SUFFIX = "_ext"
+API_SLUG_PATTERN = rf"^[{API_SLUG_CHARACTERS}]{{{API_SLUG_LENGTH[0]},{API_SLUG_LENGTH[1]}}}$"
+API_TYPE_PATTERN = (
+    rf"^[{API_TYPE_CHARACTERS}]{{{API_TYPE_STEM_LENGTH[0]},{API_TYPE_STEM_LENGTH[1]}}}"
+    rf"{API_TYPE_SUFFIX}$"
+)
 
 # 10; SPEC CustomAPI.name / .description, BaseCustomField.name / .description / .slug.
 NAME_LENGTH = (1, 255)
@@ -268,6 +277,11 @@ SECTIONS: Mapping[str, str] = MappingProxyType(
         "CUSTOM_FIELD_TYPE": "10",
         "SETTINGS_PREFIX": "10",
         "EXTENSIONS_PREFIX": "10",
+        "API_SLUG_CHARACTERS": "10",
+        "API_SLUG_LENGTH": "10",
+        "API_TYPE_CHARACTERS": "10",
+        "API_TYPE_STEM_LENGTH": "10",
+        "API_TYPE_SUFFIX": "10",
         "API_SLUG_PATTERN": "10",
         "API_TYPE_PATTERN": "10",
         "NAME_LENGTH": "10",
