@@ -14,6 +14,9 @@ module:
 - `calls`: what one request is (`Call`), the budget its attempts run in, `Retry-After`;
 - `retry`: retries with backoff and `Retry-After` within `max_attempts` and a `deadline`, and
   adoption of creates and updates whose answers were lost (§2.5, §2.7, §9);
+- `watchdog`: a store silent for a whole deadline is frozen: every request under way is cut;
+- `giveup`: the error a request gives up with, its attempts counted;
+- `readback`: reading back whether a lost write was applied, within its operation's deadline;
 - `responses`: error bodies parsed leniently into the typed exceptions of `provisioner.errors`
   (§2.4), and the JSON:API bodies;
 - `redaction`: no token, secret or Authorization header in any error, log line or repr;
@@ -30,9 +33,10 @@ from provisioner.client.calls import parse_retry_after
 from provisioner.client.domain import Client
 from provisioner.client.failures import TransportFailure, classify_transport_error
 from provisioner.client.paging import MAX_PAGES, PAGE_LIMIT
+from provisioner.client.readback import DUPLICATE_STATUSES
 from provisioner.client.redaction import REDACTED, redact
 from provisioner.client.responses import JsonObject, error_from_response
-from provisioner.client.retry import DUPLICATE_STATUSES, RETRY_STATUSES
+from provisioner.client.retry import RETRY_STATUSES
 from provisioner.client.session import MAX_PAGE_OFFSET
 from provisioner.client.settings import (
     DEFAULT_BASE_URL,

@@ -1,5 +1,8 @@
 """Sending with retries, and adopting the writes whose answers were lost: the heart of the client.
 
+The retry loop is here; the frozen-store watchdog is `watchdog`, the error a request gives up
+with is `giveup`, and the read-backs of lost writes run within their deadline by `readback`.
+
 - retries of 429, 500, 502, 503, 504, timeouts and connection errors with exponential backoff
   and full jitter, honouring `Retry-After` in seconds or as an HTTP date, bounded by
   `max_attempts` and a total `deadline`; no other 4xx is ever retried (epcc-api.md §2.5, §9);
@@ -18,7 +21,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import random
 import time
@@ -29,35 +31,28 @@ from urllib.parse import urlsplit
 import httpx
 
 from provisioner.client.calls import Adopted, Attempts, Call, Finder, Wait, parse_retry_after
-from provisioner.client.failures import classify_transport_error, failure_kind
+from provisioner.client.failures import classify_transport_error
+from provisioner.client.giveup import GiveUp
+from provisioner.client.readback import (
+    DUPLICATE_STATUSES,
+    READ_BACK_RETRYABLE,
+    operation_end,
+    read_back,
+)
 from provisioner.client.redaction import redact
-from provisioner.client.responses import JsonObject, answer_error, redirect_error
+from provisioner.client.responses import JsonObject, redirect_error
 from provisioner.client.settings import RECONNECT_BACKOFF_MAX, ClientConfig
 from provisioner.client.stats import RequestStats
 from provisioner.client.transport import WIRE, Liveness, Wire
-from provisioner.errors import (
-    RateLimitedError,
-    ReadOnlyError,
-    ServerError,
-    TransportError,
-)
+from provisioner.client.watchdog import Watchdog
+from provisioner.errors import ReadOnlyError, TransportError
 from provisioner.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# Statuses a duplicate create is refused with: 422 locally, 400 or 409 plausibly (§0).
-DUPLICATE_STATUSES = frozenset({400, 409, 422})
 _RETRYABLE_TRANSPORT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-# A read-back that failed this way is one failed attempt of its operation, tried again.
-_READ_BACK_RETRYABLE = (ServerError, RateLimitedError, TransportError)
-# The deadline of the operation a read-back belongs to (monotonic seconds), if any.
-_OPERATION_END: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "provisioner_operation_end", default=None
-)
-# A deadline's timer fires when the clock reaches it; the sum `start + deadline` may round.
-_CLOCK_SLACK = 1e-3
 
 
 @dataclass(eq=False, repr=False)
@@ -75,11 +70,8 @@ class Sender:
     def __post_init__(self) -> None:
         self._where = urlsplit(self.config.base_url).netloc
         self._random = random.Random()
-        # The deadlines of the attempts under way, to cut them when the store is found silent.
-        self._pending: dict[asyncio.Timeout, Attempts] = {}
-        self._watchdog: asyncio.TimerHandle | None = None
-        self._watchdog_loop: asyncio.AbstractEventLoop | None = None
-        self._busy_since = 0.0  # requests have been under way without a break since then
+        self._watchdog = Watchdog(self.config, self.liveness)
+        self._giveup = GiveUp(self.config, self.pacer, self.liveness, self._watchdog, self.secrets)
 
     async def send(self, call: Call) -> httpx.Response | Adopted:
         """Send with retries.
@@ -108,7 +100,7 @@ class Sender:
             )
         started = time.monotonic()
         own_end = started + self.config.deadline
-        outer_end = _OPERATION_END.get()
+        outer_end = operation_end()
         run = Attempts(started, own_end if outer_end is None else min(own_end, outer_end))
         while True:
             step = await self._step(call, run)
@@ -128,7 +120,7 @@ class Sender:
         if remaining <= 0:  # a read-back whose operation's time is spent
             run.why = "deadline"
             return None
-        if self._frozen():  # not sent: the store is known to be frozen
+        if self._watchdog.frozen():  # not sent: the store is known to be frozen
             run.why = "silent"
             return None
         run.sent += 1
@@ -142,9 +134,9 @@ class Sender:
         attempt, tried again after a backoff while the budget lasts."""
         while True:
             try:
-                found = await self.read_back(find, run.end())
-            except _READ_BACK_RETRYABLE as error:
-                if self._frozen():
+                found = await read_back(find, run.end())
+            except READ_BACK_RETRYABLE as error:
+                if self._watchdog.frozen():
                     return None  # the store is frozen: `_step` stops, naming this request
                 run.sent += 1  # the read-back, as a whole, is one failed attempt
                 run.failed += 1
@@ -174,10 +166,7 @@ class Sender:
         wire_token = WIRE.set(wire)
         try:
             async with asyncio.timeout(remaining) as scope:
-                if not self._pending:
-                    self._busy_since = time.monotonic()
-                self._pending[scope] = run  # cut at once when the store is found silent
-                self._watch()
+                self._watchdog.watch(scope, run)  # cut at once when the store is found silent
                 try:
                     response = await self.http.request(
                         call.method,
@@ -189,13 +178,13 @@ class Sender:
                         timeout=max(min(self.config.timeout, remaining), 0.001),
                     )
                 finally:
-                    del self._pending[scope]
+                    self._watchdog.forget(scope)
         except TimeoutError as error:  # the deadline ran out: waiting, token call or answer
             run.timed_out(wire, error)
             if run.silenced:
                 run.why = "silent"
-            elif self._silent(run, wire):
-                self._silence()
+            elif self._watchdog.silent(run, wire):
+                self._watchdog.silence()
             return None
         except _RETRYABLE_TRANSPORT as error:
             return self._transport_failed(call, run, error)
@@ -243,10 +232,10 @@ class Sender:
             return response  # the delete whose answer was lost had been applied
         if status not in RETRY_STATUSES:
             if call.find is not None and run.maybe_applied and status in DUPLICATE_STATUSES:
-                found = await self.read_back(call.find, run.end())
+                found = await read_back(call.find, run.end())
                 if found is not None:
                     return self._adopt(call, found)
-            raise self._answer_error(call, response)
+            raise self._giveup.answer_error(call, response)
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
             return self._slow_down(run, retry_after)
@@ -287,7 +276,7 @@ class Sender:
             "retrying %s %s after %s (%d failed attempt%s of %d) in %.2f s",
             call.method,
             call.path,
-            self._what_failed(run),
+            self._giveup.what_failed(run),
             run.failed,
             "" if run.failed == 1 else "s",
             self.config.max_attempts,
@@ -303,70 +292,6 @@ class Sender:
             await asyncio.sleep(delay)
         return True
 
-    def _what_failed(self, run: Attempts) -> str:
-        if run.response is not None:
-            return str(run.response.status_code)
-        failure = run.failure
-        if failure is not None and not isinstance(failure, TimeoutError):
-            return classify_transport_error(failure, self._where).cause
-        return failure_kind(failure)
-
-    def _frozen(self) -> bool:
-        """A request found the store silent, and it has answered nothing since."""
-        mark = self.liveness.silent_mark
-        return mark is not None and self.liveness.last_answer <= mark
-
-    def _silent(self, run: Attempts, wire: Wire) -> bool:
-        """True when the store answered nothing during all of `run`'s deadline although it
-        had requests to answer (this one on the wire, or those holding the places and the
-        token call it waited for): it is frozen. A client that sent nothing (its own pace,
-        a `Retry-After` pause) is not a silent store."""
-        liveness = self.liveness
-        quiet = time.monotonic() - max(liveness.last_answer, run.started) + _CLOCK_SLACK
-        return quiet >= self.config.deadline and (wire.sent or liveness.on_wire > 0)
-
-    def _quiet_from(self) -> float:
-        """Since when the store has had requests to answer, and answered none."""
-        return max(self.liveness.last_answer, self._busy_since)
-
-    def _watch(self) -> None:
-        """Make sure the store's silence is checked when the requests under way will have
-        waited a whole deadline for it (the requests' own deadlines may come later: those
-        queued after the store froze)."""
-        loop = asyncio.get_running_loop()
-        if self._watchdog is not None and self._watchdog_loop is loop:
-            return  # one is set (a handle of a loop that ended is forgotten)
-        if self._pending:
-            when = self._quiet_from() + self.config.deadline
-            self._watchdog, self._watchdog_loop = loop.call_at(when, self._check_silence), loop
-
-    def _check_silence(self) -> None:
-        self._watchdog = None
-        if not self._pending:
-            return
-        quiet = time.monotonic() - self._quiet_from() + _CLOCK_SLACK
-        if quiet >= self.config.deadline and self.liveness.on_wire > 0:
-            self._silence()
-            return
-        if quiet >= self.config.deadline:  # nothing sent (the pace, a pause): look again soon
-            delay = min(1.0, self.config.deadline / 4)
-            loop = asyncio.get_running_loop()
-            self._watchdog, self._watchdog_loop = loop.call_later(delay, self._check_silence), loop
-            return
-        self._watch()
-
-    def _silence(self) -> None:
-        """The store answered nothing for a whole deadline: it is frozen. Every request still
-        waiting (for a place, its turn, a token or an answer) is cut now, and later ones are
-        not sent (`_step`): the run stops with the first deadline, not one deadline after the
-        last request that queued behind the frozen ones."""
-        self.liveness.silent_mark = self.liveness.last_answer
-        now = asyncio.get_running_loop().time()
-        for scope, other in list(self._pending.items()):
-            if not scope.expired():
-                other.silenced = True
-                scope.reschedule(now)
-
     async def _give_up(self, call: Call, run: Attempts) -> Adopted:
         """Out of attempts or time. A write that may have been applied is checked one last
         time (if time is left), so a lost answer on the final attempt is not a failure."""
@@ -377,91 +302,10 @@ class Sender:
                 and run.why != "silent"
                 and run.end() > time.monotonic()
             ):
-                found = await self.read_back(finder, run.end())
+                found = await read_back(finder, run.end())
                 if found is not None:
                     return self._adopt(call, found)
-        raise self._final_error(call, run)
-
-    def _final_error(self, call: Call, run: Attempts) -> Exception:
-        config = self.config
-        name = f"{call.method} {call.path}"
-        now = time.monotonic()
-        elapsed = now - run.started
-        note = self._note(run, elapsed)
-        if run.why == "silent":
-            return TransportError(
-                f"{name} failed: timeout: the store did not answer within {config.deadline:g} s"
-                f" (another request waited that long; {'not sent' if run.sent == 0 else note})"
-            )
-        if run.response is not None:
-            status = run.response.status_code
-            last_success = self.liveness.last_success
-            if (
-                status == 429
-                and run.response.headers.get("retry-after") is None
-                and run.refused_since is not None
-                and last_success < run.refused_since
-            ):
-                refusing = now - max(run.started, last_success)
-                note += (
-                    f"; the store kept refusing at {self.pacer.rate():.3g} req/s and no request"
-                    f" succeeded for {refusing:.1f} s; set a lower EPCC_RATE_LIMIT"
-                    f" (now {config.rate_limit:g} req/s)"
-                )
-            error = self._answer_error(call, run.response, note)
-            if isinstance(error, RateLimitedError):
-                error.retry_after = parse_retry_after(run.response.headers.get("retry-after"))
-            return error
-        failure = run.failure
-        if run.why == "deadline" and isinstance(failure, TimeoutError | httpx.TimeoutException):
-            if run.sent == 0 and not self._frozen():
-                # The store answers others: this one never got its turn (the pace, a place).
-                return TransportError(
-                    f"{name} failed: timeout: not sent within {config.deadline:g} s: it waited"
-                    f" for its turn at {self.pacer.rate():.3g} req/s"
-                )
-            if run.sent == 0:  # it waited for places, a token the frozen store held
-                note = f"not sent: it waited {elapsed:.1f} s behind requests it did not answer"
-            return TransportError(
-                f"{name} failed: timeout: the store did not answer within"
-                f" {config.deadline:g} s ({note})"
-            )
-        if failure is None:
-            if run.why == "deadline":  # a read-back after its operation's time was spent
-                return TransportError(
-                    f"{name} failed: timeout: its operation's {config.deadline:g} s were spent"
-                    f" before it could be sent ({note})"
-                )
-            return TransportError(f"{name} failed: no answer: {note}")
-        last = classify_transport_error(failure, self._where)
-        if run.why == "unreachable":
-            return TransportError(
-                f"{name} failed: {last.kind}: {redact(last.cause)}; the store could"
-                f" not be reached for {config.reconnect_deadline:g} s ({note})"
-            )
-        return TransportError(f"{name} failed: {last.kind}: {redact(last.cause)}; {note}")
-
-    def _note(self, run: Attempts, elapsed: float) -> str:
-        """`gave up after N attempts in S s`, with those that were not failures named: the
-        README bounds the failed ones (`max_attempts`), not 429s nor reconnections."""
-        sent = run.sent
-        note = f"gave up after {sent} attempt{'s' if sent != 1 else ''} in {elapsed:.1f} s"
-        others = []
-        if run.refused:
-            others.append(f"{run.refused} answered 429")
-        if run.reconnects:
-            others.append(f"{run.reconnects} refused while the store restarted")
-        if others:
-            note += f": {run.failed} failed, {', '.join(others)}"
-        return note
-
-    async def read_back(self, find: Finder, end: float) -> JsonObject | None:
-        """Ask `find` whether a lost write was applied, within the operation's deadline."""
-        token = _OPERATION_END.set(end)
-        try:
-            return await find()
-        finally:
-            _OPERATION_END.reset(token)
+        raise self._giveup.error(call, run)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
@@ -479,14 +323,3 @@ class Sender:
             found.get("id", "?"),
         )
         return Adopted(found)
-
-    def _answer_error(self, call: Call, response: httpx.Response, note: str = "") -> Exception:
-        return answer_error(
-            call.method,
-            call.path,
-            response,
-            token_call=call.token_call,
-            secrets=self.secrets(),
-            note=note,
-            credential_hint=self.config.credential_hint,
-        )

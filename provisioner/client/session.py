@@ -21,9 +21,10 @@ import httpx
 from provisioner import __version__
 from provisioner.client.auth import TOKEN_PATH, TokenAuth
 from provisioner.client.calls import Adopted, Call, Finder
+from provisioner.client.readback import DUPLICATE_STATUSES, read_back
 from provisioner.client.redaction import RedactingFilter
 from provisioner.client.responses import JsonObject, data_object, json_body
-from provisioner.client.retry import DUPLICATE_STATUSES, Sender
+from provisioner.client.retry import Sender
 from provisioner.client.settings import ClientConfig
 from provisioner.client.stats import RequestStats
 from provisioner.client.transport import Liveness, ThrottledTransport
@@ -216,7 +217,7 @@ class Session:
         except ApiError as error:
             if find is None or concurrent is None or error.status not in DUPLICATE_STATUSES:
                 raise
-            found = await self._sender.read_back(find, end)
+            found = await read_back(find, end)
             if found is None:
                 raise
             what, differs = concurrent
