@@ -95,7 +95,7 @@ class CustomRun:
 
 def _changed_keys(op: Operation) -> tuple[str, ...]:
     """The top-level attributes an update's changes name (a rename's `slug` aside)."""
-    tops = {change.path.split(".", 1)[0].split("[", 1)[0] for change in op.changes}
+    tops = {change.attribute for change in op.changes}
     order = FIELD_ATTRIBUTES if op.field_slug is not None else API_ATTRIBUTES
     return tuple(key for key in order if key in tops)
 

@@ -229,9 +229,8 @@ def update_body(op: Operation) -> dict[str, Any]:
     after = op.after or {}
     body: dict[str, Any] = {}
     for change in op.changes:
-        top = change.path.split(".", 1)[0].split("[", 1)[0]
-        if top in after:
-            body[top] = after[top]
+        if change.attribute in after:
+            body[change.attribute] = after[change.attribute]
     if op.kind is OpKind.RENAME_FIELD:
         body["slug"] = op.field_slug
     return body

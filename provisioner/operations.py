@@ -147,6 +147,12 @@ class AttributeChange:
     before: Any
     after: Any
 
+    @property
+    def attribute(self) -> str:
+        """The top-level attribute the change is in: `validation_rules` for
+        `validation_rules[0].options.to` (an update sends that attribute whole)."""
+        return self.path.split(".", 1)[0].split("[", 1)[0]
+
 
 @dataclass(frozen=True)
 class Operation:

@@ -89,3 +89,19 @@ def test_bad_plan_files_are_refused(text: str, message: str) -> None:
 def test_fingerprint_ignores_key_order_but_not_values() -> None:
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+@pytest.mark.parametrize(
+    ("path", "attribute"),
+    [
+        ("name", "name"),
+        ("validation_rules", "validation_rules"),
+        ("validation_rules[0].options.to", "validation_rules"),
+        ("validation[1]", "validation"),
+        ("presentation.sort_order", "presentation"),
+    ],
+)
+def test_a_change_names_the_top_level_attribute_it_is_in(path: str, attribute: str) -> None:
+    """An update sends the whole top-level attribute a change is in (flows and Custom APIs
+    alike: `normalize.update_body`, the Custom API applier's keys)."""
+    assert AttributeChange(path, 1, 2).attribute == attribute

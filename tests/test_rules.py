@@ -141,6 +141,14 @@ def test_one_json_type_check(value: Any, json_types: tuple[str, ...], fits: bool
     assert rules.has_json_type(value, json_types) is fits
 
 
+@pytest.mark.parametrize(("field_type", "kind"), [("string", "enum"), ("integer", "between")])
+def test_a_rule_without_its_options_is_one_violation(field_type: str, kind: str) -> None:
+    found, _ = rules.rule_list_violations(field_type, [{"type": kind}], None)
+    assert [(v.path, v.code, v.expected) for v in found] == [
+        (("validation_rules", 0, "options"), "options_missing", "the rule's options")
+    ]
+
+
 def test_email_and_slug_values() -> None:
     assert rules.is_email("ron@example.com")
     assert not rules.is_email("ron@example")

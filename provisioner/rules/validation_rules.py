@@ -136,20 +136,24 @@ def _rule_violations(
         for key in rule
         if key not in facts.keys
     ]
-    if facts.options == "values":
-        found += _values_violations(field_type, path, rule.get("options"))
+    if facts.options is None:
+        return found
+    where = (*path, "options")
+    options = rule.get("options")
+    if options is None:
+        found.append(
+            Violation(where, "required key is missing", "the rule's options", "options_missing")
+        )
+    elif facts.options == "values":
+        found += _values_violations(field_type, where, options)
     elif facts.options == "range":
-        found += _range_violations(field_type, path, rule.get("options"))
+        found += _range_violations(field_type, where, options)
     return found
 
 
-def _values_violations(field_type: str, path: PathKey, options: Any) -> list[Violation]:
-    """`enum`: a non-empty list of distinct values of the field's type (4.5)."""
-    where = (*path, "options")
-    if options is None:
-        return [
-            Violation(where, "required key is missing", "the rule's options", "options_missing")
-        ]
+def _values_violations(field_type: str, where: PathKey, options: Any) -> list[Violation]:
+    """`enum` options (at `where`, given): a non-empty list of distinct values of the field's
+    type (4.5)."""
     if not isinstance(options, list):
         return [Violation(where, f"got {describe(options)}", "a list", "options_shape")]
     if not options:
@@ -200,13 +204,9 @@ def _values_violations(field_type: str, path: PathKey, options: Any) -> list[Vio
     return found
 
 
-def _range_violations(field_type: str, path: PathKey, options: Any) -> list[Violation]:
-    """`between`: `{from, to}` of the field's numeric type, from <= to (4.5)."""
-    where = (*path, "options")
-    if options is None:
-        return [
-            Violation(where, "required key is missing", "the rule's options", "options_missing")
-        ]
+def _range_violations(field_type: str, where: PathKey, options: Any) -> list[Violation]:
+    """`between` options (at `where`, given): `{from, to}` of the field's numeric type,
+    from <= to (4.5)."""
     if not isinstance(options, dict):
         return [Violation(where, f"got {describe(options)}", "a mapping", "options_shape")]
     found: list[Violation] = []
