@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provisioner.plan import AttributeChange
+from provisioner.operations import AttributeChange  # (plan.py re-exports it)
 
 
 def attribute_changes(

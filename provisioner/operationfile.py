@@ -16,12 +16,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from provisioner.attrdiff import attribute_changes
 from provisioner.epcc import flows as api
 from provisioner.errors import PlanFormatError
 from provisioner.migration import CONVERSIONS, parse_temp_slug
+from provisioner.model import FIELD_ATTRIBUTES, FLOW_ATTRIBUTES
 from provisioner.operations import (
     CREATE_KINDS,
     DELETE_KINDS,
+    Action,
     AttributeChange,
     Operation,
     OpKind,
@@ -222,6 +225,68 @@ class _OperationReader:
             for c in raw_changes
         )
 
+    def attribute_names(self) -> tuple[str, ...]:
+        """The attributes `before` and `after` may hold, in the order the planner diffs them."""
+        if self.kind.custom:
+            from provisioner import custom_api_model
+
+            return (
+                custom_api_model.FIELD_ATTRIBUTES
+                if self.kind.on_field
+                else custom_api_model.API_ATTRIBUTES
+            )
+        return FIELD_ATTRIBUTES if self.kind.on_field else FLOW_ATTRIBUTES
+
+    def check_known_keys(self, key: str, attributes: Mapping[str, Any] | None) -> None:
+        """No attribute the planner never writes: it would be shown, never sent."""
+        known = self.attribute_names()
+        unknown = [name for name in (attributes or {}) if name not in known]
+        if unknown:
+            what = "field" if self.kind.on_field else "Custom API" if self.kind.custom else "flow"
+            raise self.fail(
+                f"`{key}.{unknown[0]}` is not an attribute of a {what} "
+                f"(expected one of {', '.join(known)})"
+            )
+
+    def check_changes(
+        self,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        changes: tuple[AttributeChange, ...],
+        from_slug: str | None,
+    ) -> None:
+        """What a plan shows of an update, rename or replace is its `changes`; what it writes
+        comes from `after`. They must be one: `changes` is exactly the difference of `before`
+        and `after` the planner computes (`attrdiff.attribute_changes`, the one rule), after a
+        rename's `slug` change if listed (the header names both slugs). A create or a delete
+        shows no changes, so lists none."""
+        action = self.kind.action
+        if action in (Action.CREATE, Action.DELETE):
+            if changes:
+                raise self.fail(f"`changes` must be empty for a {action.name.lower()}")
+            return
+        if before is None or after is None:
+            raise self.fail("`before` and `after` are required to check the `changes`")
+        old, new = before, after
+        if self.kind.custom and self.kind.on_field:
+            from provisioner.custom_api_model import comparable_field_attributes
+
+            old, new = comparable_field_attributes(before), comparable_field_attributes(after)
+        expected = attribute_changes(old, new, self.attribute_names())
+        accepted = [expected]
+        if from_slug is not None:  # the header names both slugs; the list may say it too
+            slug = self.data.get("field") if self.kind.on_field else self.flow_slug
+            accepted.append((AttributeChange("slug", from_slug, slug), *expected))
+        if not any(_same_changes(changes, option) for option in accepted):
+            raise self.fail(
+                "`changes` do not match the difference of `before` and `after` "
+                f"(expected {_listed(accepted[-1])}; the file lists {_listed(changes)})"
+            )
+        for change in changes:
+            top = change.path.split(".", 1)[0].split("[", 1)[0]
+            if top != "slug" and top not in after:
+                raise self.fail(f"`changes` names `{top}`, which `after` does not hold")
+
     def reasons(self) -> tuple[str, ...]:
         reasons = self.data.get("reasons", [])
         if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
@@ -267,6 +332,30 @@ _CUSTOM_CODES = frozenset({"field_type_invalid", "api_type_invalid", "unknown_at
 _CREATE_ONLY = ("field_type", "use_as_url_slug")
 
 
+def _same_changes(
+    found: tuple[AttributeChange, ...], expected: tuple[AttributeChange, ...]
+) -> bool:
+    """Equal as JSON (so `1`, `1.0` and `true` stay apart, as the store keeps them)."""
+    return _changes_json(found) == _changes_json(expected)
+
+
+def _changes_json(changes: tuple[AttributeChange, ...]) -> str:
+    return json.dumps([[c.path, c.before, c.after] for c in changes], sort_keys=True)
+
+
+def _listed(changes: tuple[AttributeChange, ...]) -> str:
+    """`name: "A2" -> "A3", ...` (the first three), or `no change`."""
+    if not changes:
+        return "no change"
+    shown = [
+        f"{c.path}: {json.dumps(c.before, ensure_ascii=False)} -> "
+        f"{json.dumps(c.after, ensure_ascii=False)}"
+        for c in changes[:3]
+    ]
+    more = f", and {len(changes) - 3} more" if len(changes) > 3 else ""
+    return ", ".join(shown) + more
+
+
 def _worded(violation: Violation, slug_key: str) -> str:
     """`after.PATH`: what (expected ...); the slug is the operation's own key (`slug_key`)."""
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in violation.path)
@@ -291,8 +380,11 @@ def operation_from_dict(index: int, data: Any) -> Operation:
     if kind is OpKind.MIGRATE_FIELD:
         assert after is not None
         read.check_migration(before, after, from_slug)
+    read.check_known_keys("after", after)
+    read.check_known_keys("before", before)
     read.check_body(after)
     changes = read.changes()
+    read.check_changes(before, after, changes, from_slug)
     reasons = read.reasons()
     safety = read.safety()
     return Operation(

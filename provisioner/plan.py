@@ -268,7 +268,7 @@ class Plan:
             raise PlanFormatError(
                 f"malformed plan: format_version {IMPACT_PLAN_FORMAT_VERSION} needs `impact`"
             )
-        return cls(
+        plan = cls(
             operations=operations,
             unmanaged=tuple(unmanaged),
             fingerprints={str(k): v for k, v in fingerprints.items()},
@@ -276,6 +276,8 @@ class Plan:
             impact=impact,
             store=_store(data, version),
         )
+        _check_summary(data, plan)
+        return plan
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -309,6 +311,16 @@ class PlanParts:
         self.operations += other.operations
         self.fingerprints.update(other.fingerprints)
         self.unmanaged += other.unmanaged
+
+
+def _check_summary(data: Mapping[str, Any], plan: Plan) -> None:
+    """The summary is always counted from the operations; a file whose `summary` says
+    otherwise had operations removed or added by hand since the plan was made: refused."""
+    if "summary" in data and data["summary"] != plan.counts():
+        raise PlanFormatError(
+            f"malformed plan: `summary` {json.dumps(data['summary'])} does not match the "
+            f"operations ({json.dumps(plan.counts())})"
+        )
 
 
 def _store(data: Mapping[str, Any], version: int) -> dict[str, str] | None:

@@ -44,6 +44,7 @@ def sample_plan() -> Plan:
                 "speed",
                 id="f1",
                 flow_id="c1",
+                before={"validation_rules": [{"type": "enum", "options": ["fast", "slow"]}]},
                 after={"validation_rules": [{"type": "enum", "options": ["fast"]}]},
                 changes=(
                     AttributeChange("validation_rules[0].options", ["fast", "slow"], ["fast"]),
@@ -56,6 +57,7 @@ def sample_plan() -> Plan:
                 "customers",
                 "notes",
                 id="f2",
+                before={"name": "Notes"},
                 after={"name": "Notes"},
                 changes=(AttributeChange("slug", "note", "notes"),),
                 safety=Safety.RISKY,
@@ -68,6 +70,7 @@ def sample_plan() -> Plan:
                 "age",
                 id="f3",
                 flow_id="c1",
+                before={"name": "Age", "field_type": "string"},
                 after={"name": "Age", "field_type": "integer"},
                 changes=(AttributeChange("field_type", "string", "integer"),),
                 safety=Safety.DESTRUCTIVE,
