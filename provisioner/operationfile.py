@@ -283,9 +283,10 @@ class _OperationReader:
                 f"(expected {_listed(accepted[-1])}; the file lists {_listed(changes)})"
             )
         for change in changes:
-            top = change.path.split(".", 1)[0].split("[", 1)[0]
-            if top != "slug" and top not in after:
-                raise self.fail(f"`changes` names `{top}`, which `after` does not hold")
+            if change.attribute != "slug" and change.attribute not in after:
+                raise self.fail(
+                    f"`changes` names `{change.attribute}`, which `after` does not hold"
+                )
 
     def reasons(self) -> tuple[str, ...]:
         reasons = self.data.get("reasons", [])
