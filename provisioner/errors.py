@@ -286,9 +286,9 @@ class ApplyError(ProvisionerError):
         head += f"; {len(self.applied)} applied"
         # `listed_above`: the progress view already printed every operation (one summary).
         lines = [head + (" (listed above)." if listed_above else ".")]
-        if not listed_above:
-            lines += [f"  failed: {op}: {why}" for op, why in self.failed]
-            lines += [f"  skipped: {op} ({why})" for op, why in self.skipped]
+        if not listed_above:  # each reason quotes the store: one line, controls escaped
+            lines += [f"  failed: {op}: {escape_controls(why)}" for op, why in self.failed]
+            lines += [f"  skipped: {op} ({escape_controls(why)})" for op, why in self.skipped]
         lines.append("Fix the cause and run apply again: it finishes the job.")
         super().__init__("\n".join(lines))
 

@@ -6,13 +6,15 @@ store cannot be made to send comes from a small HTTP server on an ephemeral port
 
 from __future__ import annotations
 
+import http.server
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.seed import write
+from support.seed import CUSTOMERS, staging_production_project, write
 from support.store import LocalStore
 
 # ------------------------------------------------- FAIL-C: a reviewed plan is what runs
@@ -184,3 +186,172 @@ def test_a_create_plan_showing_what_it_never_sends_is_refused(
     assert message in result.err
     assert "No changes" not in result.out
     assert local_store.stats()["total"] == 0
+
+
+# ------------------------------------------------- FAIL-A: a store's text in apply's lines
+
+DETAIL = "bad \x1b[31mRED\x1b[0m bell\x07 bidi\u202eevil\u2066x\u2069 c1\x9b end\r\nsecond line"
+RAW = ("\x1b", "\x07", "\u202e", "\u2066", "\u2069", "\x9b", "\r")
+
+
+class _RefusingStore(http.server.BaseHTTPRequestHandler):
+    """An empty store whose every write is a 422 quoting terminal controls and a new line:
+    what the local store cannot be made to say."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/oauth"):
+            token = {"access_token": "t" * 40, "token_type": "Bearer", "expires_in": 3600}
+            self._send(200, token)
+            return
+        error = {"status": 422, "title": "Unprocessable\x1b[2J", "detail": DETAIL}
+        self._send(422, {"errors": [error]})
+
+    def do_GET(self) -> None:
+        page = {"limit": 25, "offset": 0, "current": 1, "total": 0}
+        self._send(200, {"data": [], "meta": {"page": page, "results": {"total": 0}}})
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def refusing_store() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingStore)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _assert_escaped(output: str, lines: list[str]) -> None:
+    assert lines, output
+    for raw in RAW:
+        assert raw not in output, (raw, output)
+    for line in lines:
+        assert "\\u001b[2J" in line, line
+        assert "bidi\\u202eevil\\u2066x\\u2069 c1\\u009b end\\u000d\\u000asecond line" in line
+    assert not any(line.startswith("second line") for line in output.splitlines()), output
+
+
+def test_apply_prints_a_store_message_escaped_in_every_line(
+    cli: Any, refusing_store: str, tmp_path: Path
+) -> None:
+    schema = write(tmp_path / "k3.yaml", _k3("A2"))
+    env = {
+        "EPCC_API_BASE_URL": refusing_store,
+        "EPCC_CLIENT_ID": "id",
+        "EPCC_CLIENT_SECRET": "Zq9-secret",
+    }
+    result = cli("apply", schema, "--auto-approve", env=env)
+    assert result.code == 1, result.out + result.err
+    output = result.out + result.err
+    failed = [line for line in output.splitlines() if "FAILED:" in line or "failed:" in line]
+    assert any("create_flow k3 ... FAILED: " in line for line in failed), output
+    assert any(line.startswith("  failed:  + create_flow k3: ") for line in failed), output
+    _assert_escaped(output, failed)
+
+
+def test_apply_all_prints_a_store_message_escaped_in_every_line(
+    cli: Any, refusing_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "flows" / "k3.yaml", _k3("A2"))
+    write(
+        tmp_path / "provisioner.toml",
+        'paths = ["flows/"]\n[environments.e]\n'
+        f'base_url = "{refusing_store}"\nclient_id_env = "E_ID"\nclient_secret_env = "E_S"\n',
+    )
+    monkeypatch.chdir(tmp_path)
+    result = cli("apply", "--all", "--auto-approve", env={"E_ID": "id", "E_S": "Zq9-secret"})
+    assert result.code == 1, result.out + result.err
+    output = result.out + result.err
+    failed = [line for line in output.splitlines() if "failed:" in line]
+    assert any(line.startswith("[e] + create_flow k3 ... failed: ") for line in failed), output
+    assert any(line.startswith("e: failed: ") for line in output.splitlines()), output
+    _assert_escaped(output, [line for line in failed if "422" in line])
+
+
+# ------------------------------------------------- FAIL-B: a saved plan of an environment
+
+
+@pytest.fixture
+def promoted(
+    cli: Any, local_store_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, str], LocalStore]:
+    """staging applied; a plan of production (which comes after staging) saved as p.json."""
+    staging: LocalStore = local_store_factory()
+    production: LocalStore = local_store_factory()
+    variables = staging_production_project(tmp_path, staging, production)
+    write(tmp_path / "flows" / "schema.yaml", CUSTOMERS)
+    monkeypatch.chdir(tmp_path)
+    applied = cli("apply", "--env", "staging", "--auto-approve", env=variables)
+    assert applied.code == 0, applied.err
+    planned = cli("plan", "--env", "production", "--out", "p.json", env=variables)
+    assert planned.code == 0, planned.err
+    return variables, production
+
+
+def test_a_saved_plan_of_an_environment_with_after_applies_there(
+    cli: Any, promoted: tuple[dict[str, str], LocalStore]
+) -> None:
+    variables, production = promoted
+    result = cli("apply", "p.json", "--env", "production", "--auto-approve", env=variables)
+    assert result.code == 0, result.err
+    assert "Apply complete" in result.out
+    assert production.write_count() > 0
+
+
+def test_a_saved_plan_of_an_environment_still_waits_for_the_one_it_comes_after(
+    cli: Any, promoted: tuple[dict[str, str], LocalStore], tmp_path: Path
+) -> None:
+    variables, production = promoted
+    # The project's files moved on and staging does not match them yet.
+    write(tmp_path / "flows" / "more.yaml", _k3("A2"))
+    result = cli("apply", "p.json", "--env", "production", "--auto-approve", env=variables)
+    assert result.code == 3, result.out + result.err
+    assert "refusing to apply production: it comes after staging" in result.err
+    assert "staging is behind: 2 to create" in result.err
+    assert production.write_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["apply", "p.json", "--all", "--auto-approve"], "not YAML to apply to every environment"),
+        (["plan", "p.json"], "not YAML to plan from: apply it with `provisioner apply p.json`"),
+        (
+            ["plan", "p.json", "--env", "production"],
+            "not YAML to plan from: apply it with `provisioner apply p.json --env production`",
+        ),
+        (
+            ["validate", "p.json", "--env", "production"],
+            "not YAML to validate: apply it with `provisioner apply p.json --env production`",
+        ),
+        (["validate", "p.json", "--all"], "p.json is a saved plan (from `plan --out`)"),
+    ],
+    ids=["apply-all", "plan", "plan-env", "validate-env", "validate-all"],
+)
+def test_a_saved_plan_where_yaml_is_expected_is_one_line(
+    cli: Any, promoted: tuple[dict[str, str], LocalStore], args: list[str], message: str
+) -> None:
+    variables, production = promoted
+    production.reset_stats()
+    result = cli(*args, env=variables)
+    assert result.code == 1, result.out + result.err
+    assert result.err.strip().splitlines() == [
+        next(line for line in result.err.splitlines() if line.startswith("Error"))
+    ], result.err
+    assert "Error: p.json is a saved plan (from `plan --out`), not YAML to " in result.err
+    assert message in result.err
+    assert production.stats()["total"] == 0

@@ -40,6 +40,7 @@ from provisioner.errors import ProvisionerError, ReadOnlyError, UnsafePlanError
 from provisioner.gcpause import paused_gc
 from provisioner.model import State
 from provisioner.plan import Plan
+from provisioner.printable import escape_controls
 from provisioner.project import Project
 from provisioner.reader import read_live_state
 from provisioner.views.environments import EnvironmentPlan, render_all_text
@@ -240,7 +241,7 @@ class _InOrder:
             outcome[name] = "interrupted before it started: nothing applied"
         except ProvisionerError as error:
             # The whole message: a stale plan's list of changed objects follows its first line.
-            outcome[name] = f"failed: {error}"
+            outcome[name] = f"failed: {escape_controls(str(error), lines=True)}"
         finally:
             self.done[name].set()
 
@@ -284,6 +285,5 @@ class _InOrder:
             self.progress.applied[name] = self.progress.applied.get(name, 0) + 1
             click.echo(f"[{name}] {event.operation.describe()} ... done")
         elif event.kind in (EventKind.FAILED, EventKind.SKIPPED):
-            click.echo(
-                f"[{name}] {event.operation.describe()} ... {event.kind.value}: {event.error}"
-            )
+            why = escape_controls(str(event.error))  # the store's words, on one line
+            click.echo(f"[{name}] {event.operation.describe()} ... {event.kind.value}: {why}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
@@ -33,7 +33,7 @@ from provisioner.client import DEFAULT_MAX_IN_FLIGHT, Client
 from provisioner.commands import _planning as planning
 from provisioner.commands._apply_all import apply_all
 from provisioner.commands._environments import promotion_order
-from provisioner.commands._planfile import is_plan_file
+from provisioner.commands._planfile import is_plan_file, refuse_saved_plan
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -170,6 +170,7 @@ def command(
     if choice.all:
         if migrate:
             raise click.UsageError("--migrate applies to one store: use it with --env, not --all.")
+        refuse_saved_plan(paths, "apply to every environment (`--all`)")
         return apply_all(
             select_all(choice),
             paths,
@@ -194,7 +195,10 @@ def command(
 
     async def run() -> int:
         if selected.env is not None and selected.project is not None:
-            await promotion_order(selected, skip_order_check)
+            # A saved plan holds no desired state: the environments it comes after are
+            # compared with the project's own files (`paths` of provisioner.toml).
+            order = selected if saved is None else replace(selected, paths=[])
+            await promotion_order(order, skip_order_check)
         async with open_store(target, selected.env, max_in_flight=parallelism) as client:
             _check_store(client, target, saved)
             plan = await _plan_to_apply(client, saved, desired, migrate)

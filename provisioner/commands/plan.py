@@ -16,6 +16,7 @@ import click
 from provisioner import asyncrun
 from provisioner.commands._environments import plan_all
 from provisioner.commands._output import write_files
+from provisioner.commands._planfile import refuse_saved_plan
 from provisioner.commands._planning import (
     FORMATS,
     MIGRATE_HELP,
@@ -114,6 +115,7 @@ def command(
     Exit codes: 0 no changes (or success), 1 error, 2 changes pending (--detailed-exitcode).
     """
     # Offline problems first: a bad file never costs a request.
+    refuse_saved_plan(paths, "plan from", choice.env)
     if impact_budget is not None and not impact:
         raise click.UsageError("--impact-budget sets the budget of --impact: add --impact.")
     if choice.all:

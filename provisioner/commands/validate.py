@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provisioner.commands._planfile import is_plan_file
+from provisioner.commands._planfile import refuse_saved_plan
 from provisioner.commands._project import Choice, load_chosen, project_options, shared_paths
 from provisioner.config import find_yaml_files, load_desired
-from provisioner.errors import ConfigError, Diagnostic, ProvisionerError
+from provisioner.errors import ConfigError, Diagnostic
 from provisioner.model import State
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
       provisioner validate --env staging           the shared files with staging's overlays
       provisioner validate --all                   every environment of provisioner.toml
     """
+    refuse_saved_plan([Path(p) for p in paths], "validate", choice.env)
     project = load_chosen(choice, needed=not paths)
     if choice.env is not None or choice.all:
         assert project is not None
@@ -59,12 +60,6 @@ def command(paths: tuple[str, ...], output_format: str, choice: Choice) -> int:
         from provisioner.commands._environments import validate_environments
 
         return validate_environments(project, [Path(p) for p in paths], choice.env, output_format)
-    plan = next((Path(p) for p in paths if is_plan_file(Path(p))), None)
-    if plan is not None:
-        raise ProvisionerError(
-            f"{plan} is a saved plan (from `plan --out`), not YAML to validate: apply it with "
-            f"`provisioner apply {plan}` (its operations are checked when it is read)."
-        )
     paths = tuple(str(p) for p in shared_paths([Path(p) for p in paths], project))
     files, _ = find_yaml_files(paths)
     try:

@@ -25,6 +25,7 @@ from rich.progress import (
 
 from provisioner.events import ApplyEvent, EventKind, interrupted_message
 from provisioner.plan import Operation
+from provisioner.printable import escape_controls
 
 
 class ApplyProgress:
@@ -83,15 +84,17 @@ class ApplyProgress:
         if event.kind is EventKind.STARTED:
             self._advance(0, op.describe())
             return
+        # A failure quotes the store's own words: one line, every control shown escaped.
+        why = escape_controls(str(event.error)) if event.error else None
         if event.kind is EventKind.SUCCEEDED:
             self.applied.append(op)
             self._line(f"{op.describe()} ... done")
         elif event.kind is EventKind.SKIPPED:
-            self.skipped.append((op, event.error or "a dependency failed"))
-            self._line(f"{op.describe()} ... skipped: {event.error}", style="yellow")
+            self.skipped.append((op, why or "a dependency failed"))
+            self._line(f"{op.describe()} ... skipped: {why}", style="yellow")
         else:
-            self.failed.append((op, event.error or "failed"))
-            self._line(f"{op.describe()} ... FAILED: {event.error}", style="red")
+            self.failed.append((op, why or "failed"))
+            self._line(f"{op.describe()} ... FAILED: {why}", style="red")
         self._advance(1, "")
 
     def _advance(self, steps: int, description: str) -> None:
