@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import shlex
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -355,3 +356,57 @@ def test_a_saved_plan_where_yaml_is_expected_is_one_line(
     assert "Error: p.json is a saved plan (from `plan --out`), not YAML to " in result.err
     assert message in result.err
     assert production.stats()["total"] == 0
+
+
+# ------------------------------------------------- minors: plan --out's hint and ''
+
+
+def _hint(err: str) -> list[str]:
+    line = next(line for line in err.splitlines() if line.startswith("Saved the plan to"))
+    return shlex.split(line.split("apply it with `", 1)[1].rstrip(".").rstrip("`"))
+
+
+def test_the_hint_after_plan_db_out_names_the_database(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "k3.yaml", _k3("A2"))
+    planned = cli("plan", "k3.yaml", "--db", "one.sqlite", "--out", "e.json", env={})
+    assert planned.code == 0, planned.err
+    hint = _hint(planned.err)
+    assert hint == ["provisioner", "apply", "e.json", "--db", "one.sqlite"]
+    applied = cli(*hint[1:], "--auto-approve", env={})
+    assert applied.code == 0, applied.err
+    assert "Apply complete: 2 operation(s) applied." in applied.out
+
+
+def test_the_hint_after_plan_base_url_out_names_the_store_and_no_credential(
+    cli: Any, local_store: LocalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "k3.yaml", _k3("A2"))
+    env = {k: v for k, v in local_store.env().items() if k != "EPCC_API_BASE_URL"}
+    url = local_store.base_url
+    planned = cli("plan", "k3.yaml", "--base-url", url, "--out", "p.json", env=env)
+    assert planned.code == 0, planned.err
+    hint = _hint(planned.err)
+    assert hint == ["provisioner", "apply", "p.json", "--base-url", url]
+    assert local_store.client_id not in planned.err
+    assert local_store.client_secret not in planned.err
+    applied = cli(*hint[1:], "--auto-approve", env=env)
+    assert applied.code == 0, applied.err
+
+
+def test_plan_out_empty_is_one_line_and_no_request(
+    cli: Any, local_store: LocalStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "k3.yaml", _k3("A2"))
+    local_store.reset_stats()
+    result = cli("plan", "k3.yaml", "--out", "", env=local_store.env())
+    assert result.code == 1, result.err
+    assert result.err.strip().splitlines() == [
+        "Error: --out is empty: give the file to save the plan to (plan.json); "
+        "nothing was read or written."
+    ]
+    assert local_store.stats()["total"] == 0

@@ -37,6 +37,7 @@ from provisioner.commands._project import (
     select_all,
 )
 from provisioner.commands._target import Target, store_identity, store_options
+from provisioner.errors import OutputError
 from provisioner.impact import DEFAULT_IMPACT_BUDGET
 from provisioner.impact_reader import read_impact
 from provisioner.impact_reasons import measured
@@ -63,7 +64,8 @@ EXIT_CHANGES = 2
 @format_option("text for people, json (versioned schema), markdown for a pull-request comment.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    "out_option",
+    type=click.Path(dir_okay=False, writable=True),  # a str: '' is not `.` (refused below)
     help="Also save the plan (JSON, with fingerprints) for `provisioner apply FILE`.",
 )
 @click.option(
@@ -92,7 +94,7 @@ EXIT_CHANGES = 2
 def command(
     paths: Sequence[Path],
     output_format: str,
-    out: Path | None,
+    out_option: str | None,
     detailed_exitcode: bool,
     migrate: bool,
     impact: bool,
@@ -116,6 +118,12 @@ def command(
     """
     # Offline problems first: a bad file never costs a request.
     refuse_saved_plan(paths, "plan from", choice.env)
+    if out_option is not None and not out_option.strip():
+        raise OutputError(
+            "--out is empty: give the file to save the plan to (plan.json); "
+            "nothing was read or written."
+        )
+    out = None if out_option is None else Path(out_option)
     if impact_budget is not None and not impact:
         raise click.UsageError("--impact-budget sets the budget of --impact: add --impact.")
     if choice.all:
@@ -150,15 +158,18 @@ def command(
         # The saved plan records its store: apply refuses it against another (version 4).
         saved = plan.made_against(store).to_saved_json()
         write_files({out: saved}, force=True, what="the plan to")
-        click.echo(f"Saved the plan to {out}; apply it with `{apply_hint(out, choice)}`.", err=True)
+        hint = apply_hint(out, choice, target)
+        click.echo(f"Saved the plan to {out}; apply it with `{hint}`.", err=True)
     if detailed_exitcode and not plan.is_empty:
         return EXIT_CHANGES
     return EXIT_OK
 
 
-def apply_hint(out: Path, choice: Choice) -> str:
+def apply_hint(out: Path, choice: Choice, target: Target | None = None) -> str:
     """The command that applies a saved plan to the store it was made against: with the same
-    `--env` (and `--project`), since the plan records that store and apply refuses another."""
+    `--env` (and `--project`), or the same store options given on the command line
+    (`--base-url`, without userinfo; `--local`; `--db`), since the plan records that store and
+    apply refuses another. Never a credential."""
     import shlex
 
     words = ["provisioner", "apply", str(out)]
@@ -166,4 +177,12 @@ def apply_hint(out: Path, choice: Choice) -> str:
         words += ["--env", choice.env]
         if choice.project_file is not None:
             words += ["--project", str(choice.project_file)]
+    elif target is not None:
+        if target.sources.get("base_url") == "--base-url" and target.base_url is not None:
+            scheme, sep, rest = target.base_url.partition("://")
+            words += ["--base-url", scheme + sep + rest.rsplit("@", 1)[-1]]  # no userinfo
+        if target.local:
+            words.append("--local")
+        if target.db_given:
+            words += ["--db", str(target.db)]
     return " ".join(shlex.quote(word) for word in words)
