@@ -110,10 +110,12 @@ class ApiError(ProvisionerError):
         self.request_id = request_id
         # An answer that came (200) but cannot be used is not a failed request: no status.
         text = f"{method} {path}:" if status < 300 else f"{method} {path} failed: {status}"
+        # The store's own words, quoted on one line: every control (a new line too) escaped,
+        # wherever the message is printed (`Error:` lines, apply's per-operation lines).
         if title:
-            text += f" {title}"
+            text += f" {escape_controls(title)}"
         if detail and detail != title:
-            text += f": {detail}"
+            text += f": {escape_controls(detail)}"
         if request_id:
             text += f" (request id {request_id})"
         super().__init__(text)

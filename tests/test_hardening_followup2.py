@@ -410,3 +410,28 @@ def test_plan_out_empty_is_one_line_and_no_request(
         "nothing was read or written."
     ]
     assert local_store.stats()["total"] == 0
+
+
+class _RefusingReads(_RefusingStore):
+    """Every read is a 400 quoting terminal controls and a new line."""
+
+    def do_GET(self) -> None:
+        error = {"status": 400, "title": "Bad Request\x1b[2J", "detail": DETAIL}
+        self._send(400, {"errors": [error]})
+
+
+def test_a_store_message_with_a_new_line_is_one_error_line(cli: Any, tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingReads)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        env = {"EPCC_API_BASE_URL": url, "EPCC_CLIENT_ID": "id", "EPCC_CLIENT_SECRET": "Zq9-s"}
+        result = cli("export", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 1, result.err
+    errors = [line for line in result.err.splitlines() if line.startswith("Error")]
+    _assert_escaped(result.err, errors)
+    assert len(errors) == 1, result.err
