@@ -326,35 +326,35 @@ def test_a_saved_plan_of_an_environment_still_waits_for_the_one_it_comes_after(
     assert production.write_count() == 0
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["apply", "p.json", "--all", "--auto-approve"], "not YAML to apply to every environment"),
-        (["plan", "p.json"], "not YAML to plan from: apply it with `provisioner apply p.json`"),
-        (
-            ["plan", "p.json", "--env", "production"],
-            "not YAML to plan from: apply it with `provisioner apply p.json --env production`",
-        ),
-        (
-            ["validate", "p.json", "--env", "production"],
-            "not YAML to validate: apply it with `provisioner apply p.json --env production`",
-        ),
-        (["validate", "p.json", "--all"], "p.json is a saved plan (from `plan --out`)"),
-    ],
-    ids=["apply-all", "plan", "plan-env", "validate-env", "validate-all"],
-)
+SAVED_PLAN_WHERE_YAML_IS_EXPECTED = [
+    (["apply", "p.json", "--all", "--auto-approve"], "not YAML to apply to every environment"),
+    (["plan", "p.json"], "not YAML to plan from: apply it with `provisioner apply p.json`"),
+    (
+        ["plan", "p.json", "--env", "production"],
+        "not YAML to plan from: apply it with `provisioner apply p.json --env production`",
+    ),
+    (
+        ["validate", "p.json", "--env", "production"],
+        "not YAML to validate: apply it with `provisioner apply p.json --env production`",
+    ),
+    (["validate", "p.json", "--all"], "p.json is a saved plan (from `plan --out`)"),
+]
+
+
 def test_a_saved_plan_where_yaml_is_expected_is_one_line(
-    cli: Any, promoted: tuple[dict[str, str], LocalStore], args: list[str], message: str
+    cli: Any, promoted: tuple[dict[str, str], LocalStore]
 ) -> None:
+    # One project and saved plan for every command (two stores each would cost seconds).
     variables, production = promoted
     production.reset_stats()
-    result = cli(*args, env=variables)
-    assert result.code == 1, result.out + result.err
-    assert result.err.strip().splitlines() == [
-        next(line for line in result.err.splitlines() if line.startswith("Error"))
-    ], result.err
-    assert "Error: p.json is a saved plan (from `plan --out`), not YAML to " in result.err
-    assert message in result.err
+    for args, message in SAVED_PLAN_WHERE_YAML_IS_EXPECTED:
+        result = cli(*args, env=variables)
+        assert result.code == 1, (args, result.out + result.err)
+        assert result.err.strip().splitlines() == [
+            next(line for line in result.err.splitlines() if line.startswith("Error"))
+        ], (args, result.err)
+        assert "Error: p.json is a saved plan (from `plan --out`), not YAML to " in result.err
+        assert message in result.err, (args, result.err)
     assert production.stats()["total"] == 0
 
 
