@@ -1,17 +1,11 @@
-"""Adaptive pacing shared by every request of one client: AIMD rate, in-flight bound (pure).
+"""Adaptive pacing shared by every request of one client: the AIMD rate (pure).
 
 A store's rate limit is not known in advance and is shared with its live traffic, and the real
 API answers 429 without `Retry-After` or rate-limit headers (epcc-api.md §2.5). So the client
 paces itself (`Pacer`) and treats a 429 as a signal to slow down the whole client, not as a
 failure of one request:
 
-- **Pace.** Request starts are spaced `1 / rate` apart, in arrival order, across everything the
-  client does at once. A request waiting for its turn recomputes its start from the current rate
-  every time the rate changes, so requests already waiting adopt a new pace at once. A request
-  that waited its turn and woke up late (a busy event loop, a descheduled process) keeps its
-  place in the schedule for up to `LATE_TOLERANCE` seconds, so the next ones catch up instead
-  of every late wake-up lowering the rate; a request that did not wait (the client was idle)
-  gets half an interval of that, so an idle client never starts with a burst.
+- **Pace**, **Retry-After**: the schedule of request starts, `pacing_turns.py`.
 - **Multiplicative decrease.** A 429 lowers the rate, at most once per "epoch" (429s answered to
   requests that started before the last decrease are the same news, already acted on), and only
   when at least `REFUSED_FRACTION` of the answers of the last `WINDOW` seconds were 429s (one
@@ -38,18 +32,7 @@ failure of one request:
   nothing. The floor gives way when the store refuses half or more of its last answers (its
   limit is shared, and the others now take most of it): `proven` restarts from what it
   accepts now.
-- **Background 429s.** A limit stops refusing once the pace is below it, so it rarely needs
-  more than two decreases in a row. 429s that keep coming however slow the pace (a store that
-  answers a share of its requests 429 at random, as the local store's `fail_rate` does, or
-  others' traffic that slowing down does not relieve) do: at the `NOISE_DECREASES`-th decrease
-  in a row none of which lowered the share of 429s (below `NOISE_KEEP` of the share between
-  the two decreases before, both told from `STEP_ANSWERS` answers at least: a limit shared
-  with a client that keeps its pace needs several decreases, and each of them does lower it;
-  a share of two answers lowers nothing), the pace goes back to where it was before the
-  first, and the share of 429s seen
-  since then becomes the `noise` share: from then on a decrease needs `NOISE_FACTOR` times that
-  share of 429s among the window's answers (or half of the last answers refused, which is a
-  limit whatever came before). See `Pacer._background`.
+- **Background 429s**: 429s that keep coming however slow the pace, `pacing_noise.py`.
 - **Recovery.** The decreased rate holds for a quiet period (`QUIET` seconds, and at least
   `QUIET_REQUESTS` requests' worth at that rate, so that probing costs at most about one 429
   per `QUIET_REQUESTS` requests even against a slow store); after it, without another
@@ -57,11 +40,9 @@ failure of one request:
   (`STEP_FRACTION` of the rate it fell to), never above the ceiling (the configured
   `EPCC_RATE_LIMIT`). It does not climb back to the rate the store accepted: that rate is the
   store's limit, and pacing at a limit exactly is refused as soon as anything jitters.
-- **Retry-After**, when a store sends it, pauses every request for that long (`pause`).
-- **In flight.** The number of requests in flight follows the measured latency: about
-  rate x latency (with a margin: `IN_FLIGHT_MARGIN` x that, plus `IN_FLIGHT_SPARE`), at least 1,
-  at most `max_in_flight` (apply's `--parallelism`). A store 150 ms away at 100 req/s gets about
-  25 requests in flight, not `parallelism / latency` requests per second.
+- **In flight**: the number of requests in flight, `pacing_inflight.py`.
+
+The constants are in `pacing_tuning.py`; this module re-exports them, and `InFlight`.
 
 Everything is computed from an injectable monotonic `clock`, so tests drive the decisions with
 a fake clock and no sleeping. Only `Pacer.wait` and `InFlight.acquire` await (asyncio only; no
@@ -71,36 +52,69 @@ I/O, no network library).
 from __future__ import annotations
 
 import asyncio
-import bisect
 import math
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-WINDOW = 1.0  # seconds of answers the decisions look at
-REFUSED_FRACTION = 0.02  # a decrease needs at least this share of 429s among recent answers
-DECREASE = 0.8  # a decrease takes at least 20% off the rate
-ESTIMATE_MARGIN = 0.9  # ... and goes to 90% of the rate the store just accepted, if lower
-MIN_RATE = 0.5  # requests per second: the pace never falls below this (or the ceiling)
-FLOOR_FRACTION = 0.25  # ... nor below this share of the most the store accepted in a window
-YIELD_FRACTION = 0.5  # ... unless the store refused at least this share of ...
-YIELD_ANSWERS = 20  # ... its last answers (this many)
-NOISE_DECREASES = 2  # decreases after the first in a row, none lowering the share of 429s
-NOISE_KEEP = 0.75  # ... and each did not lower the share of 429s below this part of before
-EPISODE_ANSWERS = 3  # answers at one pace in an episode that estimate the store's rate
-STEP_ANSWERS = 10  # (a share told from at least this many answers since the decrease before)
-NOISE_FACTOR = 2.0  # once so, a decrease needs this many times that share of 429s
-QUIET = 10.0  # seconds without a decrease before probing above the decreased rate ...
-QUIET_REQUESTS = 40  # ... and at least this many requests' worth of time at that rate
-STEP_FRACTION = 0.05  # additive increase per second, as a share of the decreased rate
-LATE_TOLERANCE = 0.2  # seconds a waiting request may wake up late without losing its place
-LATENCY_WEIGHT = 0.2  # exponentially weighted moving average of answered requests' latency
-INITIAL_LATENCY = 0.1  # seconds assumed before the first answer
-IN_FLIGHT_MARGIN = 1.5
-IN_FLIGHT_SPARE = 2
-SILENT = 2.0  # seconds without an answer after which pace waits are not the ceiling's
-RECHECK = 0.5  # seconds between a waiting request's looks at a rising in-flight limit
+from provisioner.pacing_inflight import InFlight
+from provisioner.pacing_noise import Background
+from provisioner.pacing_tuning import (
+    DECREASE,
+    EPISODE_ANSWERS,
+    ESTIMATE_MARGIN,
+    FLOOR_FRACTION,
+    IN_FLIGHT_MARGIN,
+    IN_FLIGHT_SPARE,
+    INITIAL_LATENCY,
+    LATE_TOLERANCE,
+    LATENCY_WEIGHT,
+    MIN_RATE,
+    NOISE_DECREASES,
+    NOISE_FACTOR,
+    NOISE_KEEP,
+    QUIET,
+    QUIET_REQUESTS,
+    RECHECK,
+    REFUSED_FRACTION,
+    SILENT,
+    STEP_ANSWERS,
+    STEP_FRACTION,
+    WINDOW,
+    YIELD_ANSWERS,
+    YIELD_FRACTION,
+)
+from provisioner.pacing_turns import Turns
+
+__all__ = [
+    "DECREASE",
+    "EPISODE_ANSWERS",
+    "ESTIMATE_MARGIN",
+    "FLOOR_FRACTION",
+    "INITIAL_LATENCY",
+    "IN_FLIGHT_MARGIN",
+    "IN_FLIGHT_SPARE",
+    "LATENCY_WEIGHT",
+    "LATE_TOLERANCE",
+    "MIN_RATE",
+    "NOISE_DECREASES",
+    "NOISE_FACTOR",
+    "NOISE_KEEP",
+    "QUIET",
+    "QUIET_REQUESTS",
+    "RECHECK",
+    "REFUSED_FRACTION",
+    "SILENT",
+    "STEP_ANSWERS",
+    "STEP_FRACTION",
+    "WINDOW",
+    "YIELD_ANSWERS",
+    "YIELD_FRACTION",
+    "Decrease",
+    "InFlight",
+    "Pacer",
+]
 
 
 @dataclass(frozen=True)
@@ -115,7 +129,7 @@ class Decrease:
     span: float = WINDOW  # seconds `accepted` was counted over (longer for a young client)
 
 
-class Pacer:
+class Pacer(Background, Turns):
     """The client-wide pace: a rate that follows the store's 429s (see the module docstring)."""
 
     def __init__(
@@ -260,69 +274,6 @@ class Pacer:
             return False
         return self._decrease(now)
 
-    def _background(self, now: float) -> bool:
-        """Whether this 429, which would decrease the pace, is taken as background instead.
-
-        A store's limit stops refusing once the pace is below it, and a decrease goes below
-        what the store just accepted, so a limit rarely needs more than two decreases in a
-        row (each before the pace the last one set held for its quiet period), and when it
-        needs more (shared with a client that keeps its pace), each lowers the share of 429s.
-        429s that keep coming however slow the pace (a store answering a share of its
-        requests 429 at random, or others' traffic on a shared limit that slowing down does
-        not relieve) need more, and the share stays: the `NOISE_DECREASES`-th in a row that
-        did not lower it below `NOISE_KEEP` of the share before (both shares told from
-        `STEP_ANSWERS` answers at least: at a slow pace, a share of two answers is no share;
-        counted once the window holds only answers after the first) puts
-        the pace back where it was before the first, and
-        their share of the answers since then becomes `noise`: from then on only a share of
-        429s `NOISE_FACTOR` times as large decreases the pace (see `answered`), and the pace
-        put back up is not judged again for a window. A store refusing half or more of its
-        last answers is a limit whatever came before: never background.
-        """
-        refusing = self._refusing()
-        if now - self._undone_at < WINDOW and not refusing:
-            return True  # just back up: one window at that pace before judging it again
-        held = self._decreased_at is None or now - self._decreased_at >= self.quiet
-        if held or refusing:
-            self._flat = 0
-            self._flat_before = self.rate(now)
-            self._flat_since = now
-            self._flat_answers = self._flat_refused = 0
-            self._next_step(self._refused / max(1, len(self._answers)), len(self._answers))
-            return False
-        share = self._step_refused / max(1, self._step_answers)
-        told = min(self._step_answers, self._step_told) >= STEP_ANSWERS  # (both shares)
-        falling = told and share < NOISE_KEEP * self._step_share
-        self._next_step(share, self._step_answers)
-        if falling:
-            self._flat = 0  # the last decrease lowered the share of 429s: a limit (shared?)
-            return False
-        if now - self._flat_since < WINDOW:
-            return False  # the answers of the window still include those before the first
-        self._flat += 1
-        if self._flat < NOISE_DECREASES:
-            return False
-        self.noise = max(self.noise, self._flat_refused / max(1, self._flat_answers))
-        self._flat = 0
-        self._after = max(self._after, self._flat_before)
-        self._tat = min(self._tat, now + 1.0 / self._after)  # the next start at the new pace
-        self._undone_at = now
-        self.undone += 1
-        self._episode_at = None  # (what a slower pace got is no estimate of the store)
-        self._new_epoch()
-        return True
-
-    def _next_step(self, share: float, answers: int) -> None:
-        self._step_share = share
-        self._step_told = answers
-        self._step_answers = self._step_refused = 0
-
-    def _refusing(self) -> bool:
-        """Whether the store refused at least `YIELD_FRACTION` of its last answers (of the
-        last `YIELD_ANSWERS`, once there are `YIELD_ANSWERS // 2`)."""
-        answers = len(self._last)
-        return answers >= YIELD_ANSWERS // 2 and sum(self._last) >= YIELD_FRACTION * answers
-
     def _new_epoch(self) -> None:
         self.epoch += 1
         self._epoch_answers = self._epoch_refused = 0
@@ -405,102 +356,10 @@ class Pacer:
             self._after = after
             self.lowest = min(self._lowest_before, after)
 
-    def pause(self, seconds: float) -> None:
-        """Hold every request back for `seconds` (the store said Retry-After)."""
-        self._pause_until = max(self._pause_until, self.clock() + seconds)
-        self._notify()
-
     def _forget(self, now: float) -> None:
         while self._answers and self._answers[0][0] <= now - WINDOW:
             _, refused = self._answers.popleft()
             self._refused -= refused
-
-    # ------------------------------------------------------------------ taking turns
-
-    def reserve(self) -> int:
-        """Join the queue; the ticket says when this request may start (`delay`)."""
-        ticket = self._tickets
-        self._tickets += 1
-        self._waiting.append(ticket)
-        return ticket
-
-    def delay(self, ticket: int, now: float | None = None) -> float:
-        """Seconds until `ticket` may start, at the current rate (0: it may start now)."""
-        now = self.clock() if now is None else now
-        position = bisect.bisect_left(self._waiting, ticket)
-        start = max(self._tat, self._pause_until, now) + position / self.rate(now)
-        return start - now
-
-    def start(self, ticket: int, waited: float = 0.0) -> int:
-        """`ticket` starts now: the next one waits an interval. Returns the current epoch.
-
-        `waited` > 0 says the request waited for its turn: then it keeps its place in the
-        schedule though it starts up to `LATE_TOLERANCE` late (the ones after it catch up).
-        Otherwise half an interval of lateness is forgiven, so an idle client has no burst.
-        """
-        now = self.clock()
-        if self._first_start is None:
-            self._first_start = now
-        self._remove(ticket)
-        rate = self.rate(now)
-        interval = 1.0 / rate
-        slack = max(interval / 2, LATE_TOLERANCE if waited > 0 else 0.0)
-        self._tat = max(self._tat, now - slack) + interval
-        if waited > 0:
-            self.waited_seconds += waited
-            if rate >= self.ceiling and not self._silent(now):
-                self.ceiling_held_seconds += min(waited, interval)
-        return self.epoch
-
-    def _silent(self, now: float) -> bool:
-        """Whether the store has not answered for `SILENT` seconds (and a few intervals): it
-        is down or frozen, and what holds the requests back is not the ceiling."""
-        last = self._last_answer
-        return last is not None and now - last > max(SILENT, 4.0 / self.rate(now))
-
-    def cancel(self, ticket: int) -> None:
-        """`ticket` left the queue without starting (its request was cancelled)."""
-        self._remove(ticket)
-        self._notify()
-
-    def _remove(self, ticket: int) -> None:
-        index = bisect.bisect_left(self._waiting, ticket)
-        if index < len(self._waiting) and self._waiting[index] == ticket:
-            del self._waiting[index]
-
-    async def wait(self) -> tuple[float, int]:
-        """Wait for this request's turn; return (seconds waited, epoch it started in)."""
-        ticket = self.reserve()
-        began = self.clock()
-        queued = False
-        try:
-            while True:
-                delay = self.delay(ticket)
-                if delay <= 0:
-                    break
-                queued = True
-                await asyncio.wait({self._event()}, timeout=delay)
-        except BaseException:
-            self.cancel(ticket)
-            raise
-        waited = self.clock() - began if queued else 0.0
-        if queued:
-            self.late_seconds += -delay
-        return waited, self.start(ticket, waited)
-
-    def _event(self) -> asyncio.Future[None]:
-        """A future done at the next change (waited on with a timeout: no task per wait)."""
-        loop = asyncio.get_running_loop()
-        if self._changed is None or self._changed.get_loop() is not loop:
-            self._changed = loop.create_future()
-        return self._changed
-
-    def _notify(self) -> None:
-        """Wake every waiter to recompute its turn (the rate or the queue changed)."""
-        if self._changed is not None:
-            if not self._changed.done():
-                self._changed.set_result(None)
-            self._changed = None
 
     # ------------------------------------------------------------------ in flight
 
@@ -508,57 +367,3 @@ class Pacer:
         """Requests allowed in flight now: about rate x latency, within [1, max_in_flight]."""
         wanted = math.ceil(self.rate(now) * self.latency * IN_FLIGHT_MARGIN) + IN_FLIGHT_SPARE
         return max(1, min(self.max_in_flight, wanted))
-
-
-class InFlight:
-    """A semaphore whose size follows `Pacer.in_flight_limit`: first come, first served.
-
-    A freed place wakes the first waiter only (not every one), and the waiters re-read the
-    limit every `RECHECK` seconds too, since it also rises with time (recovery). `release` is
-    synchronous, so a cancelled request always gives its place back.
-    """
-
-    def __init__(self, pacer: Pacer) -> None:
-        self._pacer = pacer
-        self.active = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self) -> None:
-        """Wait until fewer than the current limit are in flight, then take a place."""
-        pacer = self._pacer
-        if self._waiters or self.active >= pacer.in_flight_limit():
-            began = pacer.clock()
-            await self._queue()
-            pacer.in_flight_waited_seconds += pacer.clock() - began
-        self.active += 1
-        pacer.peak_in_flight = max(pacer.peak_in_flight, self.active)
-
-    async def _queue(self) -> None:
-        """Wait in line until `_wake` gives this waiter a place."""
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(turn)
-        try:
-            while not turn.done():
-                await asyncio.wait({turn}, timeout=RECHECK)
-                self._wake()
-        except BaseException:  # cancelled: leave the line; a place given to us goes on
-            self._waiters.remove(turn)
-            self._wake()
-            raise
-        self._waiters.remove(turn)
-
-    def _wake(self) -> None:
-        """Give the free places to the first waiters (those already woken hold theirs)."""
-        free = self._pacer.in_flight_limit() - self.active
-        for turn in self._waiters:
-            if free <= 0:
-                return
-            if not turn.done():
-                turn.set_result(None)
-            free -= 1
-
-    def release(self) -> None:
-        """Give a place back: the first waiter takes it."""
-        self.active -= 1
-        if self._waiters:
-            self._wake()

@@ -38,6 +38,10 @@ PURE_MODULES = [
     "provisioner.epcc.flows",
     "provisioner.rules",
     "provisioner.pacing",
+    "provisioner.pacing_inflight",
+    "provisioner.pacing_noise",
+    "provisioner.pacing_tuning",
+    "provisioner.pacing_turns",
 ]
 FORBIDDEN = ["httpx", "click", "rich", "starlette", "uvicorn", "provisioner.localstore"]
 

@@ -8,13 +8,12 @@ against the local store's rate limiter.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import math
 import random
 
 import pytest
-from support.pacing import FakeClock, accepted, store_bucket
+from support.pacing import FakeClock, accepted, keep_one_waiting, store_bucket
 
 from provisioner import pacing
 from provisioner.pacing import InFlight, Pacer
@@ -254,23 +253,14 @@ def simulate(limit: float, ceiling: float, seconds: float) -> tuple[int, int, Pa
     clock = FakeClock(0.0)
     pacer = Pacer(ceiling, clock=clock)
     bucket = store_bucket(limit)
-    answers: list[tuple[float, int, int, bool]] = []  # (when, order, epoch, accepted)
-    sent = refused = 0
-    ticket = pacer.reserve()
-    while clock.now < seconds:
-        delay = max(0.0, pacer.delay(ticket))
-        if answers and answers[0][0] <= clock.now + delay:
-            clock.now, _, epoch, ok = heapq.heappop(answers)
-            pacer.answered(epoch, refused=not ok, latency=0.02 if ok else None)
-            continue
-        clock.advance(delay)
-        epoch = pacer.start(ticket, delay)
-        ok = bucket.allow(clock.now + 0.01 + 0.01 * jitter.random())
-        answer = clock.now + 0.02 + 0.01 * jitter.random()
-        heapq.heappush(answers, (answer, sent, epoch, ok))
-        sent += 1
-        refused += not ok
-        ticket = pacer.reserve()
+    served = keep_one_waiting(
+        pacer,
+        clock,
+        until=seconds,
+        outcome=lambda: bucket.allow(clock.now + 0.01 + 0.01 * jitter.random()),
+        draw=jitter,
+    )
+    sent, refused = served.sent, served.refused_sent
     return sent, refused, pacer
 
 

@@ -13,7 +13,7 @@ import math
 import random
 
 import pytest
-from support.pacing import FakeClock, accepted, store_bucket
+from support.pacing import FakeClock, accepted, keep_one_waiting, store_bucket
 
 from provisioner import pacing
 from provisioner.pacing import Pacer
@@ -30,26 +30,22 @@ def run(
     clock = FakeClock(0.0)
     pacer = Pacer(ceiling, clock=clock)
     bucket = store_bucket(limit)
-    answers: list[tuple[float, int, int, bool]] = []
-    ok = refused = sent = 0
     decreases: list[tuple[float, float]] = []
-    ticket = pacer.reserve()
-    while clock.now < seconds:
-        delay = max(0.0, pacer.delay(ticket))
-        if answers and answers[0][0] <= clock.now + delay:
-            clock.now, _, epoch, good = heapq.heappop(answers)
-            floor = pacer.floor
-            if pacer.answered(epoch, refused=not good, latency=0.02 if good else None):
-                decreases.append((floor, pacer.rate()))
-            ok += good
-            refused += not good
-            continue
-        clock.advance(delay)
-        epoch = pacer.start(ticket, delay)
-        good = bucket.allow(clock.now + 0.01) and draw.random() >= refused_share
-        heapq.heappush(answers, (clock.now + 0.02 + 0.01 * draw.random(), sent, epoch, good))
-        sent += 1
-        ticket = pacer.reserve()
+
+    def answered(epoch: int, good: bool) -> None:
+        floor = pacer.floor
+        if pacer.answered(epoch, refused=not good, latency=0.02 if good else None):
+            decreases.append((floor, pacer.rate()))
+
+    served = keep_one_waiting(
+        pacer,
+        clock,
+        until=seconds,
+        outcome=lambda: bucket.allow(clock.now + 0.01) and draw.random() >= refused_share,
+        draw=draw,
+        answered=answered,
+    )
+    ok, refused = served.accepted, served.refused
     return ok, refused, pacer, decreases
 
 
@@ -188,22 +184,10 @@ def test_429s_at_random_among_the_first_answers_do_not_hold_the_pace_at_the_floo
     accepted(pacer, clock, 2, 0.02)
     assert pacer.answered(pacer.epoch, refused=True)
     assert pacer.rate() == pytest.approx(1.8)
-    answers: list[tuple[float, int, int, bool]] = []
-    ok = sent = 0
-    ticket = pacer.reserve()
-    while clock.now < 90.0:
-        delay = max(0.0, pacer.delay(ticket))
-        if answers and answers[0][0] <= clock.now + delay:
-            clock.now, _, epoch, good = heapq.heappop(answers)
-            pacer.answered(epoch, refused=not good, latency=0.02 if good else None)
-            ok += good
-            continue
-        clock.advance(delay)
-        epoch = pacer.start(ticket, delay)
-        good = draw.random() >= 0.125
-        heapq.heappush(answers, (clock.now + 0.02 + 0.01 * draw.random(), sent, epoch, good))
-        sent += 1
-        ticket = pacer.reserve()
+    served = keep_one_waiting(
+        pacer, clock, until=90.0, outcome=lambda: draw.random() >= 0.125, draw=draw
+    )
+    ok = served.accepted
     assert pacer.undone >= 1  # found the 429s come whatever the pace ...
     assert pacer.rate() >= 0.4 * 100  # ... and runs near the ceiling, not the floor
     assert ok / 90.0 >= 0.25 * 100 * 0.875

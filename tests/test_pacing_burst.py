@@ -9,11 +9,10 @@ bucket was empty then). No sleeping, no wall-clock assertion.
 
 from __future__ import annotations
 
-import heapq
 import random
 
 import pytest
-from support.pacing import FakeClock, accepted, store_bucket
+from support.pacing import FakeClock, accepted, keep_one_waiting, store_bucket
 
 from provisioner import pacing
 from provisioner.client.stats import RequestStats
@@ -100,22 +99,10 @@ def client_against_a_bucket(limit: float, seed: int) -> tuple[int, int, Pacer]:
         epoch = pacer.start(pacer.reserve())
         clock.advance(0.03)
         pacer.answered(epoch, refused=not bucket.allow(clock.now - 0.01), latency=0.03)
-    answers: list[tuple[float, int, int, bool]] = []
-    sent, refused = 5, 0
-    ticket = pacer.reserve()
-    while clock.now < 4.0:
-        delay = max(0.0, pacer.delay(ticket))
-        if answers and answers[0][0] <= clock.now + delay:
-            clock.now, _, epoch, good = heapq.heappop(answers)
-            pacer.answered(epoch, refused=not good, latency=0.02 if good else None)
-            continue
-        clock.advance(delay)
-        epoch = pacer.start(ticket, delay)
-        good = bucket.allow(clock.now + 0.01)
-        heapq.heappush(answers, (clock.now + 0.02 + 0.01 * draw.random(), sent, epoch, good))
-        sent += 1
-        refused += not good
-        ticket = pacer.reserve()
+    served = keep_one_waiting(
+        pacer, clock, until=4.0, outcome=lambda: bucket.allow(clock.now + 0.01), draw=draw
+    )
+    sent, refused = 5 + served.sent, served.refused_sent
     return sent, refused, pacer
 
 

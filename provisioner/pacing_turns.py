@@ -1,0 +1,136 @@
+"""The schedule of request starts: turns at the client-wide pace (pure; see `pacing.py`).
+
+- **Pace.** Request starts are spaced `1 / rate` apart, in arrival order, across everything the
+  client does at once. A request waiting for its turn recomputes its start from the current rate
+  every time the rate changes, so requests already waiting adopt a new pace at once. A request
+  that waited its turn and woke up late (a busy event loop, a descheduled process) keeps its
+  place in the schedule for up to `LATE_TOLERANCE` seconds, so the next ones catch up instead
+  of every late wake-up lowering the rate; a request that did not wait (the client was idle)
+  gets half an interval of that, so an idle client never starts with a burst.
+- **Retry-After**, when a store sends it, pauses every request for that long (`pause`).
+
+`Turns` is the part of `pacing.Pacer` that takes turns; the rate it spaces them by is the
+Pacer's (`rate`). Everything is computed from the injectable monotonic `clock`; only `wait`
+awaits (asyncio only; no I/O, no network library).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections.abc import Callable
+
+from provisioner.pacing_tuning import LATE_TOLERANCE, SILENT
+
+
+class Turns:
+    """Who starts when: a queue of tickets spaced at the pace (`Pacer` is one)."""
+
+    # Set by `Pacer.__init__` (see there).
+    clock: Callable[[], float]
+    ceiling: float
+    epoch: int
+    waited_seconds: float
+    ceiling_held_seconds: float
+    late_seconds: float
+    _last_answer: float | None
+    _tat: float
+    _first_start: float | None
+    _pause_until: float
+    _waiting: list[int]
+    _tickets: int
+    _changed: asyncio.Future[None] | None
+
+    def rate(self, now: float | None = None) -> float:
+        """Requests per second allowed at `now` (the Pacer's)."""
+        raise NotImplementedError
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for `seconds` (the store said Retry-After)."""
+        self._pause_until = max(self._pause_until, self.clock() + seconds)
+        self._notify()
+
+    def reserve(self) -> int:
+        """Join the queue; the ticket says when this request may start (`delay`)."""
+        ticket = self._tickets
+        self._tickets += 1
+        self._waiting.append(ticket)
+        return ticket
+
+    def delay(self, ticket: int, now: float | None = None) -> float:
+        """Seconds until `ticket` may start, at the current rate (0: it may start now)."""
+        now = self.clock() if now is None else now
+        position = bisect.bisect_left(self._waiting, ticket)
+        start = max(self._tat, self._pause_until, now) + position / self.rate(now)
+        return start - now
+
+    def start(self, ticket: int, waited: float = 0.0) -> int:
+        """`ticket` starts now: the next one waits an interval. Returns the current epoch.
+
+        `waited` > 0 says the request waited for its turn: then it keeps its place in the
+        schedule though it starts up to `LATE_TOLERANCE` late (the ones after it catch up).
+        Otherwise half an interval of lateness is forgiven, so an idle client has no burst.
+        """
+        now = self.clock()
+        if self._first_start is None:
+            self._first_start = now
+        self._remove(ticket)
+        rate = self.rate(now)
+        interval = 1.0 / rate
+        slack = max(interval / 2, LATE_TOLERANCE if waited > 0 else 0.0)
+        self._tat = max(self._tat, now - slack) + interval
+        if waited > 0:
+            self.waited_seconds += waited
+            if rate >= self.ceiling and not self._silent(now):
+                self.ceiling_held_seconds += min(waited, interval)
+        return self.epoch
+
+    def _silent(self, now: float) -> bool:
+        """Whether the store has not answered for `SILENT` seconds (and a few intervals): it
+        is down or frozen, and what holds the requests back is not the ceiling."""
+        last = self._last_answer
+        return last is not None and now - last > max(SILENT, 4.0 / self.rate(now))
+
+    def cancel(self, ticket: int) -> None:
+        """`ticket` left the queue without starting (its request was cancelled)."""
+        self._remove(ticket)
+        self._notify()
+
+    def _remove(self, ticket: int) -> None:
+        index = bisect.bisect_left(self._waiting, ticket)
+        if index < len(self._waiting) and self._waiting[index] == ticket:
+            del self._waiting[index]
+
+    async def wait(self) -> tuple[float, int]:
+        """Wait for this request's turn; return (seconds waited, epoch it started in)."""
+        ticket = self.reserve()
+        began = self.clock()
+        queued = False
+        try:
+            while True:
+                delay = self.delay(ticket)
+                if delay <= 0:
+                    break
+                queued = True
+                await asyncio.wait({self._event()}, timeout=delay)
+        except BaseException:
+            self.cancel(ticket)
+            raise
+        waited = self.clock() - began if queued else 0.0
+        if queued:
+            self.late_seconds += -delay
+        return waited, self.start(ticket, waited)
+
+    def _event(self) -> asyncio.Future[None]:
+        """A future done at the next change (waited on with a timeout: no task per wait)."""
+        loop = asyncio.get_running_loop()
+        if self._changed is None or self._changed.get_loop() is not loop:
+            self._changed = loop.create_future()
+        return self._changed
+
+    def _notify(self) -> None:
+        """Wake every waiter to recompute its turn (the rate or the queue changed)."""
+        if self._changed is not None:
+            if not self._changed.done():
+                self._changed.set_result(None)
+            self._changed = None
