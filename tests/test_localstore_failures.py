@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,3 +177,39 @@ def test_a_full_disk_says_so(disk: Path, caplog: pytest.LogCaptureFixture) -> No
         finally:
             filler.unlink()
         assert not isinstance(asyncio.run(_create(base_url, client_id, secret, "after")), ApiError)
+
+
+def test_serve_on_a_database_already_read_only_serves_plan_and_export(
+    cli: Cli, disk: Path, tmp_path: Path
+) -> None:
+    # `serve` keeps the address it serves on in the database; on a database that is read-only
+    # before it starts, it serves without keeping it (it refused to start).
+    if not _mounted(disk) and os.geteuid() == 0:
+        pytest.skip("root ignores permissions and no tmpfs could be mounted")
+    db = disk / "store.sqlite"
+    files = tmp_path / "teams.yaml"
+    files.write_text(FILES)
+    client_id, secret = local_credentials(db)
+    with running_server(db, StoreSettings()) as base_url:
+        assert cli("apply", files, "--auto-approve", env=store_env(base_url, client_id, secret))
+    _read_only(disk)
+    command = [sys.executable, "-m", "provisioner", "serve", "--port", "0", "--db", str(db)]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()  # "Local store on URL (database: ...)"
+        assert first.startswith("Local store on "), first + server.communicate(timeout=30)[1]
+        served = first.split()[3]
+        planned = cli(
+            "plan", files, "--detailed-exitcode", env=store_env(served, client_id, secret)
+        )
+        assert planned.code == 0, planned.out + planned.err
+        assert "No changes." in planned.out
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+        _writable(disk)
+    assert "is read-only: serving reads only" in err
+    assert "Traceback" not in err

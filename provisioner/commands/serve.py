@@ -89,12 +89,23 @@ def _served_url(db_path: Path) -> str | None:
 
 
 def _remember_url(db_path: Path, base_url: str) -> None:
+    """Keep the address for `--print-credentials`; a read-only database is served without it
+    (reads, tokens, `plan` and `export` work; writes are answered 503 naming the cause)."""
+    from provisioner.localstore.errors import StoreFailure
     from provisioner.localstore.storage import Storage
 
     try:
         storage = Storage(db_path)
         with storage.transaction(write=True) as conn:
             storage.set_setting(conn, SERVED_URL_KEY, base_url)
+    except StoreFailure as error:
+        if error.kind != "read-only":
+            raise click.ClickException(f"cannot open the database {db_path}: {error}") from error
+        click.echo(
+            f"Warning: the database {db_path} is read-only: serving reads only (writes are "
+            "answered 503).",
+            err=True,
+        )
     except (OSError, sqlite3.Error) as error:
         raise click.ClickException(f"cannot open the database {db_path}: {error}") from error
 
