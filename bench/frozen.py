@@ -16,12 +16,30 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import PRODUCTION, Store, store_process, table, write_scenario
-from bench.resilience import _command, _env, _last_error, _run
+from bench.resilience import _last_error, _run, _start
 from provisioner.localstore import STATS_ROUTE
+
+
+@contextmanager
+def _frozen(pid: int, frozen_for: float) -> Iterator[float]:
+    """Stop the process `pid` (SIGSTOP) and give the time it stopped (`time.perf_counter`);
+    on leaving, resume it (SIGCONT) `frozen_for` s after the stop, or at once if later (as a
+    stuck store would)."""
+    os.kill(pid, signal.SIGSTOP)
+    stopped = time.perf_counter()
+    try:
+        yield stopped
+    finally:
+        remaining = frozen_for - (time.perf_counter() - stopped)
+        if remaining > 0:
+            time.sleep(remaining)
+        os.kill(pid, signal.SIGCONT)
 
 
 @dataclass
@@ -47,16 +65,9 @@ def frozen_run(
     with store_process(directory, PRODUCTION, "frozen") as store:
         store.counts()  # the store answers
         assert store.pid is not None
-        os.kill(store.pid, signal.SIGSTOP)
-        stopped = time.perf_counter()
-        try:
+        with _frozen(store.pid, frozen_for) as stopped:
             result = _run(store, directory, "apply", "--auto-approve", str(path))
             elapsed = time.perf_counter() - stopped
-        finally:
-            remaining = frozen_for - (time.perf_counter() - stopped)
-            if remaining > 0:
-                time.sleep(remaining)
-            os.kill(store.pid, signal.SIGCONT)
         return FrozenRun(frozen_for, result.returncode, elapsed, _last_error(result))
 
 
@@ -119,14 +130,7 @@ def frozen_mid_apply_run(
     path = write_scenario(directory / f"files-{flows}x{fields}", flows, fields)
     with store_process(directory, PRODUCTION, "frozen") as store:
         assert store.pid is not None
-        applying = subprocess.Popen(
-            _command("apply", "--auto-approve", str(path)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(store),
-            cwd=directory,
-        )
+        applying = _start(store, directory, "apply", "--auto-approve", str(path))
         try:
             at_freeze = 0
             while at_freeze < flows * fields // 4:
@@ -135,16 +139,9 @@ def frozen_mid_apply_run(
                 time.sleep(0.05)
                 at_freeze = store.table_counts()[1]
             before = _served(store)
-            os.kill(store.pid, signal.SIGSTOP)
-            stopped = time.perf_counter()
-            try:
+            with _frozen(store.pid, frozen_for) as stopped:
                 out, err = applying.communicate()
                 elapsed = time.perf_counter() - stopped
-            finally:
-                remaining = frozen_for - (time.perf_counter() - stopped)
-                if remaining > 0:
-                    time.sleep(remaining)
-                os.kill(store.pid, signal.SIGCONT)
         finally:
             if applying.poll() is None:
                 applying.kill()

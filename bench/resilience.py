@@ -53,6 +53,18 @@ def _run(store: Store, cwd: Path, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
+def _start(store: Store, cwd: Path, *args: str) -> subprocess.Popen[str]:
+    """`python -m provisioner ARGS` against `store`, started (stdout and stderr piped)."""
+    return subprocess.Popen(
+        _command(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(store),
+        cwd=cwd,
+    )
+
+
 def _last_error(result: subprocess.CompletedProcess[str]) -> str:
     lines = [line for line in result.stderr.splitlines() if line.startswith("Error")]
     if lines:
@@ -297,15 +309,7 @@ def concurrent_run(
     ) as store:
         started = time.perf_counter()
         children = [
-            subprocess.Popen(
-                _command("apply", "--auto-approve", str(path)),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=_env(store),
-                cwd=directory,
-            )
-            for _ in range(processes)
+            _start(store, directory, "apply", "--auto-approve", str(path)) for _ in range(processes)
         ]
         results = [child.communicate() for child in children]
         wall = time.perf_counter() - started

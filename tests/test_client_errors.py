@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from support import Cli, CliResult
+from support.httpstub import QuietHandler, http_server
 
 from provisioner.client import Client, ClientConfig, error_from_response, redact
 from provisioner.errors import ApiError, TransportError
@@ -77,7 +76,7 @@ def one_error_line(result: CliResult) -> str:
 def redirecting_server() -> Iterator[str]:
     """A real HTTP server that answers every request with 301 to another host."""
 
-    class Redirect(BaseHTTPRequestHandler):
+    class Redirect(QuietHandler):
         def _answer(self) -> None:
             self.send_response(301)
             location = "https://deploy:s3cret@api.example.test" + self.path
@@ -87,17 +86,8 @@ def redirecting_server() -> Iterator[str]:
 
         do_GET = do_POST = _answer
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Redirect) as url:
+        yield url
 
 
 # --------------------------------------------------------------------------- item 6

@@ -82,6 +82,16 @@ def serving(db: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]
         stop(process)
 
 
+def client_of(port: int, **settings: Any) -> ClientConfig:
+    """The configuration of a client of the store `serving` runs on `port`."""
+    return ClientConfig(
+        base_url=f"http://127.0.0.1:{port}",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        **settings,
+    )
+
+
 def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as connection:
         found = connection.execute(query).fetchall()
@@ -177,10 +187,8 @@ def test_a_store_killed_and_restarted_mid_apply_does_not_fail_the_run(tmp_path: 
 def test_a_frozen_store_stops_every_request_within_the_deadline(tmp_path: Path) -> None:
     db = tmp_path / "store.sqlite"
     port = free_port()
-    config = ClientConfig(
-        base_url=f"http://127.0.0.1:{port}",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
+    config = client_of(
+        port,
         max_in_flight=2,  # most requests wait for a place: that wait is inside the deadline
         deadline=1.5,
         timeout=0.5,
@@ -259,10 +267,8 @@ def test_a_frozen_store_ends_requests_queued_later_with_the_first_deadline(
     # freed), and a later request of the run is not sent at all.
     db = tmp_path / "store.sqlite"
     port = free_port()
-    config = ClientConfig(
-        base_url=f"http://127.0.0.1:{port}",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
+    config = client_of(
+        port,
         max_in_flight=1,
         deadline=0.6,
         timeout=10.0,  # no attempt ends on its own: only the deadline ends them

@@ -12,20 +12,17 @@ from typing import Any
 import httpx
 import pytest
 from support import Cli
-from support.seed import staging_production_project, write
+from support.seed import WISHLISTS, staging_production_project, write
 
-APIS = """\
-custom_apis:
-  wishlists:
-    name: Wishlists
-    api_type: wishlist_ext
-    fields:
-      title: {name: Title, field_type: string}
+APIS = (
+    WISHLISTS
+    + """\
       prefs:
         name: Prefs
         field_type: any
         validation: {any: {json_schema: {version: "2020-12", schema: '{"type": "object"}'}}}
 """
+)
 SETTINGS = "/v2/settings/extensions/custom-apis"
 
 

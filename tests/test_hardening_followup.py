@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import http.server
 import json
 import os
 import stat
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.seed import CUSTOMERS, staging_production_project, write
+from support.httpstub import TOKEN, QuietHandler, http_server
+from support.savedplan import apply_edited, save_plan
+from support.seed import CUSTOMERS, WISHLISTS, staging_production_project, write
 from support.store import LocalStore
 
 from provisioner.client import Client, ClientConfig
@@ -120,7 +120,8 @@ def test_a_store_failing_every_read_is_one_error_line(
 
 # --------------------------------------------------------------------------- F2: strict bodies
 
-NEW_FLOW = """\
+NEW_FLOW = (
+    """\
 flows:
   tmpe:
     name: E
@@ -128,13 +129,9 @@ flows:
       f1:
         name: F1
         field_type: string
-custom_apis:
-  wishlists:
-    name: Wishlists
-    api_type: wishlist_ext
-    fields:
-      title: {name: Title, field_type: string}
 """
+    + WISHLISTS
+)
 
 
 def _op(data: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -169,14 +166,10 @@ def _blob(data: dict[str, Any]) -> None:
 def test_a_saved_create_missing_what_the_api_requires_sends_nothing(
     cli: Any, local_store: LocalStore, tmp_path: Path, edit: Any, message: str
 ) -> None:
-    schema = write(tmp_path / "schema.yaml", NEW_FLOW)
     saved = tmp_path / "plan.json"
-    assert cli("plan", schema, "--out", saved, env=local_store.env()).code == 0
-    data = json.loads(saved.read_text(encoding="utf-8"))
+    data = save_plan(cli, write(tmp_path / "schema.yaml", NEW_FLOW), saved, local_store.env())
     edit(data)
-    saved.write_text(json.dumps(data), encoding="utf-8")
-    local_store.reset_stats()
-    result = cli("apply", saved, "--auto-approve", env=local_store.env())
+    result = apply_edited(cli, local_store, data, saved)
     assert result.code == 1, result.err
     assert "malformed plan: operations[" in result.err
     assert message in result.err
@@ -192,10 +185,8 @@ def test_a_saved_plan_is_refused_by_another_store(
 ) -> None:
     made_on: LocalStore = local_store_factory()
     other: LocalStore = local_store_factory()
-    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
     saved = tmp_path / "plan.json"
-    assert cli("plan", schema, "--out", saved, env=made_on.env()).code == 0
-    data = json.loads(saved.read_text(encoding="utf-8"))
+    data = save_plan(cli, write(tmp_path / "schema.yaml", CUSTOMERS), saved, made_on.env())
     assert data["format_version"] == 4
     assert data["store"]["url"] == made_on.base_url
     assert made_on.client_id not in saved.read_text(encoding="utf-8")
@@ -214,14 +205,10 @@ def test_a_saved_plan_is_refused_by_another_store(
 def test_a_version_4_plan_without_its_store_is_malformed(
     cli: Any, local_store: LocalStore, tmp_path: Path
 ) -> None:
-    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
     saved = tmp_path / "plan.json"
-    assert cli("plan", schema, "--out", saved, env=local_store.env()).code == 0
-    data = json.loads(saved.read_text(encoding="utf-8"))
+    data = save_plan(cli, write(tmp_path / "schema.yaml", CUSTOMERS), saved, local_store.env())
     del data["store"]
-    saved.write_text(json.dumps(data), encoding="utf-8")
-    local_store.reset_stats()
-    result = cli("apply", saved, "--auto-approve", env=local_store.env())
+    result = apply_edited(cli, local_store, data, saved)
     assert result.code == 1
     assert "malformed plan: `store` is required in a format_version 4 plan" in result.err
     assert local_store.stats()["total"] == 0
@@ -361,42 +348,24 @@ def test_a_bad_db_in_the_project_file_is_blamed_on_its_line(
 EVIL = "evil \u202e txet \u001b[31m red \u0007 bell \u009b2J \u007f del"
 
 
-class _EvilStore(http.server.BaseHTTPRequestHandler):
+class _EvilStore(QuietHandler):
     """A store whose every answer but the token is a 400 quoting terminal controls: what
     the local store cannot be made to say."""
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._send(200, {"access_token": "t" * 40, "token_type": "Bearer", "expires_in": 3600})
+        self.send_json(200, TOKEN)
 
     def do_GET(self) -> None:
-        self._send(400, {"errors": [{"status": 400, "title": "Bad Request", "detail": EVIL}]})
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.send_json(400, {"errors": [{"status": 400, "title": "Bad Request", "detail": EVIL}]})
 
 
 def test_a_store_message_with_terminal_controls_is_printed_escaped(
     cli: Any, tmp_path: Path
 ) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilStore)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with http_server(_EvilStore) as url:
         env = {"EPCC_API_BASE_URL": url, "EPCC_CLIENT_ID": "id", "EPCC_CLIENT_SECRET": "s"}
         result = cli("export", env=env)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.code == 1
     error = next(line for line in result.err.splitlines() if line.startswith("Error"))
     assert "evil \\u202e txet \\u001b[31m red \\u0007 bell \\u009b2J \\u007f del" in error
@@ -407,9 +376,8 @@ def test_a_store_message_with_terminal_controls_is_printed_escaped(
 def test_validate_of_a_saved_plan_says_to_apply_it(
     cli: Any, local_store: LocalStore, tmp_path: Path
 ) -> None:
-    schema = write(tmp_path / "schema.yaml", CUSTOMERS)
     saved = tmp_path / "plan.out"
-    assert cli("plan", schema, "--out", saved, env=local_store.env()).code == 0
+    save_plan(cli, write(tmp_path / "schema.yaml", CUSTOMERS), saved, local_store.env())
     result = cli("validate", saved)
     assert result.code == 1
     assert result.err.strip().splitlines() == [

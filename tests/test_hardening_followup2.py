@@ -6,15 +6,15 @@ store cannot be made to send comes from a small HTTP server on an ephemeral port
 
 from __future__ import annotations
 
-import http.server
 import json
 import shlex
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.httpstub import TOKEN, QuietHandler, http_server
+from support.savedplan import apply_edited, save_plan
 from support.seed import CUSTOMERS, staging_production_project, write
 from support.store import LocalStore
 
@@ -40,11 +40,11 @@ def _saved_update(cli: Any, store: LocalStore, tmp_path: Path, edit: str) -> dic
     """k3 applied with the name A2, then a plan to `edit` saved; returns the saved plan."""
     applied = cli("apply", write(tmp_path / "a.yaml", _k3("A2")), "--auto-approve", env=store.env())
     assert applied.code == 0, applied.err
-    saved = tmp_path / "k3.json"
-    planned = cli("plan", write(tmp_path / "k3.yaml", edit), "--out", saved, env=store.env())
-    assert planned.code == 0, planned.err
-    data: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8"))
-    return data
+    return save_plan(cli, write(tmp_path / "k3.yaml", edit), tmp_path / "k3.json", store.env())
+
+
+# An edit of a saved plan (the parametrized tests below apply the edited plan).
+Edit = Callable[[dict[str, Any]], None]
 
 
 def _only(data: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -101,19 +101,13 @@ def _unknown_in_update(data: dict[str, Any]) -> None:
     ids=["after", "changes", "changes-before", "dropped-change", "json-type", "unknown-key"],
 )
 def test_a_plan_whose_changes_disagree_with_what_it_writes_is_refused(
-    cli: Any,
-    local_store: LocalStore,
-    tmp_path: Path,
-    edit: Callable[[dict[str, Any]], None],
-    message: str,
+    cli: Any, local_store: LocalStore, tmp_path: Path, edit: Edit, message: str
 ) -> None:
     change = "description: D\n        required: true"
     data = _saved_update(cli, local_store, tmp_path, _k3("A3", change))
     edit(data)
     tampered = tmp_path / "k3_tamper.json"
-    tampered.write_text(json.dumps(data), encoding="utf-8")
-    local_store.reset_stats()
-    result = cli("apply", tampered, "--auto-approve", env=local_store.env())
+    result = apply_edited(cli, local_store, data, tampered)
     assert result.code == 1, result.out + result.err
     assert result.err.strip().splitlines() == [
         next(line for line in result.err.splitlines() if line.startswith("Error"))
@@ -168,20 +162,12 @@ def _summary_of_removed_operations(data: dict[str, Any]) -> None:
     ids=["unknown-key", "changes", "summary"],
 )
 def test_a_create_plan_showing_what_it_never_sends_is_refused(
-    cli: Any,
-    local_store: LocalStore,
-    tmp_path: Path,
-    edit: Callable[[dict[str, Any]], None],
-    message: str,
+    cli: Any, local_store: LocalStore, tmp_path: Path, edit: Edit, message: str
 ) -> None:
     saved = tmp_path / "p.json"
-    schema = write(tmp_path / "k3.yaml", _k3("A2"))
-    assert cli("plan", schema, "--out", saved, env=local_store.env()).code == 0
-    data = json.loads(saved.read_text(encoding="utf-8"))
+    data = save_plan(cli, write(tmp_path / "k3.yaml", _k3("A2")), saved, local_store.env())
     edit(data)
-    saved.write_text(json.dumps(data), encoding="utf-8")
-    local_store.reset_stats()
-    result = cli("apply", saved, "--auto-approve", env=local_store.env())
+    result = apply_edited(cli, local_store, data, saved)
     assert result.code == 1, result.out + result.err
     assert len(result.err.strip().splitlines()) == 1, result.err
     assert message in result.err
@@ -195,45 +181,27 @@ DETAIL = "bad \x1b[31mRED\x1b[0m bell\x07 bidi\u202eevil\u2066x\u2069 c1\x9b end
 RAW = ("\x1b", "\x07", "\u202e", "\u2066", "\u2069", "\x9b", "\r")
 
 
-class _RefusingStore(http.server.BaseHTTPRequestHandler):
+class _RefusingStore(QuietHandler):
     """An empty store whose every write is a 422 quoting terminal controls and a new line:
     what the local store cannot be made to say."""
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.startswith("/oauth"):
-            token = {"access_token": "t" * 40, "token_type": "Bearer", "expires_in": 3600}
-            self._send(200, token)
+            self.send_json(200, TOKEN)
             return
         error = {"status": 422, "title": "Unprocessable\x1b[2J", "detail": DETAIL}
-        self._send(422, {"errors": [error]})
+        self.send_json(422, {"errors": [error]})
 
     def do_GET(self) -> None:
         page = {"limit": 25, "offset": 0, "current": 1, "total": 0}
-        self._send(200, {"data": [], "meta": {"page": page, "results": {"total": 0}}})
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.send_json(200, {"data": [], "meta": {"page": page, "results": {"total": 0}}})
 
 
 @pytest.fixture
 def refusing_store() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingStore)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_RefusingStore) as url:
+        yield url
 
 
 def _assert_escaped(output: str, lines: list[str]) -> None:
@@ -417,20 +385,13 @@ class _RefusingReads(_RefusingStore):
 
     def do_GET(self) -> None:
         error = {"status": 400, "title": "Bad Request\x1b[2J", "detail": DETAIL}
-        self._send(400, {"errors": [error]})
+        self.send_json(400, {"errors": [error]})
 
 
 def test_a_store_message_with_a_new_line_is_one_error_line(cli: Any, tmp_path: Path) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingReads)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with http_server(_RefusingReads) as url:
         env = {"EPCC_API_BASE_URL": url, "EPCC_CLIENT_ID": "id", "EPCC_CLIENT_SECRET": "Zq9-s"}
         result = cli("export", env=env)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert result.code == 1, result.err
     errors = [line for line in result.err.splitlines() if line.startswith("Error")]
     _assert_escaped(result.err, errors)

@@ -6,7 +6,12 @@
   tests/conftest.py give), `start_store`, and the raw-HTTP helpers of the local store tests
   (`token_for`, `flow_body`, `field_body`, `create_flow`, `assert_error`,
   `add_fields_directly`).
-- `support.seed`: the YAML documents several tests start from (`CUSTOMERS`, `write`).
+- `support.seed`: the YAML documents several tests start from (`CUSTOMERS`, `WISHLISTS`,
+  `write`).
+- `support.savedplan`: `save_plan` (`plan --out`, read back) and `apply_edited` (write an
+  edited saved plan, apply it).
+- `support.httpstub`: `http_server`, `QuietHandler`, `TOKEN`: a small HTTP server for what
+  the local store cannot be made to say.
 - `support.strategies`: hypothesis strategies for the API's values.
 - `support.api`: `ApiClient`, a `Client` with the entry helpers only tests use.
 

@@ -17,6 +17,16 @@ flows:
         field_type: string
 """
 
+# A Custom API with one string field (issue 14).
+WISHLISTS = """\
+custom_apis:
+  wishlists:
+    name: Wishlists
+    api_type: wishlist_ext
+    fields:
+      title: {name: Title, field_type: string}
+"""
+
 # An environments project's shared schema and dev's overlay (issue 13).
 SHARED = """\
 flows:
