@@ -108,15 +108,21 @@ def _store_errors(caplog: pytest.LogCaptureFixture, word: str) -> list[str]:
     ]
 
 
-def test_a_read_only_database_says_so_and_still_serves_plan_and_export(
-    cli: Cli, disk: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def _teams_files(disk: Path, tmp_path: Path) -> tuple[Path, Path, str, str]:
+    """The store's database on `disk` with its credentials, and the files to apply to it."""
     if not _mounted(disk) and os.geteuid() == 0:
         pytest.skip("root ignores permissions and no tmpfs could be mounted")
     db = disk / "store.sqlite"
     files = tmp_path / "teams.yaml"
     files.write_text(FILES)
     client_id, secret = local_credentials(db)
+    return db, files, client_id, secret
+
+
+def test_a_read_only_database_says_so_and_still_serves_plan_and_export(
+    cli: Cli, disk: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db, files, client_id, secret = _teams_files(disk, tmp_path)
     with running_server(db, StoreSettings()) as base_url:
         env = store_env(base_url, client_id, secret)
         assert cli("apply", files, "--auto-approve", env=env).code == 0
@@ -184,14 +190,10 @@ def test_serve_on_a_database_already_read_only_serves_plan_and_export(
 ) -> None:
     # `serve` keeps the address it serves on in the database; on a database that is read-only
     # before it starts, it serves without keeping it (it refused to start).
-    if not _mounted(disk) and os.geteuid() == 0:
-        pytest.skip("root ignores permissions and no tmpfs could be mounted")
-    db = disk / "store.sqlite"
-    files = tmp_path / "teams.yaml"
-    files.write_text(FILES)
-    client_id, secret = local_credentials(db)
+    db, files, client_id, secret = _teams_files(disk, tmp_path)
     with running_server(db, StoreSettings()) as base_url:
-        assert cli("apply", files, "--auto-approve", env=store_env(base_url, client_id, secret))
+        env = store_env(base_url, client_id, secret)
+        assert cli("apply", files, "--auto-approve", env=env).code == 0
     _read_only(disk)
     command = [sys.executable, "-m", "provisioner", "serve", "--port", "0", "--db", str(db)]
     server = subprocess.Popen(
