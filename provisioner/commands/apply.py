@@ -34,6 +34,7 @@ from provisioner.commands import _planning as planning
 from provisioner.commands._apply_all import apply_all
 from provisioner.commands._environments import promotion_order
 from provisioner.commands._planfile import is_plan_file, refuse_saved_plan
+from provisioner.commands._planstore import check_same_store, store_identity
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -44,12 +45,7 @@ from provisioner.commands._project import (
     select,
     select_all,
 )
-from provisioner.commands._target import (
-    Target,
-    check_same_store,
-    store_identity,
-    store_options,
-)
+from provisioner.commands._target import Target, store_options
 from provisioner.custom_api_reader import (
     count_into,
     live_for,

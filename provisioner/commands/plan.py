@@ -28,6 +28,7 @@ from provisioner.commands._planning import (
     render,
     use_color,
 )
+from provisioner.commands._planstore import store_identity
 from provisioner.commands._project import (
     Choice,
     load_selected,
@@ -36,7 +37,7 @@ from provisioner.commands._project import (
     select,
     select_all,
 )
-from provisioner.commands._target import Target, store_identity, store_options
+from provisioner.commands._target import Target, store_options
 from provisioner.errors import OutputError
 from provisioner.impact import DEFAULT_IMPACT_BUDGET
 from provisioner.impact_reader import read_impact
