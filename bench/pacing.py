@@ -498,7 +498,9 @@ def main(argv: list[str] | None = None) -> int:
                 f" ({100 * run.refused_share:.1f}%), wall {run.wall:.2f} s"
                 f" ({run.wall / run.bound:.2f} x requests/limit),"
                 f" {'one apply' if run.converged else 'NOT converged ' + run.failed},"
-                f" load {run.load:.1f}; decreases: {'; '.join(run.changes) or '-'}",
+                f" load {run.load:.1f}, peak in flight {run.peak_in_flight},"
+                f" latency estimate {1000 * run.latency:.0f} ms;"
+                f" decreases: {'; '.join(run.changes) or '-'}",
                 flush=True,
             )
     print(

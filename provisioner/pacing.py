@@ -19,21 +19,24 @@ failure of one request:
   of a fresh client is otherwise short of the answers still in flight. The next request waits
   a whole interval at the new rate from the 429 (the store's bucket is empty now).
 - **The store's burst.** A store idle before the client came (a token bucket full: the local
-  store's holds a second's worth) lets a burst through, which the window before a young
-  client's first 429 holds (a store allowing 25 req/s looks like 30-45 half a second in). So
-  while the client is younger than `WINDOW`, the estimate counts that burst as a window of the
-  store's rate: what it accepted plus one token the bucket may have kept, over the client's
-  life and a window (`_decrease`), when that is lower. A later 429 of the same episode (before
+  store's holds a second's worth) lets a burst through, which the window before the client's
+  first 429 holds (a store allowing 25 req/s looks like 30-45 half a second in). So the
+  estimate counts bursts as a window of the store's rate: the most that what the store
+  accepted of the requests sent since any time of the last `HISTORY` seconds allows
+  (`_shown`), when that is lower. A later 429 of the same episode (before
   the pace the last decrease set had held) is told from the answers to the requests sent at
   that pace: the store's bucket was empty, so the share of them it accepted times that pace
   is its refill rate (`_episode_rate`, from `EPISODE_ANSWERS` answers).
+- **Recovery.** 429s to requests sent at the new pace while requests sent before the decrease
+  are still on their way (for at most a `WINDOW`) are the same news: those reach the store
+  after the decrease and take the tokens its bucket refills (`_recovering`; TCP's recovery).
 - **Floor.** A decrease never goes below `FLOOR_FRACTION` of the most the store accepted in one
   window (`proven`; at least `min_rate`): 429s that come whatever the pace cannot drive it to
   nothing. The floor gives way when the store refuses half or more of its last answers (its
   limit is shared, and the others now take most of it): `proven` restarts from what it
   accepts now.
 - **Background 429s**: 429s that keep coming however slow the pace, `pacing_noise.py`.
-- **Recovery.** The decreased rate holds for a quiet period (`QUIET` seconds, and at least
+- **Probing.** The decreased rate holds for a quiet period (`QUIET` seconds, and at least
   `QUIET_REQUESTS` requests' worth at that rate, so that probing costs at most about one 429
   per `QUIET_REQUESTS` requests even against a slow store); after it, without another
   decrease, the rate rises additively by `step` requests per second each second
@@ -58,13 +61,17 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from provisioner.pacing_inflight import InFlight
+from provisioner.pacing_inflight import InFlight, Latency
 from provisioner.pacing_noise import Background
 from provisioner.pacing_tuning import (
+    BASE_FACTOR,
+    BASE_FLOOR,
+    BASE_WINDOW,
     DECREASE,
     EPISODE_ANSWERS,
     ESTIMATE_MARGIN,
     FLOOR_FRACTION,
+    HISTORY,
     IN_FLIGHT_MARGIN,
     IN_FLIGHT_SPARE,
     INITIAL_LATENCY,
@@ -88,10 +95,14 @@ from provisioner.pacing_tuning import (
 from provisioner.pacing_turns import Turns
 
 __all__ = [
+    "BASE_FACTOR",
+    "BASE_FLOOR",
+    "BASE_WINDOW",
     "DECREASE",
     "EPISODE_ANSWERS",
     "ESTIMATE_MARGIN",
     "FLOOR_FRACTION",
+    "HISTORY",
     "INITIAL_LATENCY",
     "IN_FLIGHT_MARGIN",
     "IN_FLIGHT_SPARE",
@@ -113,6 +124,7 @@ __all__ = [
     "YIELD_FRACTION",
     "Decrease",
     "InFlight",
+    "Latency",
     "Pacer",
 ]
 
@@ -148,7 +160,7 @@ class Pacer(Background, Turns):
         self.min_rate = min(min_rate, ceiling)
         self.epoch = 0
         self.decreases: list[Decrease] = []
-        self.latency = INITIAL_LATENCY
+        self.latencies = Latency()
         self.lowest = ceiling
         # Statistics: seconds requests waited for their turn, and the part of the run's wall
         # time during which the ceiling (not a 429) was what held requests back.
@@ -161,12 +173,14 @@ class Pacer(Background, Turns):
         self.in_flight_waited_seconds = 0.0
         self.late_seconds = 0.0  # how late waiting requests woke up for their turn (summed)
         self._tat = -math.inf  # the earliest start of the next request
-        self._first_start: float | None = None  # when the client's first request started
         self._pause_until = -math.inf
         self._waiting: list[int] = []  # tickets in arrival order
         self._tickets = 0
+        self._on_way: dict[int, int] = {}  # requests started and not yet back, per epoch
         self._answers: deque[tuple[float, bool]] = deque()  # (when, refused)
         self._refused = 0  # 429s among `_answers`
+        # (answered, started) of the requests accepted in the last HISTORY seconds (`_shown`)
+        self._starts: deque[tuple[float, float]] = deque()
         self._last: deque[bool] = deque(maxlen=YIELD_ANSWERS)  # refused? for the last answers
         # The most answers other than 429 the store gave in one WINDOW (since it last refused
         # at least YIELD_FRACTION of a window's answers): what it has shown it can take.
@@ -199,6 +213,11 @@ class Pacer(Background, Turns):
         self._epoch_answers = 0
         self._epoch_refused = 0
         self._changed: asyncio.Future[None] | None = None
+
+    @property
+    def latency(self) -> float:
+        """The answered requests' latency, a moving average (seconds)."""
+        return self.latencies.average
 
     # ------------------------------------------------------------------ the rate
 
@@ -242,6 +261,7 @@ class Pacer(Background, Turns):
         in-flight bound.
         """
         now = self.clock()
+        self.lost(epoch)  # (it is back: no longer on its way)
         self._forget(now)
         self._last_answer = now
         self._answers.append((now, refused))
@@ -254,15 +274,18 @@ class Pacer(Background, Turns):
             self._epoch_answers += 1
             self._epoch_refused += refused
         if not refused:
+            self._starts.append((now, now - latency if latency is not None else now))
             self.proven = max(self.proven, (len(self._answers) - self._refused) / WINDOW)
             if latency is not None and latency >= 0:
-                self.latency += LATENCY_WEIGHT * (latency - self.latency)
+                self.latencies.add(now, latency)
             if epoch == self.epoch - 1:
                 self._revise(now)
             return False
         self._refused += 1
         if epoch != self.epoch:
             return False  # sent before the last decrease: that news was already acted on
+        if self._recovering(now):
+            return False  # the store is still taking the requests sent before it: same news
         answers, refusals = len(self._answers), self._refused
         if answers < YIELD_ANSWERS and len(self._last) > answers:
             # A slow pace: a window holds too few answers to tell a share; the last ones do.
@@ -273,6 +296,16 @@ class Pacer(Background, Turns):
         if self._background(now):
             return False
         return self._decrease(now)
+
+    def _recovering(self, now: float) -> bool:
+        """Whether requests sent before the last decrease are still on their way (for at most
+        a `WINDOW` after it): they reach the store after it and take the tokens its bucket
+        refills, so it refuses requests sent at the new pace too. Those 429s are the news the
+        decrease acted on (one decrease per round of requests, as TCP's recovery)."""
+        decreased = self._decreased_at
+        if decreased is None or now - decreased >= WINDOW:
+            return False
+        return self.on_way_before(self.epoch) > 0
 
     def _new_epoch(self) -> None:
         self.epoch += 1
@@ -288,15 +321,9 @@ class Pacer(Background, Turns):
             self.proven = accepted
         after = before * DECREASE
         span = WINDOW
-        age = now - self._first_start if self._first_start is not None else WINDOW
-        if age < WINDOW:
-            # A young client: the window holds every answer it had, and the burst of a store
-            # that was idle before it (a token bucket full of up to a window's worth) is in
-            # them. Count that burst as a window of its rate: what it accepted, and a token
-            # the bucket may have kept, over the client's life and that window.
-            young = (len(self._answers) - self._refused + 1) / (WINDOW + age)
-            if young < accepted:
-                accepted, span = young, WINDOW + age
+        shown = self._shown(now)
+        if shown is not None and shown[0] < accepted:
+            accepted, span = shown
         held = self._decreased_at is None or now - self._decreased_at >= self.quiet
         opens = held or self._episode_at is None  # this 429 opens an episode
         episode = None if opens else self._episode_rate(before)
@@ -337,6 +364,28 @@ class Pacer(Background, Turns):
             return None
         return before * (answers - self._epoch_refused) / answers
 
+    def _shown(self, now: float) -> tuple[float, float] | None:
+        """The rate the store has shown it takes, its bursts discounted: (rate, span), or None
+        (nothing accepted in the last `HISTORY` seconds).
+
+        A token bucket holds at most a window's worth of its rate (the local store's holds
+        exactly that), so the requests started since any time `s` that it accepted are at
+        most a window of its rate and its rate since `s`: accepted / (WINDOW + now - s) is at
+        most its rate, for every `s`, and the largest of these is the estimate (with a token
+        the bucket may have kept). A store idle before the client came (its bucket full) lets
+        a burst through, which the window before the client's first 429 holds (a store
+        allowing 25 req/s looks like 30-45 half a second in, or 50 a second and a half in,
+        when the machine is busy): this counts that burst as a window of the store's rate.
+        """
+        starts = sorted(start for _, start in self._starts)
+        best: tuple[float, float] | None = None
+        for index, start in enumerate(starts):
+            span = WINDOW + now - start
+            rate = (len(starts) - index + 1) / span
+            if best is None or rate > best[0]:
+                best = (rate, span)
+        return best
+
     def _revise(self, now: float) -> None:
         """A request sent before the last decrease was accepted after it: the store accepted
         more in that window than was known when the rate was set. Within a window of the
@@ -360,10 +409,13 @@ class Pacer(Background, Turns):
         while self._answers and self._answers[0][0] <= now - WINDOW:
             _, refused = self._answers.popleft()
             self._refused -= refused
+        while self._starts and self._starts[0][0] <= now - HISTORY:
+            self._starts.popleft()
 
     # ------------------------------------------------------------------ in flight
 
     def in_flight_limit(self, now: float | None = None) -> int:
         """Requests allowed in flight now: about rate x latency, within [1, max_in_flight]."""
-        wanted = math.ceil(self.rate(now) * self.latency * IN_FLIGHT_MARGIN) + IN_FLIGHT_SPARE
+        latency = self.latencies.bound
+        wanted = math.ceil(self.rate(now) * latency * IN_FLIGHT_MARGIN) + IN_FLIGHT_SPARE
         return max(1, min(self.max_in_flight, wanted))

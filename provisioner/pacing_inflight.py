@@ -4,6 +4,14 @@
   rate x latency (with a margin: `IN_FLIGHT_MARGIN` x that, plus `IN_FLIGHT_SPARE`), at least 1,
   at most `max_in_flight` (apply's `--parallelism`). A store 150 ms away at 100 req/s gets about
   25 requests in flight, not `parallelism / latency` requests per second.
+- **Latency.** The latency is a moving average of the answered requests' (`LATENCY_WEIGHT`),
+  held to `BASE_FACTOR` x the least of the last `BASE_WINDOW` seconds (of the slowest kind
+  of request, and at least `BASE_FLOOR`: `Latency`). A busy
+  machine wakes the client late and every answer looks slower than the store is; more requests
+  in flight then would not go faster, but they would all be refused together when a store's
+  limit is reached (they were sent before the first 429 came back). Writes slower than reads
+  still get their room: each kind (method) has its own least, and the bound covers up to
+  `BASE_FACTOR` x `IN_FLIGHT_MARGIN` x the slowest kind's at full pace.
 
 `Pacer.in_flight_limit` computes the bound; `InFlight` holds requests to it. Only
 `InFlight.acquire` awaits (asyncio only; no I/O, no network library).
@@ -15,10 +23,44 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING
 
-from provisioner.pacing_tuning import RECHECK
+from provisioner.pacing_tuning import (
+    BASE_FACTOR,
+    BASE_FLOOR,
+    BASE_WINDOW,
+    INITIAL_LATENCY,
+    LATENCY_WEIGHT,
+    RECHECK,
+)
 
 if TYPE_CHECKING:
     from provisioner.pacing import Pacer
+
+
+class Latency:
+    """The store's latency for the in-flight bound (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.average = INITIAL_LATENCY
+        # (answered at, latency), latencies rising: the least of the last BASE_WINDOW first.
+        self._least: deque[tuple[float, float]] = deque()
+
+    def add(self, now: float, latency: float) -> None:
+        """An answer other than 429, `latency` seconds after its request was sent."""
+        self.average += LATENCY_WEIGHT * (latency - self.average)
+        least = self._least
+        while least and least[-1][1] >= latency:
+            least.pop()
+        least.append((now, latency))
+        while least[0][0] <= now - BASE_WINDOW:
+            least.popleft()
+
+    @property
+    def bound(self) -> float:
+        """The latency the in-flight bound is computed from: the average, at most
+        `BASE_FACTOR` x the fastest answer lately (and at least `BASE_FLOOR`)."""
+        if not self._least:
+            return self.average
+        return min(self.average, BASE_FACTOR * max(BASE_FLOOR, self._least[0][1]))
 
 
 class InFlight:

@@ -8,6 +8,7 @@ The decisions are in `pacing.py` (the rate: decreases, the store's burst, the fl
 from __future__ import annotations
 
 WINDOW = 1.0  # seconds of answers the decisions look at
+HISTORY = 10.0  # seconds of accepted requests the store's rate is estimated from (`_shown`)
 REFUSED_FRACTION = 0.02  # a decrease needs at least this share of 429s among recent answers
 DECREASE = 0.8  # a decrease takes at least 20% off the rate
 ESTIMATE_MARGIN = 0.9  # ... and goes to 90% of the rate the store just accepted, if lower
@@ -26,7 +27,10 @@ STEP_FRACTION = 0.05  # additive increase per second, as a share of the decrease
 LATE_TOLERANCE = 0.2  # seconds a waiting request may wake up late without losing its place
 LATENCY_WEIGHT = 0.2  # exponentially weighted moving average of answered requests' latency
 INITIAL_LATENCY = 0.1  # seconds assumed before the first answer
-IN_FLIGHT_MARGIN = 1.5
-IN_FLIGHT_SPARE = 2
+IN_FLIGHT_MARGIN = 1.5  # requests in flight: this x rate x latency ...
+IN_FLIGHT_SPARE = 2  # ... plus this many
+BASE_FACTOR = 3.0  # the latency that counts is at most this x ...
+BASE_WINDOW = 10.0  # ... the least of this many seconds' answers (of the slowest kind) ...
+BASE_FLOOR = 0.01  # ... or of this many seconds, if more
 SILENT = 2.0  # seconds without an answer after which pace waits are not the ceiling's
 RECHECK = 0.5  # seconds between a waiting request's looks at a rising in-flight limit

@@ -35,10 +35,10 @@ class Turns:
     late_seconds: float
     _last_answer: float | None
     _tat: float
-    _first_start: float | None
     _pause_until: float
     _waiting: list[int]
     _tickets: int
+    _on_way: dict[int, int]
     _changed: asyncio.Future[None] | None
 
     def rate(self, now: float | None = None) -> float:
@@ -72,8 +72,6 @@ class Turns:
         Otherwise half an interval of lateness is forgiven, so an idle client has no burst.
         """
         now = self.clock()
-        if self._first_start is None:
-            self._first_start = now
         self._remove(ticket)
         rate = self.rate(now)
         interval = 1.0 / rate
@@ -83,7 +81,21 @@ class Turns:
             self.waited_seconds += waited
             if rate >= self.ceiling and not self._silent(now):
                 self.ceiling_held_seconds += min(waited, interval)
+        self._on_way[self.epoch] = self._on_way.get(self.epoch, 0) + 1
         return self.epoch
+
+    def lost(self, epoch: int) -> None:
+        """A request started in `epoch` ended without an answer (a connection error, or it
+        was cancelled): it is no longer on its way (an answer says so through `answered`)."""
+        count = self._on_way.get(epoch, 0) - 1
+        if count > 0:
+            self._on_way[epoch] = count
+        else:
+            self._on_way.pop(epoch, None)
+
+    def on_way_before(self, epoch: int) -> int:
+        """Requests started before `epoch` and neither answered nor lost yet."""
+        return sum(count for each, count in self._on_way.items() if each < epoch)
 
     def _silent(self, now: float) -> bool:
         """Whether the store has not answered for `SILENT` seconds (and a few intervals): it

@@ -500,6 +500,8 @@ def test_lost_answers_never_create_duplicates(local_store_factory: StoreFactory)
     _, client = with_client(config(store, max_attempts=8), action)
     assert client.stats.adopted > 0
     assert client.stats.failures["connection error"] > 0
+    # Each request whose answer was lost left the pace's count of requests on their way.
+    assert client.pacer.on_way_before(client.pacer.epoch + 1) == 0
     counts = store_counts(store)
     assert count(counts, "POST", "/v2/flows", 201) == 8  # each flow committed exactly once
     assert count(counts, "POST", "/v2/fields", 201) == 24

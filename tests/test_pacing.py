@@ -146,6 +146,37 @@ def test_in_flight_follows_rate_times_latency_within_bounds() -> None:
     assert near.in_flight_limit() >= 1
 
 
+def test_answers_slowed_by_a_busy_machine_do_not_widen_the_in_flight_bound() -> None:
+    # A store 20 ms away whose answers come 200 ms late (the client's machine is busy): more
+    # in flight would not go faster, and all of them would meet the store's limit at once.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock, max_in_flight=32)
+    for latency in [0.02] * 5 + [0.2] * 60:
+        clock.advance(0.01)
+        pacer.answered(pacer.epoch, refused=False, latency=latency)
+    assert pacer.latency > 0.15  # the average follows them ...
+    bound = math.ceil(100 * (pacing.BASE_FACTOR * 0.02) * pacing.IN_FLIGHT_MARGIN)
+    assert pacer.in_flight_limit() == bound + pacing.IN_FLIGHT_SPARE  # ... the bound does not
+    clock.advance(pacing.BASE_WINDOW)  # the fast answers are old news: 200 ms is the store's
+    pacer.answered(pacer.epoch, refused=False, latency=0.2)
+    assert pacer.in_flight_limit() >= 100 * 0.2
+
+
+def test_writes_slower_than_reads_keep_their_room_in_flight() -> None:
+    # Reads answered in 50 ms, writes in 150 ms (BASE_FACTOR x the reads): enough in flight
+    # for 100 writes per second.
+    assert pacing.BASE_FACTOR * 0.05 >= 0.15
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock, max_in_flight=32)
+    for _ in range(30):
+        clock.advance(0.01)
+        pacer.answered(pacer.epoch, refused=False, latency=0.05)
+    for _ in range(30):
+        clock.advance(0.01)
+        pacer.answered(pacer.epoch, refused=False, latency=0.15)
+    assert pacer.in_flight_limit() >= 100 * 0.15
+
+
 def test_waiters_wake_to_adopt_a_slower_pace() -> None:
     # On the real event loop: a request waiting its turn at 50 req/s when the pace drops to the
     # floor keeps waiting (it re-reads the pace instead of leaving at its old time).

@@ -2,7 +2,7 @@
 
 A token bucket that was idle lets a burst through (the local store's holds one second's
 worth), so the answers a fresh client got before its first 429 overstate the store's rate. The
-first decrease of a young client counts that burst as a window of the store's rate; a second
+first decrease counts that burst as a window of the store's rate; a second
 429 in the same episode is told from the answers at one pace since the first (the store's
 bucket was empty then). No sleeping, no wall-clock assertion.
 """
@@ -33,30 +33,53 @@ def test_a_young_clients_first_decrease_discounts_the_burst() -> None:
     assert pacer.decreases[-1].span == pytest.approx(pacing.WINDOW + 0.45)
 
 
-def test_an_older_clients_first_decrease_is_the_window_it_accepted() -> None:
-    # The same 34 answers in the last 0.45 s from a client that started minutes ago: the
-    # store's bucket was drained long before (no burst to discount): 90% of the window.
+def test_a_client_back_from_idle_discounts_the_burst_again() -> None:
+    # The same 34 answers in 0.45 s from a client that started minutes ago and was idle
+    # since: the store's bucket filled up again meanwhile, so they hold a burst as well.
     clock = FakeClock()
     pacer = Pacer(100.0, clock=clock)
     pacer.start(pacer.reserve())
     clock.advance(120.0)
     accepted(pacer, clock, 34, 0.45 / 34)
     assert pacer.answered(pacer.epoch, refused=True)
-    assert pacer.rate() == pytest.approx(34 * pacing.ESTIMATE_MARGIN)
+    estimate = (34 + 1) / (pacing.WINDOW + 0.45)
+    assert pacer.rate() == pytest.approx(estimate * pacing.ESTIMATE_MARGIN)
+
+
+def test_a_first_429_late_in_a_slow_start_still_discounts_the_burst() -> None:
+    # A client that could send only 40 req/s (a busy machine) empties a 25 req/s store's
+    # bucket of 25 1.65 s in, older than a window: 40 answers in its last second. The burst
+    # is still in them, and counting it gives the store's rate, not 90% of 40.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 66, 1 / 40)
+    assert pacer.answered(pacer.epoch, refused=True)
+    assert pacer.decreases[-1].accepted == pytest.approx((66 + 1) / (pacing.WINDOW + 1.65))
+    assert pacer.rate() < 25
+
+
+def test_the_first_decrease_is_the_last_window_when_that_is_lower() -> None:
+    # 40 req/s accepted for 9 s, then only 20 in the last second (others took the rest of a
+    # shared limit), then a 429: what the store takes now is the last window's, 90% of it.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 360, 1 / 40)
+    accepted(pacer, clock, 20, 1 / 20)
+    clock.advance(0.01)
+    assert pacer.answered(pacer.epoch, refused=True)
+    assert pacer.rate() == pytest.approx(20 * pacing.ESTIMATE_MARGIN)
     assert pacer.decreases[-1].span == pacing.WINDOW
 
 
 def test_a_second_429_of_an_episode_is_told_from_the_answers_at_one_pace() -> None:
-    # After the first decrease (to 36), the store accepted 4 of the 5 requests sent at that
-    # pace before refusing one: its rate is about 36 x 4/5, whatever the window before held.
+    # After the first decrease (to about 25), the store accepted 4 of the 5 requests sent at
+    # that pace before refusing one: its rate is about 25 x 4/5, whatever came before.
     clock = FakeClock()
     pacer = Pacer(100.0, clock=clock)
-    pacer.start(pacer.reserve())
-    clock.advance(120.0)
     accepted(pacer, clock, 40, 0.5 / 40)
     assert pacer.answered(pacer.epoch, refused=True)
     first = pacer.rate()
-    assert first == pytest.approx(0.9 * 40)
+    assert first == pytest.approx(0.9 * (40 + 1) / (pacing.WINDOW + 0.5))
     assert not pacer.decreases[-1].episode
     for ok in (True, True, True, True, False):
         epoch = pacer.start(pacer.reserve())
@@ -67,6 +90,50 @@ def test_a_second_429_of_an_episode_is_told_from_the_answers_at_one_pace() -> No
     assert second.episode
     assert second.accepted == pytest.approx(first * 4 / 5)
     assert pacer.rate() == pytest.approx(min(first * pacing.DECREASE, first * 0.8 * 0.9))
+
+
+def test_429s_while_requests_sent_before_a_decrease_are_on_their_way_are_that_news() -> None:
+    # Requests sent before the decrease reach the store after it and take the tokens its
+    # bucket refills, so a request sent at the new pace is refused too: the same news, no
+    # second decrease while they are on their way (one decrease per round, as TCP's
+    # recovery), but as soon as they are back, or lost, a 429 counts again.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 40, 0.5 / 40)
+    refused = pacer.start(pacer.reserve())
+    old = [pacer.start(pacer.reserve()) for _ in range(3)]  # on their way
+    assert pacer.answered(refused, refused=True)
+    first = pacer.rate()
+    for _ in range(4):  # sent at the new pace, refused while the old ones are out
+        epoch = pacer.start(pacer.reserve())
+        clock.advance(1.0 / first)
+        assert not pacer.answered(epoch, refused=True)
+    assert pacer.rate() == first
+    pacer.answered(old[0], refused=True)
+    pacer.answered(old[1], refused=False, latency=0.3)
+    pacer.lost(old[2])  # a connection error: no answer will come
+    assert pacer.on_way_before(pacer.epoch) == 0
+    epoch = pacer.start(pacer.reserve())
+    clock.advance(1.0 / first)
+    assert pacer.answered(epoch, refused=True)
+    assert pacer.rate() < first
+
+
+def test_a_request_lost_for_good_holds_the_next_decrease_back_a_window_at_most() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 40, 0.5 / 40)
+    refused = pacer.start(pacer.reserve())
+    pacer.start(pacer.reserve())  # never answered, never lost
+    assert pacer.answered(refused, refused=True)
+    first = pacer.rate()
+    epoch = pacer.start(pacer.reserve())
+    clock.advance(pacing.WINDOW / 2)
+    assert not pacer.answered(epoch, refused=True)
+    epoch = pacer.start(pacer.reserve())
+    clock.advance(pacing.WINDOW / 2)
+    assert pacer.answered(epoch, refused=True)
+    assert pacer.rate() < first
 
 
 def test_a_429_after_the_pace_held_opens_a_new_episode() -> None:
