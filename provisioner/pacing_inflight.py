@@ -5,13 +5,12 @@
   at most `max_in_flight` (apply's `--parallelism`). A store 150 ms away at 100 req/s gets about
   25 requests in flight, not `parallelism / latency` requests per second.
 - **Latency.** The latency is a moving average of the answered requests' (`LATENCY_WEIGHT`),
-  held to `BASE_FACTOR` x the least of the last `BASE_WINDOW` seconds (of the slowest kind
-  of request, and at least `BASE_FLOOR`: `Latency`). A busy
-  machine wakes the client late and every answer looks slower than the store is; more requests
-  in flight then would not go faster, but they would all be refused together when a store's
-  limit is reached (they were sent before the first 429 came back). Writes slower than reads
-  still get their room: each kind (method) has its own least, and the bound covers up to
-  `BASE_FACTOR` x `IN_FLIGHT_MARGIN` x the slowest kind's at full pace.
+  held to `BASE_FACTOR` x the least of the last `BASE_WINDOW` seconds (at least `BASE_FLOOR`;
+  `Latency`). A busy machine wakes the client and the store late, and every answer looks
+  slower than the store is; more requests in flight then would not go faster, but they would
+  all be refused together when a store's limit is reached (they were sent before the first
+  429 came back). Writes slower than reads still get their room: the bound covers answers up
+  to `BASE_FACTOR` x `IN_FLIGHT_MARGIN` (4.5) x the fastest at full pace.
 
 `Pacer.in_flight_limit` computes the bound; `InFlight` holds requests to it. Only
 `InFlight.acquire` awaits (asyncio only; no I/O, no network library).
