@@ -177,6 +177,7 @@ class Pacer(Background, Turns):
         self._waiting: list[int] = []  # tickets in arrival order
         self._tickets = 0
         self._on_way: dict[int, int] = {}  # requests started and not yet back, per epoch
+        self._drain_until = -math.inf  # no start at a new pace before (see `Turns.delay`)
         self._answers: deque[tuple[float, bool]] = deque()  # (when, refused)
         self._refused = 0  # 429s among `_answers`
         # (answered, started) of the requests accepted in the last HISTORY seconds (`_shown`)
@@ -343,6 +344,7 @@ class Pacer(Background, Turns):
         # The store just refused: its bucket is empty now. The next start waits a whole
         # interval at the new rate, from now (not from the last start at the old one).
         self._tat = max(self._tat, now + 1.0 / after)
+        self._drain_until = now + WINDOW  # (until the requests on their way are back: Turns)
         self.lowest = min(self.lowest, after)
         self._new_epoch()
         return True

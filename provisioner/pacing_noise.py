@@ -84,7 +84,8 @@ class Background:
         their share of the answers since then becomes `noise`: from then on only a share of
         429s `NOISE_FACTOR` times as large decreases the pace (see `answered`), and the pace
         put back up is not judged again for a window. A store refusing half or more of its
-        last answers is a limit whatever came before: never background.
+        last answers, or every answer since the first of these decreases, is a limit whatever
+        came before: never background.
         """
         refusing = self._refusing()
         if now - self._undone_at < WINDOW and not refusing:
@@ -106,6 +107,8 @@ class Background:
             return False
         if now - self._flat_since < WINDOW:
             return False  # the answers of the window still include those before the first
+        if self._flat_refused >= self._flat_answers:
+            return False  # nothing accepted since the first: a store refusing all is a limit
         self._flat += 1
         if self._flat < NOISE_DECREASES:
             return False

@@ -7,6 +7,10 @@
   place in the schedule for up to `LATE_TOLERANCE` seconds, so the next ones catch up instead
   of every late wake-up lowering the rate; a request that did not wait (the client was idle)
   gets half an interval of that, so an idle client never starts with a burst.
+- **Drain.** After a decrease, no request starts at the new pace until the requests sent
+  before it are back (for at most `WINDOW`; `_drain_until`): they reach the store after the
+  429 and take the tokens its bucket refills, so requests sent beside them would be refused
+  too. A round trip's pause, and the bucket is not empty when the new pace begins.
 - **Retry-After**, when a store sends it, pauses every request for that long (`pause`).
 
 `Turns` is the part of `pacing.Pacer` that takes turns; the rate it spaces them by is the
@@ -39,6 +43,7 @@ class Turns:
     _waiting: list[int]
     _tickets: int
     _on_way: dict[int, int]
+    _drain_until: float
     _changed: asyncio.Future[None] | None
 
     def rate(self, now: float | None = None) -> float:
@@ -61,8 +66,10 @@ class Turns:
         """Seconds until `ticket` may start, at the current rate (0: it may start now)."""
         now = self.clock() if now is None else now
         position = bisect.bisect_left(self._waiting, ticket)
-        start = max(self._tat, self._pause_until, now) + position / self.rate(now)
-        return start - now
+        start = max(self._tat, self._pause_until, now)
+        if now < self._drain_until and self.on_way_before(self.epoch):
+            start = max(start, self._drain_until)  # (woken when they are back: `lost`)
+        return start + position / self.rate(now) - now
 
     def start(self, ticket: int, waited: float = 0.0) -> int:
         """`ticket` starts now: the next one waits an interval. Returns the current epoch.
@@ -76,7 +83,8 @@ class Turns:
         rate = self.rate(now)
         interval = 1.0 / rate
         slack = max(interval / 2, LATE_TOLERANCE if waited > 0 else 0.0)
-        self._tat = max(self._tat, now - slack) + interval
+        # (no catching up on the time a drain held the requests back: it ended at the latest)
+        self._tat = max(self._tat, now - slack, min(now, self._drain_until)) + interval
         if waited > 0:
             self.waited_seconds += waited
             if rate >= self.ceiling and not self._silent(now):
@@ -92,6 +100,11 @@ class Turns:
             self._on_way[epoch] = count
         else:
             self._on_way.pop(epoch, None)
+            now = self.clock()
+            draining = epoch < self.epoch and self._drain_until > now
+            if draining and not self.on_way_before(self.epoch):
+                self._drain_until = now  # the last of them is back: the drain ends now
+                self._notify()
 
     def on_way_before(self, epoch: int) -> int:
         """Requests started before `epoch` and neither answered nor lost yet."""

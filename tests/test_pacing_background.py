@@ -191,3 +191,19 @@ def test_429s_at_random_among_the_first_answers_do_not_hold_the_pace_at_the_floo
     assert pacer.undone >= 1  # found the 429s come whatever the pace ...
     assert pacer.rate() >= 0.4 * 100  # ... and runs near the ceiling, not the floor
     assert ok / 90.0 >= 0.25 * 100 * 0.875
+
+
+def test_a_store_refusing_everything_is_never_taken_for_background() -> None:
+    # A store that accepted a few requests and then refuses every one (its limit far below
+    # the pace, or others took all of it): the decreases in a row never lower the share of
+    # 429s (it is 100%), but nothing was accepted since the first of them: a limit, and the
+    # pace is never put back up for it.
+    clock = FakeClock()
+    pacer = Pacer(25.0, clock=clock)
+    accepted(pacer, clock, 3, 0.04)
+    keep_one_waiting(
+        pacer, clock, until=clock.now + 60, outcome=lambda: False, draw=random.Random(1)
+    )
+    assert pacer.undone == 0
+    assert len(pacer.decreases) >= 3
+    assert pacer.rate() == pytest.approx(pacer.min_rate)

@@ -119,6 +119,25 @@ def test_429s_while_requests_sent_before_a_decrease_are_on_their_way_are_that_ne
     assert pacer.rate() < first
 
 
+def test_the_new_pace_starts_when_the_requests_sent_before_the_decrease_are_back() -> None:
+    # They take the tokens the store refills as they arrive; a request sent beside them at
+    # the new pace would be refused too. It waits for them (a round trip), then goes on.
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 40, 0.5 / 40)
+    refused = pacer.start(pacer.reserve())
+    old = [pacer.start(pacer.reserve()) for _ in range(2)]  # on their way
+    assert pacer.answered(refused, refused=True)
+    interval = 1.0 / pacer.rate()
+    ticket = pacer.reserve()
+    assert pacer.delay(ticket) == pytest.approx(pacing.WINDOW)  # at most a window
+    clock.advance(0.03)
+    pacer.answered(old[0], refused=True)
+    assert pacer.delay(ticket) == pytest.approx(pacing.WINDOW - 0.03)
+    pacer.lost(old[1])  # the last of them: the new pace begins
+    assert pacer.delay(ticket) == pytest.approx(interval - 0.03)
+
+
 def test_a_request_lost_for_good_holds_the_next_decrease_back_a_window_at_most() -> None:
     clock = FakeClock()
     pacer = Pacer(100.0, clock=clock)

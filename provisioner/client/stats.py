@@ -116,10 +116,11 @@ class RequestStats:
         """For `--verbose`: a sentence when the ceiling held the run back, else None."""
         if not self.held_by_ceiling or self.ceiling is None:
             return None
+        hint = " (a production store allows 100)" if self.ceiling < 100 else ""
         return (
             f"The pace ceiling of {self.ceiling:g} requests/s held this run back for"
             f" {self.ceiling_held_seconds:.1f} s; if the store allows more, raise"
-            " EPCC_RATE_LIMIT (a production store allows 100)."
+            f" EPCC_RATE_LIMIT{hint}."
         )
 
     def to_dict(self) -> dict[str, Any]:
