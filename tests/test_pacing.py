@@ -16,6 +16,7 @@ import pytest
 from support.pacing import FakeClock, accepted, keep_one_waiting, store_bucket
 
 from provisioner import pacing
+from provisioner.client.transport import distinct
 from provisioner.pacing import InFlight, Pacer
 
 
@@ -358,3 +359,9 @@ def test_a_waiter_cancelled_after_its_turn_came_gives_the_place_to_the_next() ->
             await first
 
     asyncio.run(main())
+
+
+def test_a_decrease_is_logged_with_rates_that_tell_before_from_after() -> None:
+    # "pace lowered from 0.5 to 0.5 req/s" said nothing: as many digits as it takes.
+    assert distinct(0.5004, 0.5) == ("0.5004", "0.5")
+    assert distinct(100.0, 22.4) == ("100", "22.4")

@@ -92,17 +92,24 @@ def test_a_second_429_of_an_episode_is_told_from_the_answers_at_one_pace() -> No
     assert pacer.rate() == pytest.approx(min(first * pacing.DECREASE, first * 0.8 * 0.9))
 
 
+def decreased_with_requests_on_their_way(count: int) -> tuple[FakeClock, Pacer, list[int]]:
+    """A client at 100 req/s whose first 429 came while `count` more requests were on their
+    way: (the clock, the pace, the epochs those requests started in)."""
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    accepted(pacer, clock, 40, 0.5 / 40)
+    refused = pacer.start(pacer.reserve())
+    old = [pacer.start(pacer.reserve()) for _ in range(count)]
+    assert pacer.answered(refused, refused=True)
+    return clock, pacer, old
+
+
 def test_429s_while_requests_sent_before_a_decrease_are_on_their_way_are_that_news() -> None:
     # Requests sent before the decrease reach the store after it and take the tokens its
     # bucket refills, so a request sent at the new pace is refused too: the same news, no
     # second decrease while they are on their way (one decrease per round, as TCP's
     # recovery), but as soon as they are back, or lost, a 429 counts again.
-    clock = FakeClock()
-    pacer = Pacer(100.0, clock=clock)
-    accepted(pacer, clock, 40, 0.5 / 40)
-    refused = pacer.start(pacer.reserve())
-    old = [pacer.start(pacer.reserve()) for _ in range(3)]  # on their way
-    assert pacer.answered(refused, refused=True)
+    clock, pacer, old = decreased_with_requests_on_their_way(3)
     first = pacer.rate()
     for _ in range(4):  # sent at the new pace, refused while the old ones are out
         epoch = pacer.start(pacer.reserve())
@@ -122,12 +129,7 @@ def test_429s_while_requests_sent_before_a_decrease_are_on_their_way_are_that_ne
 def test_the_new_pace_starts_when_the_requests_sent_before_the_decrease_are_back() -> None:
     # They take the tokens the store refills as they arrive; a request sent beside them at
     # the new pace would be refused too. It waits for them (a round trip), then goes on.
-    clock = FakeClock()
-    pacer = Pacer(100.0, clock=clock)
-    accepted(pacer, clock, 40, 0.5 / 40)
-    refused = pacer.start(pacer.reserve())
-    old = [pacer.start(pacer.reserve()) for _ in range(2)]  # on their way
-    assert pacer.answered(refused, refused=True)
+    clock, pacer, old = decreased_with_requests_on_their_way(2)
     interval = 1.0 / pacer.rate()
     ticket = pacer.reserve()
     assert pacer.delay(ticket) == pytest.approx(pacing.WINDOW)  # at most a window
@@ -139,12 +141,7 @@ def test_the_new_pace_starts_when_the_requests_sent_before_the_decrease_are_back
 
 
 def test_a_request_lost_for_good_holds_the_next_decrease_back_a_window_at_most() -> None:
-    clock = FakeClock()
-    pacer = Pacer(100.0, clock=clock)
-    accepted(pacer, clock, 40, 0.5 / 40)
-    refused = pacer.start(pacer.reserve())
-    pacer.start(pacer.reserve())  # never answered, never lost
-    assert pacer.answered(refused, refused=True)
+    clock, pacer, _ = decreased_with_requests_on_their_way(1)  # never answered, never lost
     first = pacer.rate()
     epoch = pacer.start(pacer.reserve())
     clock.advance(pacing.WINDOW / 2)

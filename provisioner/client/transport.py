@@ -44,6 +44,15 @@ class Liveness:
     on_wire: int = 0  # requests sent and not answered (nor failed) yet
 
 
+def distinct(before: float, after: float) -> tuple[str, str]:
+    """Two rates with the fewest significant digits (3 at least) that tell them apart."""
+    for digits in range(3, 7):
+        shown = f"{before:.{digits}g}", f"{after:.{digits}g}"
+        if shown[0] != shown[1]:
+            break
+    return shown
+
+
 class ThrottledTransport(httpx.AsyncBaseTransport):
     """Every request on the wire takes an in-flight place and its turn in the pace, and counts.
 
@@ -114,12 +123,13 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
         undone = pacer.undone
         if pacer.answered(epoch, refused=refused, latency=None if refused else now - started):
             change = pacer.decreases[-1]
+            before, after = distinct(change.before, change.after)
             log.info(
-                "the store answered 429 (it accepted %.3g req/s): pace lowered from %.3g to %.3g"
+                "the store answered 429 (it accepted %.3g req/s): pace lowered from %s to %s"
                 " req/s",
                 change.accepted,
-                change.before,
-                change.after,
+                before,
+                after,
             )
         elif pacer.undone > undone:
             log.info(
