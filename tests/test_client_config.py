@@ -145,7 +145,10 @@ def test_stats_show_what_pacing_did() -> None:
     note = stats.ceiling_note()
     assert note is not None
     assert "ceiling of 25 requests/s held this run back for 12.5 s" in note
-    assert "EPCC_RATE_LIMIT" in note
+    assert "EPCC_RATE_LIMIT (a production store allows 100)." in note
+    at_100 = RequestStats(ceiling=100.0, lowest_rate=100.0)
+    at_100.ceiling_held_seconds = 4.0
+    assert str(at_100.ceiling_note()).endswith("raise EPCC_RATE_LIMIT.")  # (it is 100 already)
     pacing = stats.to_dict()["pacing"]
     assert pacing == {
         "ceiling": 25.0,

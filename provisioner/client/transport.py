@@ -125,8 +125,7 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
             change = pacer.decreases[-1]
             before, after = distinct(change.before, change.after)
             log.info(
-                "the store answered 429 (it accepted %.3g req/s): pace lowered from %s to %s"
-                " req/s",
+                "the store answered 429 (it accepted %.3g req/s): pace lowered from %s to %s req/s",
                 change.accepted,
                 before,
                 after,
