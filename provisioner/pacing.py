@@ -29,7 +29,8 @@ failure of one request:
   is its refill rate (`_episode_rate`, from `EPISODE_ANSWERS` answers).
 - **Recovery.** 429s to requests sent at the new pace while requests sent before the decrease
   are still on their way (for at most a `WINDOW`) are the same news: those reach the store
-  after the decrease and take the tokens its bucket refills (`_recovering`; TCP's recovery).
+  after the decrease and take the tokens its bucket refills (`Turns._draining`; TCP's
+  recovery); no request starts at the new pace before they are back (`pacing_turns.py`).
 - **Floor.** A decrease never goes below `FLOOR_FRACTION` of the most the store accepted in one
   window (`proven`; at least `min_rate`): 429s that come whatever the pace cannot drive it to
   nothing. The floor gives way when the store refuses half or more of its last answers (its
@@ -285,7 +286,7 @@ class Pacer(Background, Turns):
         self._refused += 1
         if epoch != self.epoch:
             return False  # sent before the last decrease: that news was already acted on
-        if self._recovering(now):
+        if self._draining(now):
             return False  # the store is still taking the requests sent before it: same news
         answers, refusals = len(self._answers), self._refused
         if answers < YIELD_ANSWERS and len(self._last) > answers:
@@ -297,16 +298,6 @@ class Pacer(Background, Turns):
         if self._background(now):
             return False
         return self._decrease(now)
-
-    def _recovering(self, now: float) -> bool:
-        """Whether requests sent before the last decrease are still on their way (for at most
-        a `WINDOW` after it): they reach the store after it and take the tokens its bucket
-        refills, so it refuses requests sent at the new pace too. Those 429s are the news the
-        decrease acted on (one decrease per round of requests, as TCP's recovery)."""
-        decreased = self._decreased_at
-        if decreased is None or now - decreased >= WINDOW:
-            return False
-        return self.on_way_before(self.epoch) > 0
 
     def _new_epoch(self) -> None:
         self.epoch += 1

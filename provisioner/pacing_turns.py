@@ -67,7 +67,7 @@ class Turns:
         now = self.clock() if now is None else now
         position = bisect.bisect_left(self._waiting, ticket)
         start = max(self._tat, self._pause_until, now)
-        if now < self._drain_until and self.on_way_before(self.epoch):
+        if self._draining(now):
             start = max(start, self._drain_until)  # (woken when they are back: `lost`)
         return start + position / self.rate(now) - now
 
@@ -109,6 +109,14 @@ class Turns:
     def on_way_before(self, epoch: int) -> int:
         """Requests started before `epoch` and neither answered nor lost yet."""
         return sum(count for each, count in self._on_way.items() if each < epoch)
+
+    def _draining(self, now: float) -> bool:
+        """Whether requests sent before the last decrease are still on their way (for at most
+        a `WINDOW` after it): they reach the store after it and take the tokens its bucket
+        refills, so requests sent now would be refused too, and 429s to requests sent at the
+        new pace are the news the decrease acted on (one decrease per round, as TCP's
+        recovery; see `Pacer.answered`)."""
+        return now < self._drain_until and self.on_way_before(self.epoch) > 0
 
     def _silent(self, now: float) -> bool:
         """Whether the store has not answered for `SILENT` seconds (and a few intervals): it
