@@ -5,8 +5,8 @@
   at most `max_in_flight` (apply's `--parallelism`). A store 150 ms away at 100 req/s gets about
   25 requests in flight, not `parallelism / latency` requests per second.
 - **Latency.** The latency is a moving average of the answered requests' (`LATENCY_WEIGHT`),
-  held to `BASE_FACTOR` x the least of the last `BASE_WINDOW` seconds (at least `BASE_FLOOR`;
-  `Latency`). A busy machine wakes the client and the store late, and every answer looks
+  held to `BASE_FACTOR` x the least of the last `BASE_WINDOW` seconds (that least taken as
+  `BASE_FLOOR` if lower; `Latency`). A busy machine wakes the client and the store late, and every answer looks
   slower than the store is; more requests in flight then would not go faster, but they would
   all be refused together when a store's limit is reached (they were sent before the first
   429 came back). Writes slower than reads still get their room: the bound covers answers up
@@ -56,7 +56,7 @@ class Latency:
     @property
     def bound(self) -> float:
         """The latency the in-flight bound is computed from: the average, at most
-        `BASE_FACTOR` x the fastest answer lately (and at least `BASE_FLOOR`)."""
+        `BASE_FACTOR` x the fastest answer lately (taken as `BASE_FLOOR` if faster)."""
         if not self._least:
             return self.average
         return min(self.average, BASE_FACTOR * max(BASE_FLOOR, self._least[0][1]))

@@ -3,8 +3,8 @@
 - **Background 429s.** A limit stops refusing once the pace is below it, so it rarely needs
   more than two decreases in a row. 429s that keep coming however slow the pace (a store that
   answers a share of its requests 429 at random, as the local store's `fail_rate` does, or
-  others' traffic that slowing down does not relieve) do: at the `NOISE_DECREASES`-th decrease
-  in a row none of which lowered the share of 429s (below `NOISE_KEEP` of the share between
+  others' traffic that slowing down does not relieve) do: at the `NOISE_DECREASES`-th
+  decrease after the first in a row, none of which lowered the share of 429s (below `NOISE_KEEP` of the share between
   the two decreases before, both told from `STEP_ANSWERS` answers at least: a limit shared
   with a client that keeps its pace needs several decreases, and each of them does lower it;
   a share of two answers lowers nothing), the pace goes back to where it was before the
@@ -76,7 +76,7 @@ class Background:
         needs more (shared with a client that keeps its pace), each lowers the share of 429s.
         429s that keep coming however slow the pace (a store answering a share of its
         requests 429 at random, or others' traffic on a shared limit that slowing down does
-        not relieve) need more, and the share stays: the `NOISE_DECREASES`-th in a row that
+        not relieve) need more, and the share stays: the `NOISE_DECREASES`-th after the first in a row that
         did not lower it below `NOISE_KEEP` of the share before (both shares told from
         `STEP_ANSWERS` answers at least: at a slow pace, a share of two answers is no share;
         counted once the window holds only answers after the first) puts
