@@ -4,13 +4,13 @@
   rate x latency (with a margin: `IN_FLIGHT_MARGIN` x that, plus `IN_FLIGHT_SPARE`), at least 1,
   at most `max_in_flight` (apply's `--parallelism`). A store 150 ms away at 100 req/s gets about
   25 requests in flight, not `parallelism / latency` requests per second.
-- **Latency.** The latency is a moving average of the answered requests' (`LATENCY_WEIGHT`),
-  held to `BASE_FACTOR` x the least of the last `BASE_WINDOW` seconds (that least taken as
-  `BASE_FLOOR` if lower; `Latency`). A busy machine wakes the client and the store late, and every answer looks
-  slower than the store is; more requests in flight then would not go faster, but they would
-  all be refused together when a store's limit is reached (they were sent before the first
-  429 came back). Writes slower than reads still get their room: the bound covers answers up
-  to `BASE_FACTOR` x `IN_FLIGHT_MARGIN` (4.5) x the fastest at full pace.
+- **Latency.** The latency is a moving average of the answered requests' (`LATENCY_WEIGHT`), held
+  to `BASE_FACTOR` x the least of the last `BASE_WINDOW` seconds (that least taken as `BASE_FLOOR`
+  if lower; `Latency`). A busy machine wakes the client and the store late, and every answer looks
+  slower than the store is; more requests in flight then would not go faster, but they would all be
+  refused together when a store's limit is reached (they were sent before the first 429 came back).
+  Writes slower than reads still get their room: the bound covers answers up to `BASE_FACTOR` x
+  `IN_FLIGHT_MARGIN` (4.5) x the fastest at full pace.
 
 `Pacer.in_flight_limit` computes the bound; `InFlight` holds requests to it. Only
 `InFlight.acquire` awaits (asyncio only; no I/O, no network library).

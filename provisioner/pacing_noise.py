@@ -1,17 +1,16 @@
 """Background 429s: telling a store's limit from 429s that come whatever the pace (pure).
 
-- **Background 429s.** A limit stops refusing once the pace is below it, so it rarely needs
-  more than two decreases in a row. 429s that keep coming however slow the pace (a store that
-  answers a share of its requests 429 at random, as the local store's `fail_rate` does, or
-  others' traffic that slowing down does not relieve) do: at the `NOISE_DECREASES`-th
-  decrease after the first in a row, none of which lowered the share of 429s (below `NOISE_KEEP` of the share between
-  the two decreases before, both told from `STEP_ANSWERS` answers at least: a limit shared
-  with a client that keeps its pace needs several decreases, and each of them does lower it;
-  a share of two answers lowers nothing), the pace goes back to where it was before the
-  first, and the share of 429s seen
-  since then becomes the `noise` share: from then on a decrease needs `NOISE_FACTOR` times that
-  share of 429s among the window's answers (or half of the last answers refused, which is a
-  limit whatever came before). See `Pacer._background`.
+- **Background 429s.** A limit stops refusing once the pace is below it, so it rarely needs more
+  than two decreases in a row. 429s that keep coming however slow the pace (a store that answers a
+  share of its requests 429 at random, as the local store's `fail_rate` does, or others' traffic
+  that slowing down does not relieve) do: at the `NOISE_DECREASES`-th decrease after the first in a
+  row, none of which lowered the share of 429s (below `NOISE_KEEP` of the share between the two
+  decreases before, both told from `STEP_ANSWERS` answers at least: a limit shared with a client
+  that keeps its pace needs several decreases, and each of them does lower it; a share of two
+  answers lowers nothing), the pace goes back to where it was before the first, and the share of
+  429s seen since then becomes the `noise` share: from then on a decrease needs `NOISE_FACTOR`
+  times that share of 429s among the window's answers (or half of the last answers refused, which
+  is a limit whatever came before). See `Pacer._background`.
 
 `Background` is the part of `pacing.Pacer` that makes this judgement (`_background`, called by
 `Pacer.answered` before a decrease); the state it reads is the Pacer's.
@@ -70,22 +69,20 @@ class Background:
     def _background(self, now: float) -> bool:
         """Whether this 429, which would decrease the pace, is taken as background instead.
 
-        A store's limit stops refusing once the pace is below it, and a decrease goes below
-        what the store just accepted, so a limit rarely needs more than two decreases in a
-        row (each before the pace the last one set held for its quiet period), and when it
-        needs more (shared with a client that keeps its pace), each lowers the share of 429s.
-        429s that keep coming however slow the pace (a store answering a share of its
-        requests 429 at random, or others' traffic on a shared limit that slowing down does
-        not relieve) need more, and the share stays: the `NOISE_DECREASES`-th after the first in a row that
-        did not lower it below `NOISE_KEEP` of the share before (both shares told from
-        `STEP_ANSWERS` answers at least: at a slow pace, a share of two answers is no share;
-        counted once the window holds only answers after the first) puts
-        the pace back where it was before the first, and
-        their share of the answers since then becomes `noise`: from then on only a share of
-        429s `NOISE_FACTOR` times as large decreases the pace (see `answered`), and the pace
-        put back up is not judged again for a window. A store refusing half or more of its
-        last answers, or every answer since the first of these decreases, is a limit whatever
-        came before: never background.
+        A store's limit stops refusing once the pace is below it, and a decrease goes below what
+        the store just accepted, so a limit rarely needs more than two decreases in a row (each
+        before the pace the last one set held for its quiet period), and when it needs more (shared
+        with a client that keeps its pace), each lowers the share of 429s. 429s that keep coming
+        however slow the pace (a store answering a share of its requests 429 at random, or others'
+        traffic on a shared limit that slowing down does not relieve) need more, and the share
+        stays: the `NOISE_DECREASES`-th after the first in a row that did not lower it below
+        `NOISE_KEEP` of the share before (both shares told from `STEP_ANSWERS` answers at least: at
+        a slow pace, a share of two answers is no share; counted once the window holds only answers
+        after the first) puts the pace back where it was before the first, and their share of the
+        answers since then becomes `noise`: from then on only a share of 429s `NOISE_FACTOR` times
+        as large decreases the pace (see `answered`), and the pace put back up is not judged again
+        for a window. A store refusing half or more of its last answers, or every answer since the
+        first of these decreases, is a limit whatever came before: never background.
         """
         refusing = self._refusing()
         if now - self._undone_at < WINDOW and not refusing:
