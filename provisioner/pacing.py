@@ -263,7 +263,7 @@ class Pacer(Background, Turns):
         in-flight bound.
         """
         now = self.clock()
-        self.lost(epoch)  # (it is back: no longer on its way)
+        self.back(epoch)
         self._forget(now)
         self._last_answer = now
         self._answers.append((now, refused))

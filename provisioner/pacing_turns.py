@@ -68,7 +68,7 @@ class Turns:
         position = bisect.bisect_left(self._waiting, ticket)
         start = max(self._tat, self._pause_until, now)
         if self._draining(now):
-            start = max(start, self._drain_until)  # (woken when they are back: `lost`)
+            start = max(start, self._drain_until)  # (woken when they are back: `back`)
         return start + position / self.rate(now) - now
 
     def start(self, ticket: int, waited: float = 0.0) -> int:
@@ -92,9 +92,9 @@ class Turns:
         self._on_way[self.epoch] = self._on_way.get(self.epoch, 0) + 1
         return self.epoch
 
-    def lost(self, epoch: int) -> None:
-        """A request started in `epoch` ended without an answer (a connection error, or it
-        was cancelled): it is no longer on its way (an answer says so through `answered`)."""
+    def back(self, epoch: int) -> None:
+        """A request started in `epoch` is no longer on its way: answered (`Pacer.answered`
+        calls this), failed without an answer (a connection error) or cancelled."""
         count = self._on_way.get(epoch, 0) - 1
         if count > 0:
             self._on_way[epoch] = count

@@ -118,7 +118,7 @@ def test_429s_while_requests_sent_before_a_decrease_are_on_their_way_are_that_ne
     assert pacer.rate() == first
     pacer.answered(old[0], refused=True)
     pacer.answered(old[1], refused=False, latency=0.3)
-    pacer.lost(old[2])  # a connection error: no answer will come
+    pacer.back(old[2])  # a connection error: no answer will come
     assert pacer.on_way_before(pacer.epoch) == 0
     epoch = pacer.start(pacer.reserve())
     clock.advance(1.0 / first)
@@ -136,7 +136,7 @@ def test_the_new_pace_starts_when_the_requests_sent_before_the_decrease_are_back
     clock.advance(0.03)
     pacer.answered(old[0], refused=True)
     assert pacer.delay(ticket) == pytest.approx(pacing.WINDOW - 0.03)
-    pacer.lost(old[1])  # the last of them: the new pace begins
+    pacer.back(old[1])  # the last of them: the new pace begins
     assert pacer.delay(ticket) == pytest.approx(interval - 0.03)
 
 

@@ -107,10 +107,10 @@ class ThrottledTransport(httpx.AsyncBaseTransport):
                 stats.failures[failure_kind(error)] += 1
                 stats.last_at = time.monotonic()
                 log.debug("%s %s -> %s", request.method, request.url.path, type(error).__name__)
-                self._pacer.lost(epoch)
+                self._pacer.back(epoch)
                 raise
             except BaseException:  # cancelled on the wire: no answer will come
-                self._pacer.lost(epoch)
+                self._pacer.back(epoch)
                 raise
         finally:
             self._in_flight.release()
